@@ -1,0 +1,37 @@
+"""Colorization: y = w · x, the luma of an RGB image (ITU-R BT.601 weights)."""
+
+from __future__ import annotations
+
+import torch
+
+from arena.degradations.base import DEGRADATIONS, Degradation, noise_param
+
+BT601 = (0.299, 0.587, 0.114)
+
+
+@DEGRADATIONS.register
+class Colorize(Degradation):
+    """RGB → gray: y = 0.299 R + 0.587 G + 0.114 B (+ noise). Needs an RGB image."""
+
+    name = "colorize"
+    label = "Colorization"
+    linear = True
+    params = (noise_param(0.0),)
+
+    def setup(self) -> None:
+        if self.shape[0] != 3:
+            raise self.fail("colorization needs an RGB image; this one is gray")
+        self.weights = torch.tensor(BT601, device=self.device).view(1, 3, 1, 1)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * self.weights).sum(dim=1, keepdim=True)
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        return y * self.weights
+
+    def initial(self, y: torch.Tensor) -> torch.Tensor:
+        """The gray image in all three channels (Aᵀy would darken it)."""
+        return y.expand(-1, 3, -1, -1).clone()
+
+    def lipschitz(self) -> float:
+        return float((self.weights**2).sum()) * 1.0001

@@ -1,0 +1,67 @@
+"""Subsampled Fourier measurements (MRI-like): y = M ⊙ F x + n, F the orthonormal 2-D DFT."""
+
+from __future__ import annotations
+
+import torch
+
+from arena.degradations.base import DEGRADATIONS, Degradation, noise_param
+from arena.params import Param
+
+
+@DEGRADATIONS.register
+class MRI(Degradation):
+    """Cartesian undersampling: only some rows (phase-encoding lines) of k-space are acquired.
+
+    The central ``center`` fraction of rows (low frequencies) is always kept and the rest are
+    drawn at random until ``ratio`` of all rows is reached, as in fastMRI's Cartesian masks. The
+    complex measurements are stored as real tensors ``(..., H, W, 2)`` (real, imaginary), so A is
+    a real-linear map and ⟨Ax, y⟩ is the real inner product. Noise (0–255 scale) is added to the
+    real and imaginary parts of the acquired coefficients only.
+    """
+
+    name = "mri"
+    label = "MRI (subsampled Fourier)"
+    linear = True
+    params = (
+        Param("ratio", 0.25, "fraction of k-space rows acquired", min=0.02, max=1.0),
+        Param("center", 0.08, "fraction of central (low-frequency) rows always acquired", min=0.0, max=0.5),
+        noise_param(1.0),
+    )
+
+    def setup(self) -> None:
+        h = self.shape[1]
+        ratio, center = float(self.values["ratio"]), float(self.values["center"])
+        n_keep = max(1, round(ratio * h))
+        n_center = min(n_keep, round(center * h))
+        rows = torch.zeros(h, dtype=torch.bool)  # centred layout: DC at h // 2
+        c0 = h // 2 - n_center // 2
+        rows[c0 : c0 + n_center] = True
+        rest = torch.nonzero(~rows).flatten()
+        pick = rest[torch.randperm(len(rest), generator=self.generator(2))[: n_keep - n_center]]
+        rows[pick] = True
+        rows = torch.fft.ifftshift(rows)  # to the unshifted layout of torch.fft.fft2
+        self.rows = rows
+        self.mask = rows.float()[:, None].expand(h, self.shape[2])[None, None].contiguous().to(self.device)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        k = torch.fft.fft2(x.to(torch.float32), norm="ortho") * self.mask
+        return torch.view_as_real(k)
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        k = torch.view_as_complex(y.contiguous()) * self.mask
+        return torch.fft.ifft2(k, norm="ortho").real
+
+    def observe(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return super().observe(x, generator) * self.mask[..., None]
+
+    def measurement_mask(self) -> torch.Tensor:
+        return self.mask[..., None].expand(*self.mask.shape, 2)
+
+    def project(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Replace the acquired k-space coefficients of u by y (data consistency)."""
+        ku = torch.fft.fft2(u, norm="ortho")
+        ky = torch.view_as_complex(y.contiguous())
+        return torch.fft.ifft2(ku * (1 - self.mask) + ky * self.mask, norm="ortho").real
+
+    def lipschitz(self) -> float:
+        return 1.0

@@ -1,0 +1,140 @@
+"""One parameter schema drives UI widgets, CLI parsing and API checks.
+
+A spec string is ``name[:key=value,key=value]``, e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+from arena.errors import SpecError
+
+Value = Union[float, int, str, bool]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed, bounded parameter. Its type is the type of ``default``.
+
+    Parameters
+    ----------
+    name, default, help
+        Key, default value, one-line explanation in plain words.
+    min, max
+        Inclusive numeric bounds (``None``: unbounded).
+    log
+        A slider for it should be logarithmic.
+    choices
+        Allowed values for a string (or int) parameter.
+    """
+
+    name: str
+    default: Value
+    help: str
+    min: float | None = None
+    max: float | None = None
+    log: bool = False
+    choices: tuple[Value, ...] | None = None
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def coerce(self, value: Any, owner: str = "") -> Value:
+        """Parse ``value`` (a string from the CLI, or a Python value from the API) and check it.
+
+        Raises
+        ------
+        SpecError
+            With a message that names the parameter, the bad value and what is allowed.
+        """
+        where = f"{owner}: " if owner else ""
+        kind = self.kind
+        try:
+            if kind is bool:
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                        raise ValueError
+                    out: Value = low in {"1", "true", "yes", "on"}
+                elif isinstance(value, (bool, int)) and value in (0, 1):
+                    out = bool(value)
+                else:
+                    raise ValueError
+            elif kind is int:
+                if isinstance(value, bool):
+                    raise ValueError
+                f = float(value)
+                if not math.isfinite(f) or f != int(f):
+                    raise ValueError
+                out = int(f)
+            elif kind is float:
+                if isinstance(value, bool):
+                    raise ValueError
+                out = float(value)
+                if not math.isfinite(out):
+                    raise ValueError
+            else:
+                out = str(value)
+        except (TypeError, ValueError):
+            raise SpecError(
+                f"{where}{self.name}={value!r} is not a valid {kind.__name__}"
+            ) from None
+        if self.choices is not None and out not in self.choices:
+            raise SpecError(
+                f"{where}{self.name}={out!r} is not allowed; choose one of "
+                f"{', '.join(map(str, self.choices))}"
+            )
+        if isinstance(out, (int, float)) and not isinstance(out, bool):
+            if (self.min is not None and out < self.min) or (self.max is not None and out > self.max):
+                raise SpecError(
+                    f"{where}{self.name}={out} is out of range [{self.min}, {self.max}]"
+                )
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description (for ``arena list --json`` and UI builders)."""
+        return {
+            "name": self.name,
+            "type": self.kind.__name__,
+            "default": self.default,
+            "help": self.help,
+            "min": self.min,
+            "max": self.max,
+            "log": self.log,
+            "choices": list(self.choices) if self.choices is not None else None,
+        }
+
+
+def resolve(params: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Value]:
+    """Defaults overlaid with ``given``, every value checked; unknown keys raise listing valid ones."""
+    by_name = {p.name: p for p in params}
+    unknown = [k for k in given if k not in by_name]
+    if unknown:
+        valid = ", ".join(by_name) or "(none)"
+        raise SpecError(f"{owner}: unknown parameter {unknown[0]!r}; valid keys: {valid}")
+    return {p.name: p.coerce(given[p.name], owner) if p.name in given else p.default for p in params}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """Split ``name:key=value,key=value`` into the name and a dict of raw string values."""
+    name, _, rest = spec.strip().partition(":")
+    name = name.strip()
+    if not name:
+        raise SpecError(f"empty name in spec {spec!r}; expected name[:key=value,...]")
+    values: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SpecError(f"{name}: {item!r} is not key=value (spec {spec!r})")
+        values[key.strip()] = value.strip()
+    return name, values
+
+
+def format_spec(name: str, values: Mapping[str, Value]) -> str:
+    """Inverse of :func:`parse_spec`."""
+    body = ",".join(f"{k}={v}" for k, v in values.items())
+    return f"{name}:{body}" if body else name

@@ -1,0 +1,138 @@
+"""The inverse problem a method sees: y, the degradation and a seed — never the clean image."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from arena.degradations import DEGRADATIONS, Degradation
+from arena.params import resolve
+
+
+@dataclass(frozen=True)
+class Problem:
+    """y = A(x) + n with a known A and noise model.
+
+    Attributes
+    ----------
+    y : Tensor
+        The observation, batch of one.
+    degradation : Degradation
+        Forward model (``A``, ``A_adjoint``, ``initial``) and noise model.
+    seed : int
+        Methods draw their own randomness from it, so runs are reproducible.
+    """
+
+    y: torch.Tensor
+    degradation: Degradation
+    seed: int = 0
+
+    @property
+    def x_shape(self) -> tuple[int, int, int, int]:
+        return (1, *self.degradation.shape)
+
+    @property
+    def device(self) -> torch.device:
+        return self.y.device
+
+    @property
+    def linear(self) -> bool:
+        return self.degradation.linear
+
+    @property
+    def noise_rms(self) -> float:
+        """Expected RMS of the noise on the measurements (0–1 scale)."""
+        with torch.no_grad():
+            return self.degradation.noise.rms(self.y)
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        return self.degradation.A(x)
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        return self.degradation.A_adjoint(y)
+
+    def initial(self) -> torch.Tensor:
+        """The degradation's natural estimate from y (Aᵀy, bicubic, zero-fill, …)."""
+        with torch.no_grad():
+            return self.degradation.initial(self.y).clone()
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """A(x) − y, zero where the operator has no measurement."""
+        r = self.A(x) - self.y
+        mask = self.degradation.measurement_mask()
+        return r if mask is None else r * mask
+
+    def fidelity(self, x: torch.Tensor) -> torch.Tensor:
+        """½‖A(x) − y‖², summed over the batch."""
+        return 0.5 * self.residual(x).pow(2).sum()
+
+    def fidelity_grad(self, x: torch.Tensor) -> torch.Tensor:
+        """∇ₓ ½‖A(x) − y‖²: Aᵀ(Ax − y) in closed form for linear A, autograd otherwise."""
+        if self.linear:
+            with torch.no_grad():
+                return self.A_adjoint(self.residual(x))
+        with torch.enable_grad():
+            xv = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.fidelity(xv), xv)
+        return g
+
+    @cached_property
+    def lipschitz(self) -> float:
+        """Upper estimate of the Lipschitz constant of :meth:`fidelity_grad` (‖A‖² when linear)."""
+        return max(float(self.degradation.lipschitz()), 1e-12)
+
+
+def build_degradation(
+    name: str, shape: tuple[int, int, int], values: Mapping[str, Any], *, seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> Degradation:
+    """Check ``values`` against the family's schema and build the operator for ``shape``."""
+    cls = DEGRADATIONS.get(name)
+    checked = resolve(cls.params, values, name)
+    return cls(shape, seed=seed, device=device, **checked)
+
+
+def make_problem(
+    clean: torch.Tensor, name: str, values: Mapping[str, Any] | None = None, *, seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[Problem, torch.Tensor, list[str]]:
+    """Degrade ``clean`` (``(1, C, H, W)``) with the named family and seed.
+
+    Returns
+    -------
+    problem : Problem
+        What methods receive.
+    clean : Tensor
+        The clean image on ``device``, cropped or resized if the operator needs another shape;
+        only the runner keeps it, for the metrics.
+    notices : list of str
+        What was changed, in words.
+
+    Raises
+    ------
+    SpecError
+        Unknown family, bad parameter, or an image the operator cannot take.
+    """
+    cls = DEGRADATIONS.get(name)
+    checked = resolve(cls.params, values or {}, name)
+    shape = tuple(clean.shape[1:])
+    target, how = cls.target_shape(shape, checked)  # type: ignore[arg-type]
+    notices: list[str] = []
+    if how is not None and target != shape:
+        (_, h, w), (_, nh, nw) = shape, target
+        if how == "crop":
+            top, left = (h - nh) // 2, (w - nw) // 2
+            clean = clean[..., top : top + nh, left : left + nw]
+            notices.append(f"cropped from {w}×{h} to {nw}×{nh} for {cls.label.lower()}")
+        else:
+            clean = F.interpolate(clean, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+            notices.append(f"resized from {w}×{h} to {nw}×{nh} for {cls.label.lower()}")
+    clean = clean.to(device=device, dtype=torch.float32).contiguous()
+    degradation = cls(tuple(clean.shape[1:]), seed=seed, device=device, **checked)
+    y = degradation.observe(clean, degradation.generator(0))
+    return Problem(y=y, degradation=degradation, seed=seed), clean, notices

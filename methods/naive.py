@@ -1,0 +1,25 @@
+"""The naive inverse: whatever the degradation itself offers as a first guess."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from arena.method import METHODS, Method, Step
+from arena.problem import Problem
+
+
+@METHODS.register
+class Naive(Method):
+    """x̂ = the natural inverse of A: y itself for denoising, bicubic interpolation for SR,
+    zero-fill for inpainting and MRI, Aᵀy for circular deblurring, the pseudo-inverse Φ⁺y for
+    compressive sensing, the gray image in every channel for colorization, the inverted tone curve
+    for the camera. No prior, no iterations: the baseline every method must beat.
+    """
+
+    name = "naive"
+    label = "Naive inverse"
+    reference = "Leclaire, Restoration with Generative Priors (course), 2024"
+
+    def run(self, problem: Problem) -> Iterator[Step]:
+        x = problem.initial()
+        yield Step(1, x, {"loss": float(problem.fidelity(x))})
