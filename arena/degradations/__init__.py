@@ -1,6 +1,11 @@
-"""Degradation families, one module each; importing this package registers them all."""
+"""Degradation families, one module each; importing this package registers them all.
 
-from arena.degradations import blur, color, fourier, masks, noise, nonlinear, quantize, resolution, sensing
+The import order below is the order in which the CLI and the app list them.
+"""
+
+# isort: off
+from arena.degradations import noise, blur, resolution, masks, color, quantize, fourier, sensing, nonlinear
+# isort: on
 from arena.degradations.base import DEGRADATIONS, Degradation
 
 __all__ = ["DEGRADATIONS", "Degradation", "blur", "color", "fourier", "masks", "noise", "nonlinear",

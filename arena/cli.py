@@ -1,0 +1,175 @@
+"""``arena`` — the command-line interface (a stable surface other tools drive).
+
+    arena list [--json]
+    arena run --image PATH --degradation SPEC --method SPEC [--method SPEC ...]
+              [--seed N] [--device auto|cpu|cuda] [--max-side N] [--out DIR] [--seconds S]
+    arena run --config DIR/config.json [--out DIR]
+
+SPEC = name[:key=value,key=value], e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
+Bad input prints one line starting with ``error:`` and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from arena.errors import ArenaError
+
+DEFAULT_MAX_SIDE = 256
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list(args.json)
+        return _run(args, parser)
+    except ArenaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="arena", description="Restoration Arena: compare image restoration methods.")
+    sub = p.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="degradations and methods with their parameters")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    r = sub.add_parser("run", help="degrade an image and run methods on it")
+    r.add_argument("--image", help="image path, or a bundled name (camera, astronaut, ...)")
+    r.add_argument("--degradation", help="SPEC, e.g. blur:kernel=gaussian,sigma=1.6,noise=2")
+    r.add_argument("--method", action="append", default=[], help="SPEC, repeatable, e.g. tv:lam=0.05")
+    r.add_argument("--config", help="re-run a saved comparison (DIR/config.json)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    r.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
+                   help=f"downscale so the longer side is at most N (default {DEFAULT_MAX_SIDE}; 0 = never)")
+    r.add_argument("--out", help="write images, metrics.json/.csv, convergence.png and config.json here")
+    r.add_argument("--seconds", type=float, help="wall-time cap per method")
+    r.add_argument("--iterations", type=int, help="iteration cap per method")
+    r.add_argument("--metrics-every", type=int, default=10, help="measure PSNR/SSIM every K iterations")
+    r.add_argument("--sequential", action="store_true", help="run methods one after another (fair timing)")
+    r.add_argument("--no-lpips", action="store_true", help="skip LPIPS")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _list(as_json: bool) -> int:
+    from arena.degradations import DEGRADATIONS
+    from arena.method import load_methods
+
+    methods = load_methods()
+    doc = {
+        "degradations": [{"name": d.name, "label": d.label, "linear": d.linear,
+                          "params": [p.describe() for p in d.params]} for d in DEGRADATIONS],
+        "methods": [{"name": m.name, "label": m.label, "reference": m.reference, "summary": m.summary(),
+                     "params": [p.describe() for p in m.params]} for m in methods],
+    }
+    if as_json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    for section in ("degradations", "methods"):
+        print(section.upper())
+        for item in doc[section]:
+            print(f"  {item['name']:<10} {item['label']}")
+            for prm in item["params"]:
+                rng = (f" one of {'|'.join(map(str, prm['choices']))}" if prm["choices"]
+                       else f" in [{prm['min']}, {prm['max']}]" if prm["min"] is not None or prm["max"] is not None else "")
+                print(f"      {prm['name']}={prm['default']}  {prm['help']}{rng}")
+        print()
+    return 0
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from arena.errors import SpecError
+    from arena.experiment import Config, prepare_experiment, run, save
+
+    if args.config:
+        if args.image or args.degradation or args.method:
+            raise SpecError("--config replaces --image/--degradation/--method; give one or the other")
+        config = Config.load(args.config)
+    else:
+        missing = [n for n in ("image", "degradation") if not getattr(args, n)] + ([] if args.method else ["method"])
+        if missing:
+            raise SpecError(f"arena run needs --{' --'.join(missing)} (or --config DIR/config.json)")
+        config = Config.from_specs(
+            args.image, args.degradation, args.method, seed=args.seed, device=args.device,
+            max_side=args.max_side or None, seconds=args.seconds, iterations=args.iterations,
+            metrics_every=args.metrics_every, sequential=args.sequential)
+    prepared = prepare_experiment(config)
+    for notice in prepared.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(f"{prepared.problem.degradation.describe()}, seed {config.seed}, "
+          f"image {tuple(prepared.clean.shape[-2:])} on {prepared.problem.device}", file=sys.stderr)
+    results = _stream(prepared, quiet=args.quiet, with_lpips=not args.no_lpips)
+    _table(results, prepared.degraded_metrics)
+    if args.out:
+        files = save(prepared, results, args.out)
+        print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _stream(prepared: Any, *, quiet: bool, with_lpips: bool) -> dict[str, Any]:
+    """Consume the event stream, drawing one progress bar per method on stderr."""
+    from tqdm import tqdm
+
+    from arena.experiment import run
+
+    bars: dict[str, tqdm] = {}
+    keys = [m.get("key") or m["name"] for m in prepared.config.methods]
+    cancel = threading.Event()
+    results: dict[str, Any] = {}
+    try:
+        for ev in run(prepared, cancel=cancel, with_lpips=with_lpips):
+            if ev.kind == "done":
+                results = dict(ev.results)
+                continue
+            if quiet:
+                continue
+            bar = bars.get(ev.method)
+            if bar is None:
+                pos = keys.index(ev.method) if ev.method in keys else len(bars)
+                bar = bars[ev.method] = tqdm(total=ev.total or 1, desc=f"{ev.method:<12}", position=pos,
+                                             leave=True, file=sys.stderr, dynamic_ncols=True, disable=None)
+            bar.n = ev.step
+            if ev.metrics and ev.metrics.get("psnr") is not None:
+                bar.set_postfix_str(f"PSNR {ev.metrics['psnr']:.2f} dB", refresh=False)
+            if ev.kind == "end":
+                bar.set_postfix_str(f"{ev.status} {ev.message}".strip(), refresh=False)
+                bar.close()
+            else:
+                bar.refresh()
+    finally:
+        cancel.set()
+        for bar in bars.values():
+            bar.close()
+    return results
+
+
+def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
+    def fmt(v: Any, spec: str) -> str:
+        return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+    print(f"{'method':<14}{'PSNR':>8}{'SSIM':>8}{'LPIPS':>8}{'seconds':>9}{'iters':>7}{'data-fit':>10}  status")
+    print(f"{'(degraded)':<14}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}")
+    for key, r in results.items():
+        m = r.metrics
+        print(f"{key:<14}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
+              f"{r.seconds:>9.2f}{r.iterations:>7}{fmt(m.get('data_fit'), '.2f'):>10}  {r.status}"
+              f"{': ' + r.message if r.message else ''}")
+    noise = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
+    if noise is not None:
+        print(f"data-fit is the RMS of A(x̂) − y on the 0–255 scale; the noise level is {noise:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

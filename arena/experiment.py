@@ -1,0 +1,164 @@
+"""One comparison, end to end: a :class:`Config` → image, problem, runner, report.
+
+The CLI and the app both go through here, and ``config.json`` is a serialised :class:`Config`,
+so ``arena run --config`` repeats a comparison exactly (same seed, same numbers on the same machine).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from arena import metrics
+from arena.device import pick_device
+from arena.errors import ImageLoadError, SpecError
+from arena.images import load_image
+from arena.params import parse_spec
+from arena.problem import Problem, make_problem
+from arena.report import metrics_document, write_report
+from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "images"
+CONFIG_VERSION = 1
+
+
+def bundled_images() -> dict[str, Path]:
+    """Bundled image names (``camera``, …) → their files."""
+    return {p.stem: p for p in sorted(ASSETS.glob("*.png"))}
+
+
+def resolve_image(image: str) -> Path:
+    """A path, or the name of a bundled image."""
+    path = Path(image).expanduser()
+    if path.is_file():
+        return path.resolve()
+    bundled = bundled_images()
+    if image in bundled:
+        return bundled[image]
+    raise ImageLoadError(f"no image file {image!r}; give a path or one of the bundled names: {', '.join(bundled)}")
+
+
+@dataclass
+class Config:
+    """Everything that defines a comparison (what ``config.json`` holds)."""
+
+    image: str
+    degradation: str
+    degradation_params: dict[str, Any] = field(default_factory=dict)
+    methods: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
+    device: str = "auto"
+    max_side: int | None = 256
+    seconds: float | None = None
+    iterations: int | None = None
+    metrics_every: int = 10
+    sequential: bool = False
+
+    @classmethod
+    def from_specs(cls, image: str, degradation: str, methods: list[str], **kw: Any) -> Config:
+        """Build from CLI-style specs (``blur:sigma=2``), checking every name and value."""
+        name, values = parse_spec(degradation)
+        specs = [MethodSpec.parse(m) for m in methods]
+        jobs = prepare(specs)
+        cfg = cls(image=image, degradation=name, degradation_params=values,
+                  methods=[{"name": s.name, "params": dict(j.params)} for s, j in zip(specs, jobs)], **kw)
+        cfg.check()
+        return cfg
+
+    def method_specs(self) -> list[MethodSpec]:
+        return [MethodSpec(m["name"], m.get("params", {}), m.get("key")) for m in self.methods]
+
+    def check(self) -> None:
+        """Validate names and parameter values (raises :class:`SpecError`)."""
+        from arena.degradations import DEGRADATIONS
+        from arena.params import resolve
+
+        cls = DEGRADATIONS.get(self.degradation)
+        self.degradation_params = resolve(cls.params, self.degradation_params, self.degradation)
+        prepare(self.method_specs())
+        if self.max_side is not None and self.max_side < 8:
+            raise SpecError(f"max_side={self.max_side} is too small; use at least 8")
+        if self.seconds is not None and not self.seconds > 0:
+            raise SpecError(f"seconds={self.seconds} must be positive")
+        if self.iterations is not None and self.iterations < 1:
+            raise SpecError(f"iterations={self.iterations} must be at least 1")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": CONFIG_VERSION, **asdict(self)}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        """Read a ``config.json``; a missing image falls back to the ``clean.png`` beside it."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise SpecError(f"no config file at {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SpecError(f"{path} is not valid JSON ({exc})") from None
+        if not isinstance(raw, dict):
+            raise SpecError(f"{path} must hold a JSON object")
+        raw.pop("version", None)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise SpecError(f"{path}: unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}")
+        try:
+            cfg = cls(**raw)
+        except TypeError as exc:
+            raise SpecError(f"{path}: {exc}") from None
+        if not Path(cfg.image).is_file() and cfg.image not in bundled_images() and (path.parent / "clean.png").is_file():
+            cfg.image = str(path.parent / "clean.png")
+            cfg.max_side = None
+        cfg.check()
+        return cfg
+
+
+@dataclass
+class Prepared:
+    """A degraded problem ready to run, with what only the runner may see."""
+
+    config: Config
+    problem: Problem
+    clean: torch.Tensor
+    degraded: torch.Tensor
+    notices: list[str]
+    degraded_metrics: dict[str, float | None]
+
+
+def prepare_experiment(config: Config) -> Prepared:
+    """Load the image, build the degradation and the observation (raises user-readable errors)."""
+    device = pick_device(config.device)
+    loaded = load_image(resolve_image(config.image), max_side=config.max_side)
+    problem, clean, notices = make_problem(loaded.x, config.degradation, config.degradation_params,
+                                           seed=config.seed, device=device)
+    degraded = problem.degradation.preview(problem.y).detach()
+    dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean)}
+    return Prepared(config, problem, clean, degraded, loaded.notices + notices, dm)
+
+
+def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> Iterator[Event]:
+    """The runner's event stream for a prepared experiment."""
+    c = prepared.config
+    return run_comparison(prepared.problem, prepared.clean, c.method_specs(),
+                          budget=Budget(c.iterations, c.seconds), metrics_every=c.metrics_every,
+                          sequential=c.sequential, cancel=cancel, with_lpips=with_lpips)
+
+
+def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) -> list[Path]:
+    """Write images, metrics, plots and the config that reproduces this run."""
+    c = prepared.config
+    doc = metrics_document(
+        results, degradation={"name": c.degradation, **c.degradation_params,
+                              "description": prepared.problem.degradation.describe()},
+        seed=c.seed, degraded=prepared.degraded_metrics, notices=prepared.notices,
+        lpips_status=metrics.lpips_status().reason)
+    cfg = c.to_json()
+    cfg["image"] = str(resolve_image(c.image))
+    return write_report(out, clean=prepared.clean, degraded=prepared.degraded, results=results,
+                        document=doc, config=cfg)

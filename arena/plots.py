@@ -1,0 +1,42 @@
+"""Convergence plots: PSNR and loss against iteration and against wall time, all methods overlaid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from matplotlib.figure import Figure
+
+from arena.runner import MethodResult
+
+PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
+LABELS = {"psnr": "PSNR (dB)", "loss": "objective (log)", "step": "iteration", "seconds": "wall time (s)"}
+
+
+def convergence_figure(results: Mapping[str, MethodResult], *, degraded_psnr: float | None = None) -> Figure:
+    """A 2×2 figure; the PSNR panels show the degraded input's PSNR as a dashed line.
+
+    Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it is safe in threads.
+    """
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2)
+    for ax, (metric, axis) in zip(axes.flat, PANELS):
+        for key, res in results.items():
+            pts = [(h[axis], h[metric]) for h in res.history if metric in h and axis in h]
+            if metric == "loss":
+                pts = [(a, b) for a, b in pts if b > 0]
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            style = "o" if len(pts) == 1 else "-"
+            ax.plot(xs, ys, style, label=key, markersize=5)
+        if metric == "loss":
+            ax.set_yscale("log")
+        if metric == "psnr" and degraded_psnr is not None:
+            ax.axhline(degraded_psnr, color="gray", linestyle="--", linewidth=1, label="degraded")
+        ax.set_xlabel(LABELS[axis])
+        ax.set_ylabel(LABELS[metric])
+        ax.grid(True, alpha=0.3)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper")
+    return fig

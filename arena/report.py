@@ -1,0 +1,81 @@
+"""Write a comparison to a folder: images, metrics.json/.csv, convergence.png and config.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from arena.images import save_png
+from arena.plots import convergence_figure
+from arena.runner import MethodResult
+
+CSV_COLUMNS = ("method", "label", "status", "psnr", "ssim", "lpips", "seconds", "compute_seconds",
+               "iterations", "data_fit", "noise_level", "params", "message")
+
+
+def image_filename(key: str) -> str:
+    """A safe PNG name for a method key (``tv#2`` → ``tv-2.png``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", key) + ".png"
+
+
+def finite(value: Any) -> Any:
+    """JSON cannot hold NaN/Inf: map them to None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def metrics_document(results: Mapping[str, MethodResult], *, degradation: Mapping[str, Any], seed: int,
+                     degraded: Mapping[str, Any], notices: list[str], lpips_status: str) -> dict[str, Any]:
+    """The ``metrics.json`` structure (stable keys other tools rely on)."""
+    methods = {}
+    for key, r in results.items():
+        methods[key] = {
+            "name": r.name, "label": r.label, "params": r.params,
+            "psnr": r.metrics.get("psnr"), "ssim": r.metrics.get("ssim"), "lpips": r.metrics.get("lpips"),
+            "seconds": r.seconds, "compute_seconds": r.compute_seconds, "iterations": r.iterations,
+            "data_fit": r.metrics.get("data_fit"), "noise_level": r.metrics.get("noise_level"),
+            "status": r.status, "message": r.message, "image": image_filename(key) if r.x is not None else None,
+            "history": r.history,
+        }
+    return finite({"degradation": dict(degradation), "seed": seed, "degraded": dict(degraded),
+                   "notices": notices, "lpips_status": lpips_status, "methods": methods})
+
+
+def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor,
+                 results: Mapping[str, MethodResult], document: Mapping[str, Any],
+                 config: Mapping[str, Any]) -> list[Path]:
+    """Write every output file into ``out`` (created if needed) and return their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [save_png(clean, out / "clean.png"), save_png(degraded, out / "degraded.png")]
+    for key, r in results.items():
+        if r.x is not None:
+            written.append(save_png(r.x, out / image_filename(key)))
+    (out / "metrics.json").write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    written.append(out / "metrics.json")
+    with open(out / "metrics.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for key, m in document["methods"].items():
+            w.writerow([key, m["label"], m["status"], m["psnr"], m["ssim"], m["lpips"], f"{m['seconds']:.4f}",
+                        f"{m['compute_seconds']:.4f}", m["iterations"], m["data_fit"], m["noise_level"],
+                        json.dumps(m["params"]), m["message"]])
+    written.append(out / "metrics.csv")
+    fig = convergence_figure(results, degraded_psnr=document.get("degraded", {}).get("psnr"))
+    fig.savefig(out / "convergence.png", dpi=100)
+    written.append(out / "convergence.png")
+    (out / "config.json").write_text(json.dumps(finite(dict(config)), indent=2, ensure_ascii=False))
+    written.append(out / "config.json")
+    return written

@@ -1,0 +1,303 @@
+"""Run several methods on one problem at once and stream what happens as events.
+
+Each method runs in its own thread (on CUDA, on its own stream); events go through a queue to
+the single consumer — the CLI, the app or a test — that iterates :func:`run_comparison`.
+Consuming the stream never changes the algorithms: the runner only observes the iterates.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from arena import metrics
+from arena.errors import ArenaError, SpecError
+from arena.method import METHODS, Method, load_methods
+from arena.params import Value, parse_spec
+from arena.problem import Problem
+
+STATUS_DONE = "done"
+STATUS_BUDGET = "budget"
+STATUS_CANCELLED = "cancelled"
+STATUS_DIVERGED = "diverged"
+STATUS_ERROR = "error"
+STATUS_UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method name, its parameter values, and an optional display key (default: the name)."""
+
+    name: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> MethodSpec:
+        """From the CLI form ``name[:key=value,...]``."""
+        name, values = parse_spec(spec)
+        return cls(name, values)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Caps applied to every method: iterations and wall-clock seconds (None: no cap)."""
+
+    iterations: int | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to one method.
+
+    ``kind`` is ``start``, ``step`` (``x`` and ``metrics`` are set every ``metrics_every`` steps,
+    else None), ``end`` (``status`` and ``message`` set) or ``done`` (all methods finished;
+    ``results`` holds every :class:`MethodResult`).
+    """
+
+    kind: str
+    method: str = ""
+    step: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    compute_seconds: float = 0.0
+    x: torch.Tensor | None = None
+    diagnostics: Mapping[str, float] = field(default_factory=dict)
+    metrics: Mapping[str, float | None] | None = None
+    status: str | None = None
+    message: str | None = None
+    results: Mapping[str, MethodResult] | None = None
+
+
+@dataclass
+class MethodResult:
+    """Everything known about one finished method.
+
+    ``seconds`` is wall time (it includes waiting for the other methods when they run at once);
+    ``compute_seconds`` is the method's own time: its thread's CPU time on the CPU (torch's
+    intra-op helper threads are not counted, so run with ``sequential=True`` for runtime tables),
+    or the sum of CUDA event timings of its steps on its stream.
+    """
+
+    key: str
+    name: str
+    label: str
+    params: dict[str, Value]
+    status: str = STATUS_DONE
+    message: str = ""
+    iterations: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    compute_seconds: float = 0.0
+    x: torch.Tensor | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: str
+    method: Method
+    params: dict[str, Value]
+
+
+def prepare(specs: Sequence[MethodSpec | str]) -> list[_Job]:
+    """Resolve names and check every parameter now, before anything runs.
+
+    Raises
+    ------
+    SpecError
+        Unknown method or invalid parameter, with the valid names/keys in the message.
+    """
+    load_methods()
+    jobs: list[_Job] = []
+    seen: dict[str, int] = {}
+    for spec in specs:
+        spec = MethodSpec.parse(spec) if isinstance(spec, str) else spec
+        cls = METHODS.get(spec.name)
+        params = cls.resolve(spec.values)
+        key = spec.key or spec.name
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key = f"{key}#{seen[key]}"
+        jobs.append(_Job(key, cls(), params))
+    if not jobs:
+        raise SpecError(f"no method given; valid names: {', '.join(METHODS.names())}")
+    return jobs
+
+
+def run_comparison(
+    problem: Problem,
+    clean: torch.Tensor,
+    specs: Sequence[MethodSpec | str],
+    *,
+    budget: Budget = Budget(),
+    metrics_every: int = 10,
+    sequential: bool = False,
+    cancel: threading.Event | None = None,
+    with_lpips: bool = True,
+) -> Iterator[Event]:
+    """Run every method on ``problem`` and yield :class:`Event` s as they happen.
+
+    Parameters
+    ----------
+    problem : Problem
+        What the methods see.
+    clean : Tensor
+        The ground truth, used here for PSNR/SSIM every ``metrics_every`` steps and LPIPS at the end.
+    specs : sequence of MethodSpec or spec strings
+    budget : Budget
+        Iteration and wall-time caps per method.
+    sequential : bool
+        Run methods one after another ("fair timing") instead of all at once.
+    cancel : threading.Event, optional
+        Set it to stop every method at its next iteration; closing the generator does the same.
+    with_lpips : bool
+        Compute LPIPS for final results when its weights are available.
+
+    Raises
+    ------
+    SpecError
+        On the first ``next()``, for unknown methods or invalid parameters.
+    """
+    jobs = prepare(specs)
+    cancel = cancel or threading.Event()
+    events: queue.Queue[Event] = queue.Queue()
+    results: dict[str, MethodResult] = {}
+    clean = clean.to(problem.device)
+    threads = [
+        threading.Thread(
+            target=_work, name=f"arena-{job.key}", daemon=True,
+            args=(job, problem, clean, budget, max(1, int(metrics_every)), cancel, events, results, with_lpips),
+        )
+        for job in jobs
+    ]
+    pending, running, limit = list(threads), [], 1 if sequential else len(threads)
+    try:
+        while pending or running or not events.empty():
+            running = [t for t in running if t.is_alive()]
+            while pending and len(running) < limit:
+                running.append(pending.pop(0))
+                running[-1].start()
+            try:
+                yield events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        yield Event("done", results={job.key: results[job.key] for job in jobs})
+    finally:
+        cancel.set()
+        for t in threads:
+            if t.ident is not None:
+                t.join(timeout=10.0)
+
+
+def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
+          cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
+          with_lpips: bool) -> None:
+    total = int(job.params.get("iterations", 1))
+    if budget.iterations is not None:
+        total = min(total, budget.iterations)
+    res = MethodResult(job.key, job.method.name, job.method.label, dict(job.params), total=total)
+    if cancel.is_set():
+        res.status, res.message = STATUS_CANCELLED, "stopped before it started"
+    else:
+        _solve(job, problem, clean, budget, every, cancel, events, res)
+    _finish(problem, clean, res, with_lpips)
+    results[job.key] = res
+    events.put(Event("end", job.key, res.iterations, total, res.seconds, res.compute_seconds, res.x,
+                     metrics=dict(res.metrics), status=res.status, message=res.message))
+
+
+def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
+           cancel: threading.Event, events: queue.Queue[Event], res: MethodResult) -> None:
+    why_not = job.method.supports(problem)
+    if why_not:
+        res.status, res.message = STATUS_UNSUPPORTED, why_not
+        return
+    cuda = problem.device.type == "cuda"
+    stream = torch.cuda.Stream(device=problem.device) if cuda else None
+    events.put(Event("start", job.key, 0, res.total))
+    t0, c0 = time.perf_counter(), time.thread_time()
+    gpu_ms = 0.0
+    gen = None
+    try:
+        with torch.cuda.stream(stream) if cuda else nullcontext():
+            gen = job.method.run(problem, **job.params)
+            while True:
+                if cancel.is_set():
+                    res.status, res.message = STATUS_CANCELLED, f"stopped at iteration {res.iterations}"
+                    break
+                if cuda:
+                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    start.record(stream)
+                try:
+                    step = next(gen)
+                except StopIteration:
+                    break
+                if cuda:
+                    end.record(stream)
+                    end.synchronize()
+                    gpu_ms += start.elapsed_time(end)
+                x = step.x.detach()
+                diag = {k: float(v) for k, v in step.diagnostics.items()}
+                if not bool(torch.isfinite(x).all()) or not all(math.isfinite(v) for v in diag.values()):
+                    res.status = STATUS_DIVERGED
+                    res.message = (f"diverged at iteration {step.it}: the estimate became NaN/Inf "
+                                   "(try a smaller step or learning rate); the last finite iterate is kept")
+                    break
+                res.iterations, res.x = step.it, x
+                res.seconds = time.perf_counter() - t0
+                res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
+                record: dict[str, float] = {"step": step.it, "seconds": res.seconds,
+                                            "compute_seconds": res.compute_seconds, **diag}
+                measured = None
+                if step.it == 1 or step.it % every == 0 or step.it >= res.total:
+                    measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
+                    record.update({k: v for k, v in measured.items() if v is not None})
+                res.history.append(record)
+                events.put(Event("step", job.key, step.it, res.total, res.seconds, res.compute_seconds,
+                                 x if measured else None, diag, measured))
+                if budget.iterations is not None and step.it >= budget.iterations:
+                    if step.it < int(job.params.get("iterations", step.it)):
+                        res.status, res.message = STATUS_BUDGET, f"iteration budget of {budget.iterations} reached"
+                    break
+                if budget.seconds is not None and res.seconds >= budget.seconds:
+                    res.status, res.message = STATUS_BUDGET, f"time budget of {budget.seconds:g} s reached"
+                    break
+    except ArenaError as exc:
+        res.status, res.message = STATUS_ERROR, str(exc)
+    except torch.cuda.OutOfMemoryError:
+        res.status, res.message = STATUS_ERROR, "out of GPU memory: use a smaller image (--max-side) or fewer methods"
+    except Exception as exc:  # a plugin bug must end this method only, with a readable line
+        res.status, res.message = STATUS_ERROR, f"{type(exc).__name__}: {exc}"
+    finally:
+        if gen is not None:
+            gen.close()
+        res.seconds = time.perf_counter() - t0
+        res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
+
+
+def _finish(problem: Problem, clean: torch.Tensor, res: MethodResult, with_lpips: bool) -> None:
+    if res.x is None:
+        return
+    x = res.x
+    m: dict[str, Any] = {
+        "psnr": metrics.psnr(x, clean),
+        "ssim": metrics.ssim(x, clean),
+        "lpips": metrics.lpips_distance(x, clean) if with_lpips else None,
+        "data_fit": metrics.data_fit(problem, x),
+        "noise_level": metrics.noise_level(problem),
+    }
+    res.metrics = m
+    if res.history and "psnr" not in res.history[-1]:
+        res.history[-1].update({"psnr": m["psnr"], **({"ssim": m["ssim"]} if m["ssim"] is not None else {})})
+
