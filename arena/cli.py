@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `arena list | head`
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -63,6 +63,8 @@ class Method(ABC):
     label: ClassVar[str]
     reference: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
+    order: ClassVar[int] = 100
+    """Listing position (baselines first, then classical, then learned)."""
 
     def supports(self, problem: Problem) -> str | None:
         """``None`` if this method can solve ``problem``, else one sentence saying why not."""
@@ -93,4 +95,5 @@ def load_methods(package: str = "methods") -> Registry[Method]:
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{package}.{info.name}")
+    METHODS.sort(key=lambda cls: (cls.order, cls.name))
     return METHODS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from arena.errors import SpecError
@@ -44,6 +44,10 @@ class Registry(Generic[T]):
             raise SpecError(
                 f"unknown {self.kind} {name!r}; valid names: {', '.join(self._items)}"
             ) from None
+
+    def sort(self, key: Callable[[type[T]], object]) -> None:
+        """Reorder (listing order in the CLI and the app); names stay unique."""
+        self._items = dict(sorted(self._items.items(), key=lambda kv: key(kv[1])))
 
     def names(self) -> list[str]:
         return list(self._items)

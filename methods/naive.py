@@ -19,6 +19,7 @@ class Naive(Method):
     name = "naive"
     label = "Naive inverse"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024"
+    order = 10
 
     def run(self, problem: Problem) -> Iterator[Step]:
         x = problem.initial()

@@ -25,6 +25,7 @@ class ProjectedGradient(Method):
     name = "pgd"
     label = "Projected gradient (constrained)"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024"
+    order = 50
     params = (
         Param("prior", "tv", "regulariser R: smoothed TV or the Dirichlet energy", choices=("tv", "tikhonov")),
         Param("eps", 0.02, "smoothing ε of TV_ε", min=1e-4, max=1.0, log=True),

@@ -28,6 +28,7 @@ class Tikhonov(Method):
     name = "tikhonov"
     label = "Tikhonov / Wiener"
     reference = "Tikhonov & Arsenin, 1977; Wiener, 1949; Leclaire, Restoration with Generative Priors, 2024"
+    order = 30
     params = (
         Param("lam", 0.5, "regularisation weight λ", min=1e-5, max=1000.0, log=True),
         Param("solver", "auto", "closed form (fourier), conjugate gradients or gradient descent",

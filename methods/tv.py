@@ -25,6 +25,7 @@ class TotalVariation(Method):
     name = "tv"
     label = "Total variation (smoothed)"
     reference = "Rudin, Osher & Fatemi, 1992; Leclaire, Restoration with Generative Priors (course), 2024"
+    order = 40
     params = (
         Param("lam", 0.08, "regularisation weight λ", min=1e-5, max=100.0, log=True),
         Param("eps", 0.02, "smoothing ε of TV_ε", min=1e-4, max=1.0, log=True),

@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from arena.degradations.base import DEGRADATIONS, Degradation, noise_param
-from arena.errors import ImageLoadError
+from arena.errors import SpecError
 from arena.params import Param
 
 TEXT = "Restoration Arena lets you see image restoration. "
@@ -96,7 +96,7 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def _file_mask(path: str, h: int, w: int) -> np.ndarray:
     """True where the mask image is bright; resized (nearest) to the image if sizes differ."""
     if not path:
-        raise ImageLoadError("inpaint: mask=file needs path=MASK.png (white = missing pixels)")
+        raise SpecError("inpaint: mask=file needs path=MASK.png (white = missing pixels)")
     from arena.images import load_image
 
     m = load_image(path, mode="gray").x

@@ -26,8 +26,8 @@ class Camera(Degradation):
     label = "Camera response (non-linear)"
     linear = False
     params = (
-        Param("exposure", 1.5, "exposure multiplier e (above 1 saturates highlights)", min=0.25, max=8.0),
-        Param("curve", 3.0, "tone-curve strength g (larger compresses more)", min=0.1, max=10.0),
+        Param("exposure", 1.15, "exposure multiplier e (above 1 saturates highlights)", min=0.25, max=8.0),
+        Param("curve", 2.0, "tone-curve strength g (larger compresses more)", min=0.1, max=10.0),
         noise_param(2.0),
     )
 

@@ -1,0 +1,186 @@
+"""Every registered degradation: adjointness, shapes, seeded noise, differentiability."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arena.degradations import DEGRADATIONS
+from arena.errors import SpecError
+from arena.problem import build_degradation, make_problem
+
+# Parameter variants beyond the defaults that change the operator (each family's defaults run too).
+VARIANTS = {
+    "blur": [{"kernel": k, "boundary": b} for k in ("gaussian", "uniform", "motion") for b in ("circular", "valid")]
+            + [{"kernel": "motion", "angle": 33.0, "size": 7}],
+    "sr": [{"factor": f} for f in (2, 4, 8)],
+    "inpaint": [{"mask": m} for m in ("random", "box", "text")],
+    "quantize": [{"straight_through": False}],
+    "mri": [{"ratio": 0.5, "center": 0.1}],
+    "cs": [{"ratio": 0.6}],
+}
+CASES = [(d.name, {}) for d in DEGRADATIONS] + [(n, v) for n, vs in VARIANTS.items() for v in vs]
+LINEAR = [(n, v) for n, v in CASES if DEGRADATIONS.get(n).linear]
+SHAPE = (3, 32, 24)
+
+
+def _build(name, values, device, seed=0):
+    shape, _ = DEGRADATIONS.get(name).target_shape(SHAPE, {**{p.name: p.default for p in DEGRADATIONS.get(name).params}, **values})
+    return build_degradation(name, shape, values, seed=seed, device=device)
+
+
+def test_every_family_is_covered_and_the_required_ones_exist():
+    names = set(DEGRADATIONS.names())
+    assert {"denoise", "poisson", "blur", "sr", "inpaint", "colorize", "quantize", "mri", "cs"} <= names
+    assert any(not d.linear for d in DEGRADATIONS), "at least one non-linear degradation"
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("name,values", LINEAR, ids=[f"{n}-{v}" for n, v in LINEAR])
+def test_adjoint(name, values, batch, device):
+    """⟨Ax, y⟩ = ⟨x, Aᵀy⟩ to 1e-5 relative, in float32, on random inputs."""
+    d = _build(name, values, device)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn((batch, *d.shape), generator=g).to(device)
+    y = torch.randn(d.A(x).shape, generator=g).to(device)
+    ax, aty = d.A(x), d.A_adjoint(y)
+    assert ax.dtype == torch.float32 and aty.shape == x.shape
+    lhs, rhs = float((ax * y).sum()), float((x * aty).sum())
+    scale = float(ax.norm() * y.norm())
+    assert abs(lhs - rhs) <= 1e-5 * scale, (lhs, rhs)
+
+
+def test_adjoint_unbatched_matches_batched():
+    d = _build("blur", {}, "cpu")
+    x = torch.randn(2, *d.shape)
+    assert torch.allclose(d.A(x)[1:], d.A(x[1:]), atol=1e-6)
+
+
+@pytest.mark.parametrize("name,values", CASES, ids=[f"{n}-{v}" for n, v in CASES])
+def test_shapes_initial_and_gradient(name, values):
+    d = _build(name, values, "cpu")
+    x = torch.rand((1, *d.shape), requires_grad=True)
+    y = d.observe(x.detach(), d.generator(0))
+    assert y.shape == d.A(x).shape and torch.isfinite(y).all()
+    assert d.initial(y).shape == x.shape
+    assert d.preview(y).shape == x.shape
+    (d.A(x) - y).pow(2).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert d.lipschitz() > 0
+
+
+@pytest.mark.parametrize("name,values", CASES, ids=[f"{n}-{v}" for n, v in CASES])
+def test_seeded_observation_is_reproducible(name, values):
+    x = torch.rand(1, *SHAPE, generator=torch.Generator().manual_seed(0))
+    a = make_problem(x, name, values, seed=5)[0].y
+    b = make_problem(x, name, values, seed=5)[0].y
+    assert torch.equal(a, b)
+    noisy = make_problem(x, name, {**values, **({"noise": 10.0} if "noise" in {p.name for p in DEGRADATIONS.get(name).params} else {})}, seed=6)[0]
+    other = make_problem(x, name, {**values, **({"noise": 10.0} if "noise" in {p.name for p in DEGRADATIONS.get(name).params} else {})}, seed=7)[0]
+    if noisy.degradation.noise.rms(noisy.y) > 0:
+        assert not torch.equal(noisy.y, other.y), "a different seed must give different noise"
+
+
+def test_lipschitz_bounds_the_operator_norm():
+    for name, values in LINEAR:
+        d = _build(name, values, "cpu")
+        x = torch.randn(4, *d.shape)
+        ratio = (d.A(x).flatten(1).norm(dim=1) ** 2 / x.flatten(1).norm(dim=1) ** 2).max()
+        assert float(ratio) <= d.lipschitz() * 1.001, name
+
+
+def test_noise_statistics():
+    x = torch.full((1, 1, 128, 128), 0.5)
+    p, _, _ = make_problem(x, "denoise", {"sigma": 25}, seed=0)
+    assert abs(float((p.y - x).std()) * 255 - 25) < 0.6
+    q, _, _ = make_problem(x, "poisson", {"peak": 20}, seed=0)
+    assert abs(float(q.y.mean()) - 0.5) < 0.01
+    assert abs(float(q.y.var()) - 0.5 / 20) < 0.002  # Poisson: variance = mean / peak
+
+
+def test_sr_matches_antialiased_bicubic_downsampling():
+    """Away from the (periodic) border, A is torch's antialiased bicubic resize: an independent reference."""
+    t = torch.linspace(0, 1, 64)
+    x = (torch.sin(6 * t)[:, None] * torch.cos(4 * t)[None, :])[None, None].repeat(1, 3, 1, 1)
+    for f in (2, 4, 8):
+        d = build_degradation("sr", (3, 64, 64), {"factor": f})
+        ref = torch.nn.functional.interpolate(x, scale_factor=1 / f, mode="bicubic", antialias=True)
+        assert torch.allclose(d.A(x)[..., 2:-2, 2:-2], ref[..., 2:-2, 2:-2], atol=1e-5)
+
+
+def test_circular_blur_matches_direct_convolution():
+    x = torch.rand(1, 1, 16, 16)
+    d = build_degradation("blur", (1, 16, 16), {"kernel": "motion", "size": 5, "angle": 30.0})
+    k = d.kernel
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="circular")
+    ref = torch.nn.functional.conv2d(padded, k.flip(0, 1)[None, None])
+    assert torch.allclose(d.A(x), ref, atol=1e-5)
+
+
+def test_masks():
+    d = build_degradation("inpaint", (3, 40, 40), {"mask": "random", "ratio": 0.3}, seed=1)
+    assert abs(float(1 - d.mask.mean()) - 0.3) < 0.05
+    box = build_degradation("inpaint", (3, 40, 40), {"mask": "box", "box": 0.5})
+    assert float((1 - box.mask).sum()) == 20 * 20 and box.mask[0, 0, 20, 20] == 0
+    text = build_degradation("inpaint", (3, 64, 64), {"mask": "text"})
+    assert 0.05 < float(1 - text.mask.mean()) < 0.5
+
+
+def test_mask_from_file(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    m = np.zeros((20, 20), dtype=np.uint8)
+    m[5:10, 5:10] = 255
+    Image.fromarray(m).save(tmp_path / "m.png")
+    d = build_degradation("inpaint", (3, 20, 20), {"mask": "file", "path": str(tmp_path / "m.png")})
+    assert float((1 - d.mask).sum()) == 25
+    with pytest.raises(SpecError, match="path"):
+        build_degradation("inpaint", (3, 20, 20), {"mask": "file"})
+
+
+def test_masked_observations_carry_no_noise_where_missing():
+    x = torch.rand(1, 3, 32, 32)
+    p, _, _ = make_problem(x, "inpaint", {"noise": 20.0}, seed=0)
+    assert float((p.y * (1 - p.degradation.mask)).abs().max()) == 0.0
+
+
+def test_quantize_straight_through():
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    st = build_degradation("quantize", (3, 16, 16), {"levels": 5})
+    y = st.A(x)
+    assert set(torch.unique(y * 4).round().tolist()) <= {0, 1, 2, 3, 4}
+    y.sum().backward()
+    assert torch.allclose(x.grad, torch.ones_like(x))
+    exact = build_degradation("quantize", (3, 16, 16), {"straight_through": False})
+    x.grad = None
+    exact.A(x).sum().backward()
+    assert float(x.grad.abs().max()) == 0.0
+
+
+def test_camera_saturates_and_inverts():
+    d = build_degradation("camera", (1, 8, 8), {"exposure": 2.0, "noise": 0.0})
+    x = torch.linspace(0, 1, 64).view(1, 1, 8, 8)
+    y = d.A(x)
+    assert float(y.max()) == 1.0 and float((y == 1).float().mean()) > 0.2
+    unsat = y < 1
+    assert torch.allclose(d.initial(y)[unsat], x[unsat], atol=1e-4)
+
+
+def test_refusals_are_clear():
+    with pytest.raises(SpecError, match="RGB"):
+        build_degradation("colorize", (1, 16, 16), {})
+    with pytest.raises(SpecError, match="odd"):
+        build_degradation("blur", (1, 16, 16), {"size": 4})
+    with pytest.raises(SpecError, match="larger than the image"):
+        build_degradation("blur", (1, 16, 16), {"size": 31})
+    with pytest.raises(SpecError, match="valid names"):
+        build_degradation("nope", (1, 16, 16), {})
+
+
+def test_problem_builder_fits_shapes():
+    x = torch.rand(1, 3, 50, 37)
+    p, clean, notes = make_problem(x, "sr", {"factor": 4})
+    assert clean.shape[-2:] == (48, 36) and p.y.shape[-2:] == (12, 9) and "cropped" in notes[0]
+    p, clean, notes = make_problem(torch.rand(1, 1, 128, 128), "cs", {})
+    assert clean.shape[-2] * clean.shape[-1] <= 4096 and "resized" in notes[0]

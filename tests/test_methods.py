@@ -1,0 +1,91 @@
+"""Every registered method, on every registered degradation, derived from the registries."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arena.degradations import DEGRADATIONS
+from arena.errors import ArenaError
+from arena.method import METHODS, Method, load_methods
+from arena.problem import make_problem
+from arena.registry import Registry
+
+load_methods()
+PAIRS = [(m.name, d.name) for m in METHODS for d in DEGRADATIONS]
+
+
+def test_required_methods_registered():
+    assert {"naive", "lsq", "tikhonov", "tv", "pgd"} <= set(METHODS.names())
+
+
+@pytest.mark.parametrize("cls", list(METHODS), ids=lambda c: c.name)
+def test_schema_and_documentation(cls: type[Method]):
+    assert cls.label and cls.reference and len(cls.summary()) > 40, "docstring gives the update equation"
+    for p in cls.params:
+        assert p.coerce(p.default, cls.name) == p.default, f"default of {p.name} is within its own limits"
+        assert p.help
+    names = [p.name for p in cls.params]
+    assert len(names) == len(set(names))
+    if cls.name != "naive":
+        assert "iterations" in names, "every iterative method accepts iterations"
+
+
+@pytest.mark.parametrize("method,degradation", PAIRS, ids=[f"{m}-{d}" for m, d in PAIRS])
+def test_runs_or_refuses_every_pairing(method: str, degradation: str):
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    problem, clean, _ = make_problem(x, degradation, {}, seed=0)
+    m = METHODS.get(method)()
+    why = m.supports(problem)
+    if why is not None:
+        assert isinstance(why, str) and len(why) > 20, "a refusal is a sentence saying why"
+        return
+    params = m.resolve({"iterations": 3} if any(p.name == "iterations" for p in m.params) else {})
+    gen = m.run(problem, **params)
+    try:
+        steps = list(gen)
+    except ArenaError as exc:  # a parameter combination refused with a message is acceptable
+        assert str(exc)
+        return
+    assert 1 <= len(steps) <= 3
+    assert [s.it for s in steps] == sorted({s.it for s in steps})
+    for s in steps:
+        assert s.x.shape == clean.shape and s.x.dtype == torch.float32
+        assert torch.isfinite(s.x).all()
+        assert "loss" in s.diagnostics and torch.isfinite(torch.tensor(s.diagnostics["loss"]))
+
+
+@pytest.mark.parametrize("cls", [c for c in METHODS if c.name != "naive"], ids=lambda c: c.name)
+def test_generator_closes_cleanly(cls: type[Method]):
+    x = torch.rand(1, 1, 16, 16)
+    problem, _, _ = make_problem(x, "inpaint", {}, seed=0)
+    m = cls()
+    gen = m.run(problem, **m.resolve({"iterations": 50}))
+    first = next(gen)
+    assert first.it == 1
+    gen.close()
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_methods_never_receive_the_clean_image():
+    import inspect
+
+    for cls in METHODS:
+        sig = inspect.signature(cls.run)
+        assert list(sig.parameters)[:2] == ["self", "problem"]
+        assert not {"clean", "x_true", "x_gt", "gt"} & set(sig.parameters)
+
+
+def test_registry_refuses_duplicates():
+    reg: Registry[Method] = Registry("method")
+
+    class A:
+        name = "same"
+
+    class B:
+        name = "same"
+
+    reg.register(A)
+    with pytest.raises(KeyError, match="already registered"):
+        reg.register(B)
