@@ -73,13 +73,19 @@ class Problem:
 
     def fidelity_grad(self, x: torch.Tensor) -> torch.Tensor:
         """∇ₓ ½‖A(x) − y‖²: Aᵀ(Ax − y) in closed form for linear A, autograd otherwise."""
+        return self.fidelity_and_grad(x)[1]
+
+    def fidelity_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(½‖A(x) − y‖², its gradient) from one evaluation of A — what a descent step needs."""
         if self.linear:
             with torch.no_grad():
-                return self.A_adjoint(self.residual(x))
+                r = self.residual(x)
+                return 0.5 * r.pow(2).sum(), self.A_adjoint(r)
         with torch.enable_grad():
             xv = x.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(self.fidelity(xv), xv)
-        return g
+            value = self.fidelity(xv)
+            (g,) = torch.autograd.grad(value, xv)
+        return value.detach(), g
 
     @cached_property
     def lipschitz(self) -> float:

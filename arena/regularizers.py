@@ -52,15 +52,14 @@ def dirichlet_grad(u: torch.Tensor, *, circular: bool = False) -> torch.Tensor:
     return -div(grad(u, circular=circular), circular=circular)
 
 
-def tv_smooth(u: torch.Tensor, eps: float) -> torch.Tensor:
-    """TV_ε(u) = Σ √(|∇u|² + ε²), per channel."""
-    return torch.sqrt(grad(u).pow(2).sum(dim=-3) + eps**2).sum()
+def tv_smooth_and_grad(u: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """TV_ε(u) = Σ √(|∇u|² + ε²) (per channel) and ∇TV_ε(u) = −div(∇u / √(|∇u|² + ε²)).
 
-
-def tv_smooth_grad(u: torch.Tensor, eps: float) -> torch.Tensor:
-    """∇TV_ε(u) = −div(∇u / √(|∇u|² + ε²)); Lipschitz with constant ‖∇‖²/ε ≤ 8/ε."""
+    The gradient is Lipschitz with constant ‖∇‖²/ε ≤ 8/ε; both share one finite-difference pass.
+    """
     g = grad(u)
-    return -div(g / torch.sqrt(g.pow(2).sum(dim=-3, keepdim=True) + eps**2))
+    norm = torch.sqrt(g.pow(2).sum(dim=-3, keepdim=True) + eps**2)
+    return norm.sum(), -div(g / norm)
 
 
 def laplacian_transfer(size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:

@@ -35,6 +35,8 @@ class LeastSquares(Method):
     def run(self, problem: Problem, *, iterations: int, step: float, start: str) -> Iterator[Step]:
         x = problem.initial() if start == "initial" else torch.zeros(problem.x_shape, device=problem.device)
         tau = step / problem.lipschitz
+        _, g = problem.fidelity_and_grad(x)
         for k in range(1, iterations + 1):
-            x = x - tau * problem.fidelity_grad(x)
-            yield Step(k, x, {"loss": float(problem.fidelity(x))})
+            x = x - tau * g
+            loss, g = problem.fidelity_and_grad(x)
+            yield Step(k, x, {"loss": float(loss)})

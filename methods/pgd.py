@@ -44,11 +44,13 @@ class ProjectedGradient(Method):
         u = problem.initial()
         if prior == "tv":
             tau = step * 2.0 * eps / reg.GRAD_NORM_SQ
-            value, gradient = (lambda v: reg.tv_smooth(v, eps)), (lambda v: reg.tv_smooth_grad(v, eps))
+            value_and_grad = lambda v: reg.tv_smooth_and_grad(v, eps)  # noqa: E731
         else:
             tau = step * 2.0 / reg.GRAD_NORM_SQ
-            value, gradient = reg.dirichlet, reg.dirichlet_grad
+            value_and_grad = lambda v: (reg.dirichlet(v), reg.dirichlet_grad(v))  # noqa: E731
         with torch.no_grad():
+            _, g = value_and_grad(u)
             for k in range(1, iterations + 1):
-                u = d.project(u - tau * gradient(u), problem.y)
-                yield Step(k, u, {"loss": float(value(u))})
+                u = d.project(u - tau * g, problem.y)
+                value, g = value_and_grad(u)
+                yield Step(k, u, {"loss": float(value)})

@@ -60,9 +60,11 @@ class Tikhonov(Method):
         else:
             x = problem.initial()
             tau = 1.0 / (problem.lipschitz + reg.GRAD_NORM_SQ * lam)
+            _, g = problem.fidelity_and_grad(x)
             for k in range(1, iterations + 1):
-                x = x - tau * (problem.fidelity_grad(x) + lam * reg.dirichlet_grad(x, circular=True))
-                yield Step(k, x, {"loss": objective(x)})
+                x = x - tau * (g + lam * reg.dirichlet_grad(x, circular=True))
+                fid, g = problem.fidelity_and_grad(x)
+                yield Step(k, x, {"loss": float(fid + lam * reg.dirichlet(x, circular=True))})
 
     @staticmethod
     def _cg(problem: Problem, lam: float, iterations: int, objective) -> Iterator[Step]:

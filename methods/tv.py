@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import torch
-
 from arena import regularizers as reg
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
@@ -36,8 +34,10 @@ class TotalVariation(Method):
     def run(self, problem: Problem, *, lam: float, eps: float, step: float, iterations: int) -> Iterator[Step]:
         x = problem.initial()
         tau = step * 2.0 / (problem.lipschitz + reg.GRAD_NORM_SQ * lam / eps)
+        fid, fid_grad = problem.fidelity_and_grad(x)
+        tv, tv_grad = reg.tv_smooth_and_grad(x, eps)
         for k in range(1, iterations + 1):
-            x = x - tau * (problem.fidelity_grad(x) + lam * reg.tv_smooth_grad(x, eps))
-            with torch.no_grad():
-                loss = float(problem.fidelity(x) + lam * reg.tv_smooth(x, eps))
-            yield Step(k, x, {"loss": loss})
+            x = x - tau * (fid_grad + lam * tv_grad)
+            fid, fid_grad = problem.fidelity_and_grad(x)
+            tv, tv_grad = reg.tv_smooth_and_grad(x, eps)
+            yield Step(k, x, {"loss": float(fid + lam * tv)})
