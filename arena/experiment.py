@@ -7,6 +7,7 @@ so ``arena run --config`` repeats a comparison exactly (same seed, same numbers 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,6 +113,9 @@ class Config:
             cfg = cls(**raw)
         except TypeError as exc:
             raise SpecError(f"{path}: {exc}") from None
+        mask = cfg.degradation_params.get("path")
+        if isinstance(mask, str) and mask and not Path(mask).is_absolute():
+            cfg.degradation_params["path"] = str(path.parent / mask)
         if not Path(cfg.image).is_file() and cfg.image not in bundled_images() and (path.parent / "clean.png").is_file():
             cfg.image = str(path.parent / "clean.png")
             cfg.max_side = None
@@ -160,5 +164,11 @@ def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) 
         lpips_status=metrics.lpips_status().reason)
     cfg = c.to_json()
     cfg["image"] = str(resolve_image(c.image))
+    mask = c.degradation_params.get("path")
+    if isinstance(mask, str) and mask:
+        # A painted or user mask travels with the report, referenced relative to config.json.
+        Path(out).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mask, Path(out) / "mask.png")
+        cfg["degradation_params"] = {**c.degradation_params, "path": "mask.png"}
     return write_report(out, clean=prepared.clean, degraded=prepared.degraded, results=results,
                         document=doc, config=cfg)

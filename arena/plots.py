@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from matplotlib.figure import Figure
 
-from arena.runner import MethodResult
+
+class HasHistory(Protocol):
+    history: list[dict[str, float]]
 
 PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
 LABELS = {"psnr": "PSNR (dB)", "loss": "objective (log)", "step": "iteration", "seconds": "wall time (s)"}
 
 
-def convergence_figure(results: Mapping[str, MethodResult], *, degraded_psnr: float | None = None) -> Figure:
-    """A 2×2 figure; the PSNR panels show the degraded input's PSNR as a dashed line.
+def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None) -> Figure:
+    """A 2×2 figure of the methods' histories (finished results or live ones); the PSNR panels
+    show the degraded input's PSNR as a dashed line.
 
     Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it is safe in threads.
     """

@@ -53,6 +53,57 @@ def metrics_document(results: Mapping[str, MethodResult], *, degradation: Mappin
                    "notices": notices, "lpips_status": lpips_status, "methods": methods})
 
 
+TABLE_COLUMNS = (("psnr", "PSNR (dB)", max), ("ssim", "SSIM", max), ("lpips", "LPIPS", min),
+                 ("seconds", "seconds", min), ("iterations", "iterations", None), ("data_fit", "data-fit", None))
+"""(metric key, header, which value is best). Data-fit has no 'best': closest to the noise level is."""
+
+
+def summary_table(results: Mapping[str, MethodResult], degraded: Mapping[str, Any],
+                  lpips_reason: str | None = None) -> tuple[list[str], list[list[Any]], dict[int, int]]:
+    """Rows for a metrics table and, per column, the row index of the best value.
+
+    Returns
+    -------
+    headers, rows
+        One row for the degraded input, then one per method (status last). Missing LPIPS reads
+        "unavailable" when ``lpips_reason`` is given.
+    best : dict
+        Column index → row index of its best method value (the degraded row never counts).
+    """
+    headers = ["method", *[h for _, h, _ in TABLE_COLUMNS], "status"]
+    rows: list[list[Any]] = [["(degraded input)", degraded.get("psnr"), degraded.get("ssim"), None, None, None,
+                              None, ""]]
+    for key, r in results.items():
+        vals = {**r.metrics, "seconds": r.seconds, "iterations": r.iterations}
+        row: list[Any] = [key]
+        for metric, _, _ in TABLE_COLUMNS:
+            v = vals.get(metric)
+            if metric == "lpips" and v is None and lpips_reason and r.x is not None:
+                v = "unavailable"
+            row.append(v)
+        row.append(r.status + (f": {r.message}" if r.message else ""))
+        rows.append(row)
+    best: dict[int, int] = {}
+    for col, (_, _, better) in enumerate(TABLE_COLUMNS, start=1):
+        candidates = [(row[col], i) for i, row in enumerate(rows) if i > 0 and isinstance(row[col], (int, float))
+                      and math.isfinite(row[col])]
+        if better is not None and len(candidates) > 1:
+            best[col] = better(candidates)[1]
+    return headers, rows, best
+
+
+def zip_folder(folder: str | Path, target: str | Path) -> Path:
+    """Zip every file of ``folder`` (flat) into ``target``."""
+    import zipfile
+
+    folder, target = Path(folder), Path(target)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(folder.iterdir()):
+            if f.is_file() and f != target:
+                z.write(f, arcname=f.name)
+    return target
+
+
 def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor,
                  results: Mapping[str, MethodResult], document: Mapping[str, Any],
                  config: Mapping[str, Any]) -> list[Path]:

@@ -1,0 +1,85 @@
+"""Fold a runner event stream into per-method live state, for interfaces that redraw periodically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from arena.runner import Event, MethodResult
+
+
+@dataclass
+class LiveMethod:
+    """What an interface shows for one method while it runs."""
+
+    key: str
+    step: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    status: str = "waiting"
+    message: str = ""
+    x: torch.Tensor | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current pace, or None before the first step or after the end."""
+        if self.status != "running" or self.step <= 0 or self.total <= self.step:
+            return None
+        return self.seconds / self.step * (self.total - self.step)
+
+    def progress(self) -> str:
+        """``step/total · elapsed · ETA`` (or the final status) in one line."""
+        if self.status == "waiting":
+            return "waiting"
+        text = f"{self.step}/{self.total} · {self.seconds:.1f} s"
+        if self.eta is not None:
+            text += f" · ETA {self.eta:.1f} s"
+        if self.status != "running":
+            text += f" · {self.status}" + (f": {self.message}" if self.message else "")
+        return text
+
+
+class Tracker:
+    """Consumes :class:`~arena.runner.Event` s; ``methods`` holds the live state by key."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k) for k in keys}
+        self.results: dict[str, MethodResult] | None = None
+        self.changed: set[str] = set()
+
+    def update(self, ev: Event) -> None:
+        if ev.kind == "done":
+            self.results = dict(ev.results or {})
+            return
+        m = self.methods.setdefault(ev.method, LiveMethod(ev.method))
+        self.changed.add(ev.method)
+        m.total = ev.total or m.total
+        if ev.kind == "start":
+            m.status = "running"
+            return
+        m.step, m.seconds = ev.step, ev.seconds
+        if ev.x is not None:
+            m.x = ev.x
+        if ev.kind == "step":
+            record = {"step": float(ev.step), "seconds": ev.seconds, **ev.diagnostics}
+            if ev.metrics:
+                record.update({k: v for k, v in ev.metrics.items() if v is not None})
+                m.metrics = dict(ev.metrics)
+            m.history.append(record)
+        elif ev.kind == "end":
+            m.status, m.message = ev.status or "done", ev.message or ""
+            if ev.metrics:
+                m.metrics = dict(ev.metrics)
+
+    def take_changed(self) -> set[str]:
+        """Keys updated since the last call (to redraw only those)."""
+        changed, self.changed = self.changed, set()
+        return changed
+
+    @property
+    def running(self) -> bool:
+        return self.results is None

@@ -1,0 +1,397 @@
+"""Event handlers of the app. They translate widget values into core calls and core results into
+widget values; the maths and the metrics all happen in :mod:`arena`."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from arena.degradations import DEGRADATIONS, Degradation
+from arena.device import pick_device
+from arena.errors import ArenaError, SpecError
+from arena.experiment import Config, Prepared, bundled_images, prepare_experiment, resolve_image, save
+from arena.experiment import run as run_experiment
+from arena.images import load_image, to_uint8, zoom_crop
+from arena.live import Tracker
+from arena.method import METHODS, Method, load_methods
+from arena.metrics import lpips_status
+from arena.params import Param
+from arena.plots import convergence_figure
+from arena.presets import load_presets
+from arena.report import metrics_document, summary_table, zip_folder
+from ui.session import Runs, session_dir
+
+load_methods()
+PRESETS = load_presets()
+GPU = pick_device().type == "cuda"
+DEFAULT_MAX_SIDE = 512 if GPU else 256
+DEFAULT_METHODS = ["naive", "tikhonov", "tv"]
+MAX_SECONDS = 600
+CONCURRENT_RUNS = 1 if GPU else 2
+QUEUE_SIZE = 16
+MAX_FILE_SIZE = "25mb"
+PREVIEW_INTERVAL = 0.25
+PLOT_INTERVAL = 2.0
+API_MAX_SECONDS = 120.0
+API_MAX_ITERATIONS = 5000
+HIDDEN_PARAMS = {("inpaint", "path")}
+"""Never a widget: the mask path is set by the server from the painted mask, never typed by users."""
+
+RUNS = Runs()
+
+
+# ---- static content ---------------------------------------------------------------------------
+def default_image() -> str:
+    return str(bundled_images()["astronaut"])
+
+
+def gallery_items() -> list[tuple[str, str]]:
+    return [(str(p), name) for name, p in bundled_images().items()]
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    return [(p.title, pid) for pid, p in PRESETS.items()]
+
+
+def ui_params(d: type[Degradation]) -> list[Param]:
+    return [p for p in d.params if (d.name, p.name) not in HIDDEN_PARAMS]
+
+
+def teaching_text(m: type[Method]) -> str:
+    doc = "\n".join(line.strip() for line in (m.__doc__ or "").strip().splitlines())
+    params = "\n".join(f"- **{p.name}** (default {p.default}): {p.help}" for p in m.params) or "- none"
+    return f"**Update rule.** {doc}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
+
+
+def editor_background(path: str, max_side: int) -> np.ndarray | None:
+    try:
+        return to_uint8(load_image(path, max_side=int(max_side), mode="rgb").x)
+    except ArenaError:
+        return None
+
+
+# ---- input choices ----------------------------------------------------------------------------
+def pick_bundled(max_side: float, evt: gr.SelectData) -> tuple[str, np.ndarray | None, np.ndarray | None]:
+    path = gallery_items()[evt.index][0]
+    img = editor_background(path, int(max_side))
+    return path, img, img
+
+
+def pick_upload(path: str | None, current: str, max_side: float) -> tuple[Any, Any, Any]:
+    if not path:
+        return gr.skip(), gr.skip(), gr.skip()
+    try:
+        loaded = load_image(path, max_side=int(max_side))
+    except ArenaError as exc:
+        gr.Warning(str(exc))
+        return current, gr.skip(), gr.skip()
+    for notice in loaded.notices:
+        gr.Info(notice)
+    img = to_uint8(loaded.x)
+    return path, img, to_uint8(loaded.x.expand(-1, 3, -1, -1))
+
+
+def show_group(name: str) -> list[Any]:
+    return [gr.Group(visible=d.name == name) for d in DEGRADATIONS]
+
+
+def show_methods(selected: Sequence[str]) -> list[Any]:
+    chosen = set(selected or [])
+    boxes = [gr.Accordion(visible=m.name in chosen and bool(m.params)) for m in METHODS]
+    tabs = [gr.Tab(visible=m.name in chosen) for m in METHODS]
+    return boxes + tabs
+
+
+def apply_preset(pid: str | None) -> list[Any]:
+    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS)
+    if not pid or pid not in PRESETS:
+        return [gr.skip()] * (n_fixed + sum(len(m.params) for m in METHODS))
+    p = PRESETS[pid]
+    c = p.config
+    path = str(resolve_image(c.image))
+    img = editor_background(path, c.max_side or DEFAULT_MAX_SIDE)
+    degr_values = [c.degradation_params.get(prm.name, prm.default) if d.name == c.degradation else gr.skip()
+                   for d in DEGRADATIONS for prm in ui_params(d)]
+    chosen = {m["name"]: m["params"] for m in c.methods}
+    method_values = [chosen[m.name].get(prm.name, prm.default) if m.name in chosen else gr.skip()
+                     for m in METHODS for prm in m.params]
+    md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
+    return [md, path, img, img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
+            c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values]
+
+
+# ---- settings → Config --------------------------------------------------------------------------
+def _config(values: Sequence[Any], session: str) -> Config:
+    """Unpack the ``settings`` inputs (order fixed in app.py) into a checked :class:`Config`."""
+    it = iter(values)
+    image, degradation = next(it), next(it)
+    degr_params: dict[str, Any] = {}
+    for d in DEGRADATIONS:
+        for prm in ui_params(d):
+            v = next(it)
+            if d.name == degradation:
+                degr_params[prm.name] = v
+    seed, max_side, editor = next(it), next(it), next(it)
+    selected = list(next(it) or [])
+    method_params: dict[str, dict[str, Any]] = {}
+    for m in METHODS:
+        for prm in m.params:
+            v = next(it)
+            method_params.setdefault(m.name, {})[prm.name] = v
+    seconds, sequential = next(it), next(it)
+    if not image:
+        raise SpecError("choose an image first (Gallery or Upload)")
+    if not selected:
+        raise SpecError("tick at least one method")
+    if degradation == "inpaint" and degr_params.get("mask") == "file":
+        degr_params["path"] = _painted_mask(editor, session)
+    cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
+                 methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
+                 seed=_int(seed, "seed"), max_side=_int(max_side, "longest side"),
+                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(sequential))
+    cfg.check()
+    return cfg
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{what} must be a whole number, not {value!r}") from None
+    if not math.isfinite(f) or f != int(f) or f < 0 or f >= 2**31:
+        raise SpecError(f"{what} must be a whole number between 0 and 2147483647, not {value!r}")
+    return int(f)
+
+
+def _painted_mask(editor: Any, session: str) -> str:
+    """The painted strokes (any non-transparent pixel of the drawing layer) as a mask PNG."""
+    layers = (editor or {}).get("layers") or []
+    painted = None
+    for layer in layers:
+        if isinstance(layer, np.ndarray) and layer.ndim == 3 and layer.shape[2] == 4:
+            alpha = layer[..., 3] > 0
+            painted = alpha if painted is None else painted | alpha
+    if painted is None or not painted.any():
+        raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
+    path = session_dir(session + "mask") / "mask.png"
+    Image.fromarray((painted * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+# ---- degrade / run ----------------------------------------------------------------------------
+def _degraded_text(prep: Prepared) -> str:
+    m = prep.degraded_metrics
+    lines = [f"**{prep.problem.degradation.describe()}** · seed {prep.config.seed} · "
+             f"{prep.clean.shape[-1]}×{prep.clean.shape[-2]} px · degraded PSNR **{m['psnr']:.2f} dB**"
+             + (f", SSIM **{m['ssim']:.3f}**" if m["ssim"] is not None else "")]
+    lines += [f"- note: {n}" for n in prep.notices]
+    return "\n".join(lines)
+
+
+def show_degradation(request: gr.Request, *values: Any) -> tuple[Any, Any, str]:
+    try:
+        prep = prepare_experiment(_config(values, _session(request)))
+    except ArenaError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    return to_uint8(prep.clean), to_uint8(prep.degraded), _degraded_text(prep)
+
+
+def _session(request: gr.Request | None) -> str:
+    return (getattr(request, "session_hash", None) or "anonymous") if request is not None else "anonymous"
+
+
+def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress: Sequence[Any]) -> Callable:
+    """The streaming Run handler, bound to the output components it updates."""
+    (clean_c, degraded_c, degraded_md, status_c, overview_c, *rest) = outputs
+    n = len(METHODS)
+    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c = rest[2 * n:]
+    index = {m.name: i for i, m in enumerate(METHODS)}
+
+    def run(request: gr.Request, *values: Any) -> Iterator[dict[Any, Any]]:
+        session = _session(request)
+        try:
+            prep = prepare_experiment(_config(values, session))
+        except ArenaError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        flag = RUNS.start(session)
+        keys = [m["name"] for m in prep.config.methods]
+        try:
+            first: dict[Any, Any] = {clean_c: to_uint8(prep.clean), degraded_c: to_uint8(prep.degraded),
+                                     degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
+                                     table_c: "", download_c: None}
+            for k in keys:
+                first[method_imgs[index[k]]] = None
+                first[method_progress[index[k]]] = "starting"
+            yield first
+            tracker = Tracker(keys)
+            last_push = last_plot = time.monotonic()
+            for ev in run_experiment(prep, cancel=flag):
+                tracker.update(ev)
+                now = time.monotonic()
+                if ev.kind != "done" and now - last_push < PREVIEW_INTERVAL:
+                    continue
+                last_push = now
+                update: dict[Any, Any] = {}
+                for k in tracker.take_changed():
+                    live = tracker.methods[k]
+                    if live.x is not None:
+                        update[method_imgs[index[k]]] = to_uint8(live.x)
+                    update[method_progress[index[k]]] = f"**{live.progress()}**"
+                update[status_c] = "Running… " + " · ".join(f"{k}: {m.step}/{m.total}" for k, m in tracker.methods.items())
+                if now - last_plot >= PLOT_INTERVAL:
+                    last_plot = now
+                    update[plot_c] = convergence_figure(tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"])
+                update[overview_c] = _overview(prep, {k: m.x for k, m in tracker.methods.items()})
+                yield update
+            results = tracker.results or {}
+            yield _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
+                         state_c, status_c, overview_c)
+        except ArenaError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        finally:
+            flag.set()
+            RUNS.finish(session, flag)
+
+    return run
+
+
+def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[np.ndarray, str]]:
+    items = [(to_uint8(prep.clean), "clean"), (to_uint8(prep.degraded), "degraded")]
+    items += [(to_uint8(x), k) for k, x in images.items() if x is not None]
+    return items
+
+
+def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, plot_c: Any, left_c: Any,
+           right_c: Any, slider_c: Any, zoom_c: Any, download_c: Any, state_c: Any, status_c: Any,
+           overview_c: Any) -> dict[Any, Any]:
+    images = {"clean": prep.clean.cpu(), "degraded": prep.degraded.cpu()}
+    images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
+    names = list(images)
+    out = session_dir(session) / "restoration-arena"
+    save(prep, results, out)
+    archive = zip_folder(out, out.parent / "restoration-arena.zip")
+    statuses = ", ".join(f"{k} {r.status}" for k, r in results.items())
+    best_right = max((k for k in names[2:]), key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
+    state = {"images": images, "order": names}
+    return {
+        table_c: table_html(results, prep.degraded_metrics),
+        plot_c: convergence_figure(results, degraded_psnr=prep.degraded_metrics["psnr"]),
+        left_c: gr.Dropdown(choices=names, value="degraded"),
+        right_c: gr.Dropdown(choices=names, value=best_right),
+        slider_c: (to_uint8(images["degraded"]), to_uint8(images[best_right])),
+        zoom_c: _zooms(state, 0.5, 0.5, 32),
+        download_c: str(archive),
+        state_c: state,
+        status_c: f"Finished: {statuses}.",
+        overview_c: _overview(prep, {k: r.x for k, r in results.items()}),
+    }
+
+
+def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
+    status = lpips_status()
+    headers, rows, best = summary_table(results, degraded, None if status.available else status.reason)
+
+    def cell(v: Any, col: int) -> str:
+        if v is None:
+            return "—"
+        if isinstance(v, float):
+            return "∞" if math.isinf(v) else f"{v:.3f}" if col in (2, 3) else f"{v:.2f}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        tds = []
+        for j, v in enumerate(row):
+            cls = "best" if best.get(j) == i else "status" if j == len(row) - 1 else ""
+            tds.append(f'<td class="{cls}">{cell(v, j)}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    note = ("" if status.available else f"<p><small>{html.escape(status.reason)}</small></p>")
+    fit = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
+    legend = (f"<p><small>Best value per column in bold. Data-fit: RMS of A(x̂) − y on the 0–255 scale; the noise "
+              f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time.</small></p>"
+              if fit is not None else "")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{note}"
+
+
+def stop(request: gr.Request) -> str:
+    return "Stopping…" if RUNS.stop(_session(request)) else "Nothing is running."
+
+
+def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> Any:
+    if not state or left not in state["images"] or right not in state["images"]:
+        return gr.skip()
+    return (to_uint8(state["images"][left]), to_uint8(state["images"][right]))
+
+
+def _zooms(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
+    if not state:
+        return []
+    return [(to_uint8(zoom_crop(img, float(x), float(y), int(size))), name) for name, img in state["images"].items()]
+
+
+def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
+    return _zooms(state, x, y, size)
+
+
+# ---- API -------------------------------------------------------------------------------------
+def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+    if cfg.image not in bundled_images():
+        raise SpecError(f"the API takes a bundled image name: {', '.join(bundled_images())}")
+    if cfg.degradation_params.get("path"):
+        raise SpecError("mask files are not accepted through the API; painted masks are drawn in the app")
+    cfg.seconds = min(cfg.seconds or API_MAX_SECONDS, API_MAX_SECONDS)
+    cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
+    cfg.check()
+    prep = prepare_experiment(cfg)
+    events = list(run_experiment(prep))
+    results = events[-1].results or {}
+    doc = metrics_document(results, degradation={"name": cfg.degradation, **cfg.degradation_params},
+                           seed=cfg.seed, degraded=prep.degraded_metrics, notices=prep.notices,
+                           lpips_status=lpips_status().reason)
+    for m in doc["methods"].values():
+        m.pop("history", None)
+    images = [(to_uint8(prep.clean), "clean"), (to_uint8(prep.degraded), "degraded")]
+    images += [(to_uint8(r.x), k) for k, r in results.items() if r.x is not None]
+    return doc, images
+
+
+def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+    """Run a comparison described by a ``config.json`` document (bundled images only)."""
+    try:
+        raw = json.loads(config_json or "")
+        if not isinstance(raw, dict):
+            raise SpecError("the config must be a JSON object")
+        raw.pop("version", None)
+        unknown = sorted(set(raw) - set(Config.__dataclass_fields__))
+        if unknown:
+            raise SpecError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(Config.__dataclass_fields__)}")
+        return _api(Config(**raw))
+    except json.JSONDecodeError as exc:
+        raise gr.Error(f"the config is not valid JSON ({exc})", print_exception=False) from None
+    except TypeError as exc:
+        raise gr.Error(f"bad config: {exc}", print_exception=False) from None
+    except ArenaError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+
+
+def api_run_preset(pid: str, seed: float | None) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+    """Run a lecture preset by id, optionally with another seed."""
+    try:
+        if pid not in PRESETS:
+            raise SpecError(f"unknown preset {pid!r}; valid ids: {', '.join(PRESETS)}")
+        c = PRESETS[pid].config
+        cfg = Config(**{**c.__dict__, "seed": _int(seed if seed is not None else c.seed, "seed"),
+                        "methods": [dict(m) for m in c.methods], "degradation_params": dict(c.degradation_params)})
+        return _api(cfg)
+    except ArenaError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None

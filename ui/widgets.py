@@ -1,0 +1,34 @@
+"""Gradio widgets generated from :class:`arena.params.Param` schemas (same limits as the CLI)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from arena.params import Param
+
+CHOICE_LABELS = {("inpaint", "mask", "file"): "painted (Mask tab)"}
+"""UI wording for some choices; the value sent to the core stays the schema's."""
+
+
+def param_widget(owner: str, p: Param) -> gr.components.Component:
+    """One input for ``p``: dropdown for choices, checkbox for bools, slider for bounded linear
+    numbers, number box for logarithmic or unbounded ones. The core re-checks every value."""
+    label = f"{p.name}"
+    if p.choices is not None:
+        choices = [(CHOICE_LABELS.get((owner, p.name, c), str(c)), c) for c in p.choices]
+        return gr.Dropdown(choices=choices, value=p.default, label=label, info=p.help)
+    if isinstance(p.default, bool):
+        return gr.Checkbox(value=p.default, label=label, info=p.help)
+    if isinstance(p.default, (int, float)):
+        if p.min is not None and p.max is not None and not p.log and p.max - p.min <= 1000:
+            step = 1 if isinstance(p.default, int) else _step(p)
+            return gr.Slider(minimum=p.min, maximum=p.max, value=p.default, step=step, label=label, info=p.help)
+        return gr.Number(value=p.default, minimum=p.min, maximum=p.max, label=label, info=p.help,
+                         precision=0 if isinstance(p.default, int) else None,
+                         step=1 if isinstance(p.default, int) else 0.001)
+    return gr.Textbox(value=str(p.default), label=label, info=p.help, visible=False)
+
+
+def _step(p: Param) -> float:
+    span = float(p.max) - float(p.min)
+    return 0.01 if span <= 10 else 0.1
