@@ -97,7 +97,7 @@ def build_demo() -> gr.Blocks:
                 method_tabs.append(tab)
             with gr.Tab("Compare"):
                 table = gr.HTML(elem_classes=["arena-table"])
-                plot = gr.Plot(label="convergence")
+                plot = gr.Plot(label="convergence", elem_id="convergence-plot")
                 with gr.Row():
                     left = gr.Dropdown(label="slider: left image", choices=[], value=None)
                     right = gr.Dropdown(label="slider: right image", choices=[], value=None)

@@ -72,6 +72,8 @@ class Tracker:
             m.history.append(record)
         elif ev.kind == "end":
             m.status, m.message = ev.status or "done", ev.message or ""
+            if m.status == "done":
+                m.total = m.step  # closed forms and early convergence finish before `iterations`
             if ev.metrics:
                 m.metrics = dict(ev.metrics)
 

@@ -8,6 +8,7 @@ Consuming the stream never changes the algorithms: the runner only observes the 
 from __future__ import annotations
 
 import math
+import os
 from contextlib import nullcontext
 import queue
 import threading
@@ -23,6 +24,12 @@ from arena.errors import ArenaError, SpecError
 from arena.method import METHODS, Method, load_methods
 from arena.params import Value, parse_spec
 from arena.problem import Problem
+
+METHOD_THREADS = int(os.environ.get("ARENA_METHOD_THREADS", "1"))
+"""torch intra-op threads inside each method's worker thread on the CPU. One is fastest here:
+OpenMP parallel regions entered from a non-main Python thread cost more than they save on these
+image sizes (TV on 256² in a worker thread, 2 cores: 4.2 ms/iteration with 2 threads, 0.7 ms with 1; on 1024²:
+29 ms with 2 threads vs 16 ms with 1), and it makes ``compute_seconds`` (thread CPU time) exact."""
 
 STATUS_DONE = "done"
 STATUS_BUDGET = "budget"
@@ -225,6 +232,8 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
         return
     cuda = problem.device.type == "cuda"
     stream = torch.cuda.Stream(device=problem.device) if cuda else None
+    if not cuda:
+        torch.set_num_threads(max(1, METHOD_THREADS))  # per calling thread (OpenMP ICV)
     events.put(Event("start", job.key, 0, res.total))
     t0, c0 = time.perf_counter(), time.thread_time()
     gpu_ms = 0.0

@@ -246,7 +246,9 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                     if live.x is not None:
                         update[method_imgs[index[k]]] = to_uint8(live.x)
                     update[method_progress[index[k]]] = f"**{live.progress()}**"
-                update[status_c] = "Running… " + " · ".join(f"{k}: {m.step}/{m.total}" for k, m in tracker.methods.items())
+                update[status_c] = "Running… " + " · ".join(
+                    f"{k}: {m.step}/{m.total}" if m.status == "running" else f"{k}: {m.status}"
+                    for k, m in tracker.methods.items())
                 if now - last_plot >= PLOT_INTERVAL:
                     last_plot = now
                     update[plot_c] = convergence_figure(tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"])
@@ -360,6 +362,8 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
                            lpips_status=lpips_status().reason)
     for m in doc["methods"].values():
         m.pop("history", None)
+    # gradio_client treats any dict with a "path" key as a file to fetch; the API never takes one.
+    doc["degradation"].pop("path", None)
     images = [(to_uint8(prep.clean), "clean"), (to_uint8(prep.degraded), "degraded")]
     images += [(to_uint8(r.x), k) for k, r in results.items() if r.x is not None]
     return doc, images

@@ -1,0 +1,89 @@
+"""Drive the app in headless Chromium (Debian's, via Playwright) like a lecturer would.
+
+Screenshots go to ``$ARENA_SCREENSHOTS`` (default: the test's tmp folder) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                                "(apt-get install chromium; .ci/run does this)")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+from tests.app_server import running_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    with running_app() as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_text("Restoration Arena").first.wait_for(timeout=30_000)
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("ARENA_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option).click()
+
+
+def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
+    page = browser_page
+    _choose(page, "Lecture preset", "Deblurring: the noise blow-up of least squares")
+    page.get_by_text("semi-convergence").first.wait_for(timeout=10_000)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Finished:").wait_for(timeout=120_000)
+    elapsed = time.perf_counter() - t0
+    page.get_by_role("tab", name="Compare").click()
+    table = page.locator(".arena-table table")
+    table.wait_for(timeout=10_000)
+    text = table.inner_text()
+    for name in ("naive", "lsq", "tikhonov", "tv", "PSNR", "unavailable"):
+        assert name in text
+    assert page.locator(".arena-table td.best").count() >= 2, "best values are highlighted"
+    plot = page.locator("#convergence-plot img")
+    plot.wait_for(timeout=10_000)
+    box = plot.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 200, "the convergence plot is drawn"
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
+    assert elapsed < 120
+
+
+def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
+    page = browser_page
+    page.get_by_role("tab", name="Overview").click()
+    _choose(page, "Lecture preset", "Denoising σ=25: Tikhonov vs TV")
+    page.get_by_text("Total variation (smoothed) — parameters").click()
+    iterations = page.get_by_label("iterations").last
+    iterations.fill("100000")
+    iterations.press("Enter")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Running…").first.wait_for(timeout=30_000)
+    time.sleep(2.0)
+    page.screenshot(path=str(shots / "running.png"), full_page=True)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Finished:").wait_for(timeout=15_000)
+    assert time.perf_counter() - t0 < 10
+    assert "tv cancelled" in page.get_by_text("Finished:").inner_text()
+    page.screenshot(path=str(shots / "stopped.png"), full_page=True)
+    page.get_by_role("button", name="Run", exact=True).wait_for(state="visible")
