@@ -28,6 +28,7 @@ def build_demo() -> gr.Blocks:
     """Lay out the page and wire its events; returns the Blocks (not launched)."""
     with gr.Blocks(title="Restoration Arena", analytics_enabled=False) as demo:
         results_state = gr.State(None)
+        mask_path = gr.State(None)
         image_path = gr.State(h.default_image())
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
@@ -83,7 +84,7 @@ def build_demo() -> gr.Blocks:
                 status = gr.Markdown()
         with gr.Tabs():
             with gr.Tab("Overview"):
-                overview = gr.Gallery(columns=5, format="png", label="clean, degraded and every output",
+                overview = gr.Gallery(columns=5, format="png", label="clean, degraded and every output", elem_id="overview",
                                       height="auto", allow_preview=True)
             method_tabs, method_imgs, method_progress = [], [], []
             for m in METHODS:
@@ -97,7 +98,8 @@ def build_demo() -> gr.Blocks:
                 method_tabs.append(tab)
             with gr.Tab("Compare"):
                 table = gr.HTML(elem_classes=["arena-table"])
-                plot = gr.Plot(label="convergence", elem_id="convergence-plot")
+                plot = gr.Image(label="convergence: PSNR and objective vs iteration and wall time", format="png",
+                                interactive=False, elem_id="convergence-plot")
                 with gr.Row():
                     left = gr.Dropdown(label="slider: left image", choices=[], value=None)
                     right = gr.Dropdown(label="slider: right image", choices=[], value=None)
@@ -115,8 +117,10 @@ def build_demo() -> gr.Blocks:
         # ---- events ------------------------------------------------------------------------
         degr_inputs = [degradation, *degr_widgets]
         method_inputs = [methods, *method_widgets]
-        settings = [image_path, *degr_inputs, seed, max_side, editor, *method_inputs, seconds, sequential]
+        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential]
 
+        editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last",
+                      show_progress="hidden")
         gallery.select(h.pick_bundled, inputs=[max_side], outputs=[image_path, clean_img, editor])
         upload.change(h.pick_upload, inputs=[upload, image_path, max_side], outputs=[image_path, clean_img, editor])
         degradation.change(h.show_group, inputs=[degradation], outputs=degr_groups)

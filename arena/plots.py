@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
@@ -44,3 +46,11 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     if handles:
         fig.legend(handles, labels, loc="outside right upper")
     return fig
+
+
+def figure_array(fig: Figure, dpi: int = 100) -> np.ndarray:
+    """Render ``fig`` to an ``(H, W, 3)`` uint8 array (Agg), for image widgets."""
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

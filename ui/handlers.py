@@ -25,7 +25,7 @@ from arena.live import Tracker
 from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
-from arena.plots import convergence_figure
+from arena.plots import convergence_figure, figure_array
 from arena.presets import load_presets
 from arena.report import metrics_document, summary_table, zip_folder
 from ui.session import Runs, session_dir
@@ -39,8 +39,9 @@ MAX_SECONDS = 600
 CONCURRENT_RUNS = 1 if GPU else 2
 QUEUE_SIZE = 16
 MAX_FILE_SIZE = "25mb"
-PREVIEW_INTERVAL = 0.25
-PLOT_INTERVAL = 2.0
+PREVIEW_INTERVAL = 0.5
+PLOT_INTERVAL = 3.0
+OVERVIEW_INTERVAL = 1.0
 API_MAX_SECONDS = 120.0
 API_MAX_ITERATIONS = 5000
 HIDDEN_PARAMS = {("inpaint", "path")}
@@ -140,7 +141,7 @@ def _config(values: Sequence[Any], session: str) -> Config:
             v = next(it)
             if d.name == degradation:
                 degr_params[prm.name] = v
-    seed, max_side, editor = next(it), next(it), next(it)
+    seed, max_side, mask_path = next(it), next(it), next(it)
     selected = list(next(it) or [])
     method_params: dict[str, dict[str, Any]] = {}
     for m in METHODS:
@@ -153,7 +154,9 @@ def _config(values: Sequence[Any], session: str) -> Config:
     if not selected:
         raise SpecError("tick at least one method")
     if degradation == "inpaint" and degr_params.get("mask") == "file":
-        degr_params["path"] = _painted_mask(editor, session)
+        if not mask_path:
+            raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
+        degr_params["path"] = mask_path
     cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
                  methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
                  seed=_int(seed, "seed"), max_side=_int(max_side, "longest side"),
@@ -172,8 +175,9 @@ def _int(value: Any, what: str) -> int:
     return int(f)
 
 
-def _painted_mask(editor: Any, session: str) -> str:
-    """The painted strokes (any non-transparent pixel of the drawing layer) as a mask PNG."""
+def store_mask(editor: Any, request: gr.Request) -> str | None:
+    """Save the painted strokes (any non-transparent pixel of a drawing layer) as this session's mask
+    PNG and return its server-side path (kept in a ``gr.State``, never sent by the browser)."""
     layers = (editor or {}).get("layers") or []
     painted = None
     for layer in layers:
@@ -181,8 +185,8 @@ def _painted_mask(editor: Any, session: str) -> str:
             alpha = layer[..., 3] > 0
             painted = alpha if painted is None else painted | alpha
     if painted is None or not painted.any():
-        raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
-    path = session_dir(session + "mask") / "mask.png"
+        return None
+    path = session_dir(_session(request) + "mask") / "mask.png"
     Image.fromarray((painted * 255).astype(np.uint8)).save(path)
     return str(path)
 
@@ -233,7 +237,9 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                 first[method_progress[index[k]]] = "starting"
             yield first
             tracker = Tracker(keys)
-            last_push = last_plot = time.monotonic()
+            last_push = last_overview = 0.0
+            last_plot = time.monotonic()
+            in_overview: set[str] = set()
             for ev in run_experiment(prep, cancel=flag):
                 tracker.update(ev)
                 now = time.monotonic()
@@ -251,11 +257,15 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                     for k, m in tracker.methods.items())
                 if now - last_plot >= PLOT_INTERVAL:
                     last_plot = now
-                    update[plot_c] = convergence_figure(tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"])
-                update[overview_c] = _overview(prep, {k: m.x for k, m in tracker.methods.items()})
+                    update[plot_c] = figure_array(convergence_figure(tracker.methods,
+                                                                     degraded_psnr=prep.degraded_metrics["psnr"]))
+                with_image = {k for k, m in tracker.methods.items() if m.x is not None}
+                if with_image - in_overview or now - last_overview >= OVERVIEW_INTERVAL:
+                    last_overview, in_overview = now, with_image
+                    update[overview_c] = _overview(prep, {k: m.x for k, m in tracker.methods.items()})
                 yield update
             results = tracker.results or {}
-            yield _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
+            yield from _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
                          state_c, status_c, overview_c)
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
@@ -274,28 +284,28 @@ def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tu
 
 def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, plot_c: Any, left_c: Any,
            right_c: Any, slider_c: Any, zoom_c: Any, download_c: Any, state_c: Any, status_c: Any,
-           overview_c: Any) -> dict[Any, Any]:
+           overview_c: Any) -> Iterator[dict[Any, Any]]:
+    """Two updates: the comparison at once, then the plot and the zip once they are written."""
     images = {"clean": prep.clean.cpu(), "degraded": prep.degraded.cpu()}
     images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
     names = list(images)
-    out = session_dir(session) / "restoration-arena"
-    save(prep, results, out)
-    archive = zip_folder(out, out.parent / "restoration-arena.zip")
     statuses = ", ".join(f"{k} {r.status}" for k, r in results.items())
     best_right = max((k for k in names[2:]), key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
     state = {"images": images, "order": names}
-    return {
+    yield {
         table_c: table_html(results, prep.degraded_metrics),
-        plot_c: convergence_figure(results, degraded_psnr=prep.degraded_metrics["psnr"]),
         left_c: gr.Dropdown(choices=names, value="degraded"),
         right_c: gr.Dropdown(choices=names, value=best_right),
         slider_c: (to_uint8(images["degraded"]), to_uint8(images[best_right])),
         zoom_c: _zooms(state, 0.5, 0.5, 32),
-        download_c: str(archive),
         state_c: state,
-        status_c: f"Finished: {statuses}.",
+        status_c: f"Finished: {statuses}. Writing the download…",
         overview_c: _overview(prep, {k: r.x for k, r in results.items()}),
     }
+    out = session_dir(session) / "restoration-arena"
+    save(prep, results, out)
+    archive = zip_folder(out, out.parent / "restoration-arena.zip")
+    yield {plot_c: str(out / "convergence.png"), download_c: str(archive), status_c: f"Finished: {statuses}."}
 
 
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
