@@ -37,7 +37,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tabs():
                     with gr.Tab("Gallery"):
                         gallery = gr.Gallery(value=h.gallery_items(), columns=3, allow_preview=False, height=260,
-                                             label="Bundled images (click one)", format="png")
+                                             label="Bundled images (click one)", format="png", elem_id="bundled")
                     with gr.Tab("Upload / paste"):
                         upload = gr.Image(type="filepath", sources=["upload", "clipboard"], format="png",
                                           label="Your image (PNG, JPEG, TIFF, …)")
@@ -63,7 +63,7 @@ def build_demo() -> gr.Blocks:
                 show_btn = gr.Button("Show degradation")
             with gr.Column(scale=2):
                 with gr.Row():
-                    clean_img = gr.Image(label="clean", format="png", interactive=False, height=300)
+                    clean_img = gr.Image(label="clean", format="png", interactive=False, height=300, elem_id="clean-image")
                     degraded_img = gr.Image(label="degraded", format="png", interactive=False, height=300)
                 degraded_md = gr.Markdown()
                 methods = gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=h.DEFAULT_METHODS,

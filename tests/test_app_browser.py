@@ -47,6 +47,8 @@ def _choose(page, label: str, option: str) -> None:
 
 def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     page = browser_page
+    page.locator("#bundled img[alt='camera']").click()
+    page.locator("#clean-image img").first.wait_for(timeout=10_000)
     _choose(page, "Lecture preset", "Deblurring: the noise blow-up of least squares")
     page.get_by_text("semi-convergence").first.wait_for(timeout=10_000)
     t0 = time.perf_counter()
@@ -66,6 +68,8 @@ def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     assert box is not None and box["width"] > 300 and box["height"] > 200, "the convergence plot is drawn"
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
     assert elapsed < 120
+    page.get_by_role("tab", name="Download").click()
+    page.locator("a[href$='restoration-arena.zip']").wait_for(timeout=20_000)
 
 
 def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):

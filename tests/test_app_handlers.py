@@ -1,0 +1,82 @@
+"""The app's handlers without a server: settings → Config, painted masks, the metrics table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("gradio")
+
+from arena.degradations import DEGRADATIONS  # noqa: E402
+from arena.errors import SpecError  # noqa: E402
+from arena.method import METHODS  # noqa: E402
+from ui import handlers as h  # noqa: E402
+
+
+class FakeRequest:
+    """Only the attribute the handlers read; gradio builds the real one from the HTTP request."""
+
+    session_hash = "testsession"
+
+
+def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0):
+    """The flat list of widget values in the order app.py wires them."""
+    values = [h.default_image(), degradation]
+    for d in DEGRADATIONS:
+        for p in h.ui_params(d):
+            values.append((degr or {}).get(p.name, p.default) if d.name == degradation else p.default)
+    values += [seed, 64, mask, list(methods)]
+    for m in METHODS:
+        for p in m.params:
+            values.append((method_params or {}).get(m.name, {}).get(p.name, p.default))
+    return values + [30, False]
+
+
+def test_settings_become_a_checked_config():
+    cfg = h._config(settings("blur", {"sigma": 2.0}, method_params={"tv": {"lam": 0.01}}), "s")
+    assert cfg.degradation == "blur" and cfg.degradation_params["sigma"] == 2.0
+    assert [m["name"] for m in cfg.methods] == ["naive", "tv"] and cfg.methods[1]["params"]["lam"] == 0.01
+
+
+@pytest.mark.parametrize("kw,needle", [
+    ({"methods": ()}, "at least one method"),
+    ({"seed": -1}, "whole number"),
+    ({"seed": float("nan")}, "whole number"),
+    ({"method_params": {"tv": {"lam": 1e9}}}, "out of range"),
+    ({"degradation": "blur", "degr": {"size": 4}}, None),
+    ({"degradation": "inpaint", "degr": {"mask": "file"}}, "paint the pixels"),
+])
+def test_bad_settings_are_refused_with_a_sentence(kw, needle):
+    if needle is None:  # checked when the operator is built
+        from arena.experiment import prepare_experiment
+
+        with pytest.raises(SpecError, match="odd"):
+            prepare_experiment(h._config(settings(**kw), "s"))
+        return
+    with pytest.raises(SpecError, match=needle):
+        h._config(settings(**kw), "s")
+
+
+def test_painted_strokes_become_the_inpainting_mask():
+    from arena.experiment import prepare_experiment
+
+    layer = np.zeros((64, 64, 4), dtype=np.uint8)
+    layer[10:20, 30:50, 3] = 255  # the strokes: alpha > 0
+    path = h.store_mask({"background": None, "layers": [layer], "composite": None}, FakeRequest())
+    assert path is not None
+    prep = prepare_experiment(h._config(settings("inpaint", {"mask": "file"}, mask=path), "s"))
+    missing = 1 - prep.problem.degradation.mask[0, 0]
+    assert float(missing.sum()) == 200 and float(missing[15, 40]) == 1.0
+    assert h.store_mask({"layers": [np.zeros((8, 8, 4), dtype=np.uint8)]}, FakeRequest()) is None
+
+
+def test_table_highlights_the_best_value_per_column():
+    from arena.experiment import prepare_experiment, run
+
+    prep = prepare_experiment(h._config(settings(), "s"))
+    results = list(run(prep, with_lpips=False))[-1].results
+    html = h.table_html(results, prep.degraded_metrics)
+    assert html.count('class="best"') >= 2
+    best_psnr = max(results, key=lambda k: results[k].metrics["psnr"])
+    row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="">{best_psnr}</td>'))
+    assert '<td class="best">' in row
