@@ -76,10 +76,12 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page = browser_page
     page.get_by_role("tab", name="Overview").click()
     _choose(page, "Lecture preset", "Denoising σ=25: Tikhonov vs TV")
+    page.get_by_text("Tikhonov blurs edges").first.wait_for(timeout=10_000)  # the preset has been applied
     page.get_by_text("Total variation (smoothed) — parameters").click()
     iterations = page.get_by_label("iterations").last
     iterations.fill("100000")
     iterations.press("Enter")
+    sync_api.expect(iterations).to_have_value("100000")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Running…").first.wait_for(timeout=30_000)
     time.sleep(2.0)
