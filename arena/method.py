@@ -33,11 +33,15 @@ class Step:
     diagnostics : mapping of str to float
         Method-internal numbers only: ``loss`` (the objective it minimises) and extras such as an
         ADMM gap. Never a ground-truth metric: methods do not see the clean image.
+    images : mapping of str to Tensor
+        Other estimates worth showing beside ``x`` (e.g. DIP's raw network output next to its
+        averaged one); the runner measures their PSNR too, as ``psnr_<name>``.
     """
 
     it: int
     x: torch.Tensor
     diagnostics: Mapping[str, float] = field(default_factory=dict)
+    images: Mapping[str, torch.Tensor] = field(default_factory=dict)
 
 
 ITERATIONS_MAX = 100_000

@@ -26,15 +26,19 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     fig = Figure(figsize=(11, 7.5), layout="constrained")
     axes = fig.subplots(2, 2)
     for ax, (metric, axis) in zip(axes.flat, PANELS):
-        for key, res in results.items():
-            pts = [(h[axis], h[metric]) for h in res.history if metric in h and axis in h]
-            if metric == "loss":
-                pts = [(a, b) for a, b in pts if b > 0]
-            if not pts:
-                continue
-            xs, ys = zip(*pts)
-            style = "o" if len(pts) == 1 else "-"
-            ax.plot(xs, ys, style, label=key, markersize=5)
+        for i, (key, res) in enumerate(results.items()):
+            color = f"C{i % 10}"
+            extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
+            for name, dashed in [(metric, False), *((e, True) for e in extras)]:
+                pts = [(h[axis], h[name]) for h in res.history if name in h and axis in h]
+                if metric == "loss":
+                    pts = [(a, b) for a, b in pts if b > 0]
+                if not pts:
+                    continue
+                xs, ys = zip(*pts)
+                style = "o" if len(pts) == 1 else "--" if dashed else "-"
+                label = f"{key} ({name.removeprefix('psnr_')})" if dashed else key
+                ax.plot(xs, ys, style, color=color, label=label, markersize=5, alpha=0.6 if dashed else 1.0)
         if metric == "loss":
             ax.set_yscale("log")
         if metric == "psnr" and degraded_psnr is not None:

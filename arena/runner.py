@@ -271,6 +271,9 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
                 measured = None
                 if step.it == 1 or step.it % every == 0 or step.it >= res.total:
                     measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
+                    for name, extra in step.images.items():
+                        if extra.shape == x.shape:
+                            measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
                     record.update({k: v for k, v in measured.items() if v is not None})
                 res.history.append(record)
                 events.put(Event("step", job.key, step.it, res.total, res.seconds, res.compute_seconds,

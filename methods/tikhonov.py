@@ -12,6 +12,7 @@ from arena.errors import UnsupportedError
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
+from arena.solvers import conjugate_gradient
 
 
 @METHODS.register
@@ -68,25 +69,11 @@ class Tikhonov(Method):
 
     @staticmethod
     def _cg(problem: Problem, lam: float, iterations: int, objective) -> Iterator[Step]:
-        """Conjugate gradients (Hestenes & Stiefel) on (AᵀA + λ∇ᵀ∇) x = Aᵀy from the naive inverse."""
+        """Conjugate gradients on (AᵀA + λ∇ᵀ∇) x = Aᵀy, started from the naive inverse."""
 
         def normal(v: torch.Tensor) -> torch.Tensor:
             return problem.A_adjoint(problem.A(v)) + lam * reg.dirichlet_grad(v, circular=True)
 
-        with torch.no_grad():
-            x = problem.initial()
-            r = problem.A_adjoint(problem.y) - normal(x)
-            p = r.clone()
-            rs = float((r * r).sum())
-            for k in range(1, iterations + 1):
-                if rs <= 1e-20:
-                    yield Step(k, x, {"loss": objective(x), "residual": rs**0.5})
-                    return
-                q = normal(p)
-                alpha = rs / float((p * q).sum())
-                x = x + alpha * p
-                r = r - alpha * q
-                rs_new = float((r * r).sum())
-                p = r + (rs_new / rs) * p
-                rs = rs_new
-                yield Step(k, x, {"loss": objective(x), "residual": rs**0.5})
+        b = problem.A_adjoint(problem.y)
+        for k, (x, residual) in enumerate(conjugate_gradient(normal, b, problem.initial(), iterations, tol=1e-10), 1):
+            yield Step(k, x, {"loss": objective(x), "residual": residual})

@@ -1,0 +1,42 @@
+"""Off-the-shelf Gaussian denoisers D(x; σ) for RED and DeepRED, from the libraries made for them.
+
+- ``nlm``: scikit-image's non-local means, fast mode, h = 0.6σ, 5×5 patches, 13×13 search
+  window (``patch_distance=6``), applied per channel — the DeepRED paper's setting.
+- ``bm3d``: the ``bm3d`` package (Mäkinen, Azzari & Foi); CBM3D for colour images.
+- ``tv``: scikit-image's Chambolle TV denoiser with weight σ.
+
+All take and return ``(1, C, H, W)`` tensors on any device (the work happens on the CPU).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+DENOISERS = ("nlm", "bm3d", "tv")
+
+
+def denoise(x: torch.Tensor, sigma: float, kind: str) -> torch.Tensor:
+    """D(x) for noise standard deviation ``sigma`` on the [0, 1] scale."""
+    if kind not in DENOISERS:
+        raise ValueError(f"unknown denoiser {kind!r}; choose one of {', '.join(DENOISERS)}")
+    arr = x.detach().float().cpu()[0].numpy().transpose(1, 2, 0).astype(np.float64)
+    sigma = max(float(sigma), 1e-4)
+    if kind == "nlm":
+        from skimage.restoration import denoise_nl_means
+
+        out = np.stack([denoise_nl_means(arr[..., c], patch_size=5, patch_distance=6, h=0.6 * sigma,
+                                         fast_mode=True, sigma=sigma) for c in range(arr.shape[2])], axis=-1)
+    elif kind == "bm3d":
+        import bm3d
+
+        if arr.shape[2] == 3:
+            out = bm3d.bm3d_rgb(np.clip(arr, 0, 1), sigma)
+        else:
+            out = bm3d.bm3d(arr[..., 0], sigma)[..., None]
+    else:
+        from skimage.restoration import denoise_tv_chambolle
+
+        out = denoise_tv_chambolle(arr, weight=sigma, channel_axis=-1)
+    out = np.asarray(out, dtype=np.float32).reshape(arr.shape)
+    return torch.from_numpy(out.transpose(2, 0, 1).copy())[None].to(x.device)

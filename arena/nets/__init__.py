@@ -1,0 +1,1 @@
+"""Networks shared by methods (DIP's skip encoder–decoder, …)."""

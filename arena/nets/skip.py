@@ -1,0 +1,106 @@
+"""The "skip" encoder–decoder of Deep Image Prior (Ulyanov, Vedaldi & Lempitsky, CVPR 2018).
+
+Follows ``models/skip.py`` of the authors' code: at every scale a strided 3×3 conv going down, a
+3×3 conv, the deeper scales, bilinear ×2 upsampling, concatenation with a 1×1 "skip" branch, batch
+norm, a 3×3 and a 1×1 conv going up; reflection padding, LeakyReLU(0.2), a sigmoid at the output.
+The paper's denoising/inpainting net is ``SkipConfig.paper()`` (128 channels × 5 scales, skip 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SkipConfig:
+    """Channels per scale (coarsest last), skip channels, input/output depth."""
+
+    down: tuple[int, ...] = (128, 128, 128, 128, 128)
+    up: tuple[int, ...] = (128, 128, 128, 128, 128)
+    skip: tuple[int, ...] = (4, 4, 4, 4, 4)
+    input_depth: int = 32
+    output_depth: int = 3
+
+    @classmethod
+    def paper(cls, input_depth: int = 32, output_depth: int = 3) -> SkipConfig:
+        return cls(input_depth=input_depth, output_depth=output_depth)
+
+    @classmethod
+    def light(cls, input_depth: int = 32, output_depth: int = 3) -> SkipConfig:
+        """A CPU-sized net: 4 scales of 32 channels (about 50× fewer multiply-adds per pixel)."""
+        return cls((32,) * 4, (32,) * 4, (4,) * 4, input_depth, output_depth)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides are padded to a multiple of this (2^scales)."""
+        return 2 ** len(self.down)
+
+
+def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
+    pad = (k - 1) // 2
+    layers: list[nn.Module] = [nn.ReflectionPad2d(pad)] if pad else []
+    layers.append(nn.Conv2d(cin, cout, k, stride=stride))
+    return nn.Sequential(*layers)
+
+
+def _bn_act(c: int) -> list[nn.Module]:
+    return [nn.BatchNorm2d(c), nn.LeakyReLU(0.2, inplace=True)]
+
+
+class _Level(nn.Module):
+    """One scale: concat(skip(x), up(deeper(down(x)))) → BN → 3×3 conv → 1×1 conv."""
+
+    def __init__(self, cin: int, cfg: SkipConfig, i: int) -> None:
+        super().__init__()
+        d, u, s = cfg.down[i], cfg.up[i], cfg.skip[i]
+        self.skip = nn.Sequential(_conv(cin, s, 1), *_bn_act(s)) if s else None
+        self.down = nn.Sequential(_conv(cin, d, 3, stride=2), *_bn_act(d), _conv(d, d, 3), *_bn_act(d))
+        self.deeper = _Level(d, cfg, i + 1) if i + 1 < len(cfg.down) else None
+        k = cfg.up[i + 1] if self.deeper is not None else d
+        self.merge = nn.Sequential(nn.BatchNorm2d(s + k), _conv(s + k, u, 3), *_bn_act(u), _conv(u, u, 1), *_bn_act(u))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.down(x)
+        if self.deeper is not None:
+            y = self.deeper(y)
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        if self.skip is not None:
+            y = torch.cat([self.skip(x), y], dim=1)
+        return self.merge(y)
+
+
+class SkipNet(nn.Module):
+    """f_θ(z): the DIP generator. Any input size: padded (reflect) to a multiple of 2^scales, cropped back."""
+
+    def __init__(self, cfg: SkipConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.body = _Level(cfg.input_depth, cfg, 0)
+        self.head = nn.Conv2d(cfg.up[0], cfg.output_depth, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h, w = z.shape[-2:]
+        m = self.cfg.multiple
+        # A multiple of 2^scales, and at least 2·2^scales so the coarsest scale is 2×2 pixels.
+        ph, pw = max(-(-h // m) * m, 2 * m) - h, max(-(-w // m) * m, 2 * m) - w
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            z = F.pad(z, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode=mode)
+        out = torch.sigmoid(self.head(self.body(z)))
+        return out[..., ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
+
+
+def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_depth: int,
+              seed: int) -> tuple[SkipNet, torch.Tensor, torch.Generator]:
+    """The DIP starting point shared by DIP and DeepRED: a freshly initialised skip net (seeded),
+    its fixed input z ~ U[0, 0.1] of ``input_depth`` channels, and the generator for the input noise."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # weight initialisation draws from the global generator
+    cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1])
+    f = SkipNet(cfg).to(device)
+    z = (torch.rand((1, input_depth, *shape[-2:]), generator=g) * 0.1).to(device)
+    return f, z, g

@@ -1,0 +1,69 @@
+"""Regularization by Denoising (RED)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from arena.degradations.convolution import apply as conv_apply
+from arena.denoisers import DENOISERS, denoise
+from arena.method import METHODS, Method, Step, iterations_param
+from arena.params import Param
+from arena.problem import Problem
+from arena.solvers import conjugate_gradient
+
+MIN_SIGMA = 3.0 / 255
+"""Denoiser strength for noiseless problems (SR, inpainting) when ``sigma_d`` is left at 0."""
+
+
+@METHODS.register
+class RED(Method):
+    """min ½‖Ax − y‖² + (λ/2) xᵀ(x − D(x)), whose gradient is Aᵀ(Ax − y) + λ(x − D(x)) — D is
+    never differentiated (Romano, Elad & Milanfar's identity for denoisers with symmetric Jacobian).
+
+    ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
+    denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
+    ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
+    choice for non-linear A. D is non-local means, BM3D or TV (``denoiser``), run at the problem's
+    noise level unless ``sigma_d`` (0–255) is set.
+    """
+
+    name = "red"
+    label = "RED (regularization by denoising)"
+    reference = "Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), SIAM J. Imaging Sci. 2017"
+    order = 70
+    params = (
+        Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
+        Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
+        Param("lam", 1.0, "weight λ of the RED prior", min=1e-4, max=100.0, log=True),
+        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (0: the problem's noise level)", min=0.0, max=100.0),
+        Param("step", 1.0, "steepest descent: τ in units of 1/(‖A‖² + λ)", min=0.01, max=2.0),
+        Param("inner", 10, "fixed point: CG steps per iteration for non-convolutional A", min=1, max=200),
+        iterations_param(50),
+    )
+
+    def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, step: float,
+            inner: int, iterations: int) -> Iterator[Step]:
+        sigma = sigma_d / 255 if sigma_d > 0 else max(problem.noise_rms, MIN_SIGMA)
+        otf = problem.degradation.otf()
+        if solver == "fixed_point" and not problem.linear:
+            solver = "steepest"
+        x = problem.initial()
+        aty = problem.A_adjoint(problem.y) if problem.linear else None
+        for k in range(1, iterations + 1):
+            dx = denoise(x, sigma, denoiser)
+            fid, g = problem.fidelity_and_grad(x)
+            loss = float(fid + 0.5 * lam * (x * (x - dx)).sum())
+            if solver == "steepest":
+                x_new = x - step / (problem.lipschitz + lam) * (g + lam * (x - dx))
+            elif otf is not None:
+                rhs = conv_apply(problem.y, otf.conj()) + lam * dx
+                x_new = torch.fft.irfft2(torch.fft.rfft2(rhs) / (otf.abs() ** 2 + lam), s=x.shape[-2:])
+            else:
+                normal = lambda v: problem.A_adjoint(problem.A(v)) + lam * v  # noqa: E731
+                for x_new, _ in conjugate_gradient(normal, aty + lam * dx, x, inner):
+                    pass
+            change = float((x_new - x).norm() / x.norm().clamp_min(1e-12))
+            x = x_new
+            yield Step(k, x, {"loss": loss, "relative_change": change})
