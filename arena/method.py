@@ -69,6 +69,9 @@ class Method(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     order: ClassVar[int] = 100
     """Listing position (baselines first, then classical, then learned)."""
+    heavy: ClassVar[bool] = False
+    """True for methods dominated by large kernels (convolutional nets): the runner lets them use
+    several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
 
     def supports(self, problem: Problem) -> str | None:
         """``None`` if this method can solve ``problem``, else one sentence saying why not."""

@@ -39,5 +39,8 @@ def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
             raise SpecError(f"preset {p['id']!r}: {exc}") from None
         if p["id"] in out:
             raise SpecError(f"duplicate preset id {p['id']!r}")
+        names = [m["name"] for m in p["methods"]]
+        if len(names) != len(set(names)):
+            raise SpecError(f"preset {p['id']!r} lists a method twice; the app shows one tab per method")
         out[p["id"]] = Preset(p["id"], p["title"], p["description"], p.get("convention", ""), cfg)
     return out

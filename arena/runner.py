@@ -26,10 +26,12 @@ from arena.params import Value, parse_spec
 from arena.problem import Problem
 
 METHOD_THREADS = int(os.environ.get("ARENA_METHOD_THREADS", "1"))
-"""torch intra-op threads inside each method's worker thread on the CPU. One is fastest here:
-OpenMP parallel regions entered from a non-main Python thread cost more than they save on these
-image sizes (TV on 256² in a worker thread, 2 cores: 4.2 ms/iteration with 2 threads, 0.7 ms with 1; on 1024²:
-29 ms with 2 threads vs 16 ms with 1), and it makes ``compute_seconds`` (thread CPU time) exact."""
+"""torch intra-op threads inside a light method's worker thread on the CPU. One is fastest here:
+OpenMP parallel regions entered from a non-main Python thread cost more than they save for
+element-wise work (TV on 256² in a worker thread, 2 cores: 4.2 ms/iteration with 2 threads, 0.7 ms
+with 1; on 1024²: 29 ms with 2 threads vs 16 ms with 1), and it makes ``compute_seconds`` exact.
+``heavy`` methods (conv nets) do gain from threads (DIP's net at 128²: 0.41 s/it with 1 thread,
+0.28 s with 2), so they share the cores: cores // (heavy methods running at once)."""
 
 STATUS_DONE = "done"
 STATUS_BUDGET = "budget"
@@ -184,7 +186,8 @@ def run_comparison(
     threads = [
         threading.Thread(
             target=_work, name=f"arena-{job.key}", daemon=True,
-            args=(job, problem, clean, budget, max(1, int(metrics_every)), cancel, events, results, with_lpips),
+            args=(job, problem, clean, budget, max(1, int(metrics_every)), cancel, events, results, with_lpips,
+                  1 if sequential else max(1, sum(j.method.heavy for j in jobs))),
         )
         for job in jobs
     ]
@@ -209,7 +212,7 @@ def run_comparison(
 
 def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
           cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
-          with_lpips: bool) -> None:
+          with_lpips: bool, heavy_jobs: int) -> None:
     total = int(job.params.get("iterations", 1))
     if budget.iterations is not None:
         total = min(total, budget.iterations)
@@ -217,7 +220,7 @@ def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, ever
     if cancel.is_set():
         res.status, res.message = STATUS_CANCELLED, "stopped before it started"
     else:
-        _solve(job, problem, clean, budget, every, cancel, events, res)
+        _solve(job, problem, clean, budget, every, cancel, events, res, heavy_jobs)
     _finish(problem, clean, res, with_lpips)
     results[job.key] = res
     events.put(Event("end", job.key, res.iterations, total, res.seconds, res.compute_seconds, res.x,
@@ -225,15 +228,15 @@ def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, ever
 
 
 def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
-           cancel: threading.Event, events: queue.Queue[Event], res: MethodResult) -> None:
+           cancel: threading.Event, events: queue.Queue[Event], res: MethodResult, heavy_jobs: int) -> None:
     why_not = job.method.supports(problem)
     if why_not:
         res.status, res.message = STATUS_UNSUPPORTED, why_not
         return
     cuda = problem.device.type == "cuda"
     stream = torch.cuda.Stream(device=problem.device) if cuda else None
-    if not cuda:
-        torch.set_num_threads(max(1, METHOD_THREADS))  # per calling thread (OpenMP ICV)
+    if not cuda:  # per calling thread (OpenMP ICV)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // heavy_jobs if job.method.heavy else METHOD_THREADS))
     events.put(Event("start", job.key, 0, res.total))
     t0, c0 = time.perf_counter(), time.thread_time()
     gpu_ms = 0.0

@@ -34,6 +34,7 @@ class DeepRED(Method):
     label = "DeepRED (DIP + RED, ADMM)"
     reference = "Mataev, Elad & Milanfar, DeepRED: Deep Image Prior Powered by RED, ICCV Workshops 2019"
     order = 80
+    heavy = True
     params = (
         iterations_param(3000),
         Param("lr", 0.008, "Adam learning rate", min=1e-5, max=1.0, log=True),

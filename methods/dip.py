@@ -32,6 +32,7 @@ class DeepImagePrior(Method):
     label = "Deep Image Prior"
     reference = "Ulyanov, Vedaldi & Lempitsky, Deep Image Prior, CVPR 2018 (and IJCV 2020)"
     order = 60
+    heavy = True
     params = (
         iterations_param(3000),
         Param("lr", 0.01, "Adam learning rate", min=1e-5, max=1.0, log=True),

@@ -101,6 +101,7 @@ def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_d
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # weight initialisation draws from the global generator
     cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1])
-    f = SkipNet(cfg).to(device)
+    # channels-last is 1.3× faster per iteration on the CPU here (benchmarks/bench_skipnet.py).
+    f = SkipNet(cfg).to(device, memory_format=torch.channels_last)
     z = (torch.rand((1, input_depth, *shape[-2:]), generator=g) * 0.1).to(device)
-    return f, z, g
+    return f, z.contiguous(memory_format=torch.channels_last), g

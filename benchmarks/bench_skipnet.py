@@ -1,0 +1,110 @@
+"""Seconds per DIP iteration (forward + backward + Adam step) of our skip net against a plain
+PyTorch reference of the paper's net written here (same layers, no tricks).
+
+    python benchmarks/bench_skipnet.py [--sizes 128 256 512] [--repeats 5] [--net paper|light]
+
+Each variant runs 2 warm-up iterations, then ``--repeats`` timed ones; the median is reported.
+The machine is printed at the top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arena.nets.skip import SkipConfig, SkipNet  # noqa: E402
+from benchmarks.bench_methods import machine  # noqa: E402
+
+
+class Reference(nn.Module):
+    """The DIP repository's ``skip()`` as a straight nn.Sequential build (its Concat/Upsample layers)."""
+
+    def __init__(self, cfg: SkipConfig) -> None:
+        super().__init__()
+
+        def conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
+            pad = (k - 1) // 2
+            return nn.Sequential(nn.ReflectionPad2d(pad), nn.Conv2d(cin, cout, k, stride))
+
+        def level(cin: int, i: int) -> nn.Module:
+            d, u, s = cfg.down[i], cfg.up[i], cfg.skip[i]
+            deeper = [conv(cin, d, 3, 2), nn.BatchNorm2d(d), nn.LeakyReLU(0.2), conv(d, d, 3), nn.BatchNorm2d(d),
+                      nn.LeakyReLU(0.2)]
+            k = d
+            if i + 1 < len(cfg.down):
+                deeper.append(level(d, i + 1))
+                k = cfg.up[i + 1]
+            deeper.append(nn.Upsample(scale_factor=2, mode="bilinear"))
+            return _Concat(nn.Sequential(conv(cin, s, 1), nn.BatchNorm2d(s), nn.LeakyReLU(0.2)),
+                           nn.Sequential(*deeper),
+                           nn.Sequential(nn.BatchNorm2d(s + k), conv(s + k, u, 3), nn.BatchNorm2d(u),
+                                         nn.LeakyReLU(0.2), conv(u, u, 1), nn.BatchNorm2d(u), nn.LeakyReLU(0.2)))
+
+        self.net = nn.Sequential(level(cfg.input_depth, 0), nn.Conv2d(cfg.up[0], cfg.output_depth, 1), nn.Sigmoid())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class _Concat(nn.Module):
+    def __init__(self, skip: nn.Module, deeper: nn.Module, merge: nn.Module) -> None:
+        super().__init__()
+        self.skip, self.deeper, self.merge = skip, deeper, merge
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.merge(torch.cat([self.skip(x), self.deeper(x)], dim=1))
+
+
+def time_iterations(net: nn.Module, side: int, repeats: int, channels_last: bool, device: torch.device) -> float:
+    torch.manual_seed(0)
+    net = net.to(device)
+    z = torch.rand(1, 32, side, side, device=device)
+    y = torch.rand(1, 3, side, side, device=device)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        z = z.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    times = []
+    for i in range(repeats + 2):
+        t0 = time.perf_counter()
+        loss = (net(z) - y).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--net", default="paper", choices=("paper", "light"))
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    cfg = SkipConfig.paper() if args.net == "paper" else SkipConfig.light()
+    print(f"Machine: {machine()}; device {device}; net {args.net}; median of {args.repeats}.\n")
+    print("| side | reference s/it | ours s/it | ours, channels-last s/it |")
+    print("|---:|---:|---:|---:|")
+    for side in args.sizes:
+        ref = time_iterations(Reference(cfg), side, args.repeats, False, device)
+        ours = time_iterations(SkipNet(cfg), side, args.repeats, False, device)
+        last = time_iterations(SkipNet(cfg), side, args.repeats, True, device)
+        print(f"| {side} | {ref:.3f} | {ours:.3f} | {last:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
