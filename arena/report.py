@@ -114,6 +114,9 @@ def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor
     for key, r in results.items():
         if r.x is not None:
             written.append(save_png(r.x, out / image_filename(key)))
+        for name, img in r.images.items():  # raw outputs, uncertainty maps (std scaled ×4 to be visible)
+            scaled = img * 4 if name.startswith("map_") else img
+            written.append(save_png(scaled, out / image_filename(f"{key}_{name}")))
     (out / "metrics.json").write_text(json.dumps(document, indent=2, ensure_ascii=False))
     written.append(out / "metrics.json")
     with open(out / "metrics.csv", "w", newline="") as f:

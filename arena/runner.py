@@ -108,6 +108,7 @@ class MethodResult:
     seconds: float = 0.0
     compute_seconds: float = 0.0
     x: torch.Tensor | None = None
+    images: dict[str, torch.Tensor] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -266,7 +267,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
                     res.message = (f"diverged at iteration {step.it}: the estimate became NaN/Inf "
                                    "(try a smaller step or learning rate); the last finite iterate is kept")
                     break
-                res.iterations, res.x = step.it, x
+                res.iterations, res.x, res.images = step.it, x, {k: v.detach() for k, v in step.images.items()}
                 res.seconds = time.perf_counter() - t0
                 res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
                 record: dict[str, float] = {"step": step.it, "seconds": res.seconds,
@@ -275,7 +276,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
                 if step.it == 1 or step.it % every == 0 or step.it >= res.total:
                     measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
                     for name, extra in step.images.items():
-                        if extra.shape == x.shape:
+                        if extra.shape == x.shape and not name.startswith("map_"):
                             measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
                     record.update({k: v for k, v in measured.items() if v is not None})
                 res.history.append(record)

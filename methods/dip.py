@@ -25,7 +25,10 @@ class DeepImagePrior(Method):
     result is the exponential average x̄ ← ema·x̄ + (1 − ema)·f_θ(z) (what the paper reports), and
     the raw output is streamed beside it (``psnr_raw``) so the overfitting is visible. When the data
     PSNR drops by more than 5 dB in one step, the parameters roll back (the notebooks' backtracking).
-    ``net=paper`` is the paper's net (128 ch × 5 scales), ``light`` a CPU-sized one.
+    ``net=paper`` is the paper's net (128 ch × 5 scales), ``light`` a CPU-sized one. With
+    ``samples = K`` K independently initialised nets (grouped convolutions, one network call) are
+    fitted at once; the result is the mean of their averaged outputs and ``map_std`` their
+    per-pixel standard deviation — where the prior is unsure.
     """
 
     name = "dip"
@@ -41,12 +44,15 @@ class DeepImagePrior(Method):
         Param("ema", 0.99, "weight of the exponential average of the outputs (0 = raw output)", min=0.0, max=0.999),
         Param("net", "paper", "network size: the paper's or a light CPU one", choices=("paper", "light")),
         Param("input_depth", 32, "channels of the random input z", min=1, max=64),
+        Param("samples", 1, "independent runs (seeds) batched in one network call; > 1 adds a "
+              "per-pixel standard-deviation map", min=1, max=16),
     )
 
     def run(self, problem: Problem, *, iterations: int, lr: float, reg_noise: float, ema: float, net: str,
-            input_depth: int) -> Iterator[Step]:
+            input_depth: int, samples: int) -> Iterator[Step]:
         device = problem.device
-        f, z, g = dip_setup(problem.x_shape, device, net=net, input_depth=input_depth, seed=problem.seed)
+        shape = problem.x_shape
+        f, z, g = dip_setup(shape, device, net=net, input_depth=input_depth, seed=problem.seed, copies=samples)
         opt = torch.optim.Adam(f.parameters(), lr=lr)
         saved = [p.detach().clone() for p in f.parameters()]
         best_db = -float("inf")
@@ -54,11 +60,11 @@ class DeepImagePrior(Method):
         try:
             for k in range(1, iterations + 1):
                 z_in = z + reg_noise * torch.randn(z.shape, generator=g).to(device) if reg_noise > 0 else z
-                out = f(z_in)
-                mse = problem.residual(out).pow(2).mean()
+                out = f(z_in).reshape(samples, *shape[1:])
+                mse = problem.residual(out).pow(2).flatten(1).mean(1)  # one data term per independent net
                 opt.zero_grad(set_to_none=True)
-                mse.backward()
-                data_db = -10.0 * torch.log10(mse.detach().clamp_min(1e-12)).item()
+                mse.sum().backward()
+                data_db = -10.0 * torch.log10(mse.detach().mean().clamp_min(1e-12)).item()
                 if data_db < best_db - BACKTRACK_DB:
                     with torch.no_grad():
                         torch._foreach_copy_(list(f.parameters()), saved)
@@ -69,6 +75,9 @@ class DeepImagePrior(Method):
                     opt.step()
                 raw = out.detach()
                 avg = raw if avg is None else ema * avg + (1 - ema) * raw
-                yield Step(k, avg, {"loss": mse.item(), "data_psnr": data_db}, {"raw": raw})
+                images = {"raw": raw.mean(0, keepdim=True)}
+                if samples > 1:
+                    images["map_std"] = avg.std(0, keepdim=True)
+                yield Step(k, avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images)
         finally:
             del f, opt, saved

@@ -82,3 +82,24 @@ def test_skip_net_matches_the_paper_configuration():
     assert any(isinstance(m, torch.nn.ReflectionPad2d) for m in net.modules())
     out = net(torch.rand(1, 32, 64, 64))
     assert float(out.min()) >= 0 and float(out.max()) <= 1, "sigmoid output"
+
+
+def test_dip_samples_are_independent_nets_in_one_call_with_a_std_map():
+    problem, clean, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    one = _steps("dip", problem, net="light", iterations=20, samples=1)
+    three = _steps("dip", problem, net="light", iterations=20, samples=3)
+    std = three[-1].images["map_std"]
+    assert std.shape == clean.shape and float(std.mean()) > 0
+    assert "map_std" not in one[-1].images
+    assert three[-1].x.shape == clean.shape and torch.isfinite(three[-1].x).all()
+
+
+def test_grouped_copies_do_not_see_each_other():
+    net = SkipNet(SkipConfig.light(8, 3, copies=3)).eval()
+    z = torch.rand(1, 24, 40, 40)
+    z2 = z.clone()
+    z2[:, 8:16] += 1.0  # change only copy 1's input
+    with torch.no_grad():
+        a, b = net(z), net(z2)
+    assert torch.equal(a[:, :3], b[:, :3]) and torch.equal(a[:, 6:], b[:, 6:])
+    assert not torch.equal(a[:, 3:6], b[:, 3:6])

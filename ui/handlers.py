@@ -300,7 +300,9 @@ def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, 
         zoom_c: _zooms(state, 0.5, 0.5, 32),
         state_c: state,
         status_c: f"Finished: {statuses}. Writing the download…",
-        overview_c: _overview(prep, {k: r.x for k, r in results.items()}),
+        overview_c: _overview(prep, {**{k: r.x for k, r in results.items()},
+                                     **{f"{k} {n} (×4)": 4 * v for k, r in results.items()
+                                        for n, v in r.images.items() if n.startswith("map_")}}),
     }
     out = session_dir(session) / "restoration-arena"
     save(prep, results, out)

@@ -24,15 +24,17 @@ class SkipConfig:
     skip: tuple[int, ...] = (4, 4, 4, 4, 4)
     input_depth: int = 32
     output_depth: int = 3
+    copies: int = 1
+    """Independent networks evaluated in one call (grouped convolutions), e.g. one per seed."""
 
     @classmethod
-    def paper(cls, input_depth: int = 32, output_depth: int = 3) -> SkipConfig:
-        return cls(input_depth=input_depth, output_depth=output_depth)
+    def paper(cls, input_depth: int = 32, output_depth: int = 3, copies: int = 1) -> SkipConfig:
+        return cls(input_depth=input_depth, output_depth=output_depth, copies=copies)
 
     @classmethod
-    def light(cls, input_depth: int = 32, output_depth: int = 3) -> SkipConfig:
+    def light(cls, input_depth: int = 32, output_depth: int = 3, copies: int = 1) -> SkipConfig:
         """A CPU-sized net: 4 scales of 32 channels (about 50× fewer multiply-adds per pixel)."""
-        return cls((32,) * 4, (32,) * 4, (4,) * 4, input_depth, output_depth)
+        return cls((32,) * 4, (32,) * 4, (4,) * 4, input_depth, output_depth, copies)
 
     @property
     def multiple(self) -> int:
@@ -40,15 +42,22 @@ class SkipConfig:
         return 2 ** len(self.down)
 
 
-def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
+def _conv(cin: int, cout: int, k: int, stride: int = 1, g: int = 1) -> nn.Sequential:
     pad = (k - 1) // 2
     layers: list[nn.Module] = [nn.ReflectionPad2d(pad)] if pad else []
-    layers.append(nn.Conv2d(cin, cout, k, stride=stride))
+    layers.append(nn.Conv2d(cin * g, cout * g, k, stride=stride, groups=g))
     return nn.Sequential(*layers)
 
 
-def _bn_act(c: int) -> list[nn.Module]:
-    return [nn.BatchNorm2d(c), nn.LeakyReLU(0.2, inplace=True)]
+def _bn_act(c: int, g: int = 1) -> list[nn.Module]:
+    # Batch norm is per channel, so g stacked copies stay independent.
+    return [nn.BatchNorm2d(c * g), nn.LeakyReLU(0.2, inplace=True)]
+
+
+def _group_cat(a: torch.Tensor, b: torch.Tensor, g: int) -> torch.Tensor:
+    """Concatenate channels copy by copy, so that copy i sees only its own skip and deep features."""
+    n, h, w = a.shape[0], a.shape[-2], a.shape[-1]
+    return torch.cat([a.reshape(n, g, -1, h, w), b.reshape(n, g, -1, h, w)], dim=2).reshape(n, -1, h, w)
 
 
 class _Level(nn.Module):
@@ -56,12 +65,14 @@ class _Level(nn.Module):
 
     def __init__(self, cin: int, cfg: SkipConfig, i: int) -> None:
         super().__init__()
-        d, u, s = cfg.down[i], cfg.up[i], cfg.skip[i]
-        self.skip = nn.Sequential(_conv(cin, s, 1), *_bn_act(s)) if s else None
-        self.down = nn.Sequential(_conv(cin, d, 3, stride=2), *_bn_act(d), _conv(d, d, 3), *_bn_act(d))
+        d, u, s, g = cfg.down[i], cfg.up[i], cfg.skip[i], cfg.copies
+        self.g = g
+        self.skip = nn.Sequential(_conv(cin, s, 1, g=g), *_bn_act(s, g)) if s else None
+        self.down = nn.Sequential(_conv(cin, d, 3, 2, g), *_bn_act(d, g), _conv(d, d, 3, g=g), *_bn_act(d, g))
         self.deeper = _Level(d, cfg, i + 1) if i + 1 < len(cfg.down) else None
         k = cfg.up[i + 1] if self.deeper is not None else d
-        self.merge = nn.Sequential(nn.BatchNorm2d(s + k), _conv(s + k, u, 3), *_bn_act(u), _conv(u, u, 1), *_bn_act(u))
+        self.merge = nn.Sequential(nn.BatchNorm2d((s + k) * g), _conv(s + k, u, 3, g=g), *_bn_act(u, g),
+                                   _conv(u, u, 1, g=g), *_bn_act(u, g))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.down(x)
@@ -69,18 +80,21 @@ class _Level(nn.Module):
             y = self.deeper(y)
         y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         if self.skip is not None:
-            y = torch.cat([self.skip(x), y], dim=1)
+            y = _group_cat(self.skip(x), y, self.g)
         return self.merge(y)
 
 
 class SkipNet(nn.Module):
-    """f_θ(z): the DIP generator. Any input size: padded (reflect) to a multiple of 2^scales, cropped back."""
+    """f_θ(z): the DIP generator. Any input size: padded (reflect) to a multiple of 2^scales, cropped back.
+
+    With ``copies = K`` it holds K independent nets: z has K·input_depth channels (copy i reads
+    block i) and the output K·output_depth channels."""
 
     def __init__(self, cfg: SkipConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.body = _Level(cfg.input_depth, cfg, 0)
-        self.head = nn.Conv2d(cfg.up[0], cfg.output_depth, 1)
+        self.head = nn.Conv2d(cfg.up[0] * cfg.copies, cfg.output_depth * cfg.copies, 1, groups=cfg.copies)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h, w = z.shape[-2:]
@@ -95,13 +109,14 @@ class SkipNet(nn.Module):
 
 
 def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_depth: int,
-              seed: int) -> tuple[SkipNet, torch.Tensor, torch.Generator]:
-    """The DIP starting point shared by DIP and DeepRED: a freshly initialised skip net (seeded),
-    its fixed input z ~ U[0, 0.1] of ``input_depth`` channels, and the generator for the input noise."""
+              seed: int, copies: int = 1) -> tuple[SkipNet, torch.Tensor, torch.Generator]:
+    """The DIP starting point shared by DIP and DeepRED: a freshly initialised skip net (seeded; with
+    ``copies`` independent nets in one), its fixed input z ~ U[0, 0.1] (``input_depth`` channels per
+    copy), and the generator for the input noise."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # weight initialisation draws from the global generator
-    cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1])
+    cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1], copies)
     # channels-last is 1.3× faster per iteration on the CPU here (benchmarks/bench_skipnet.py).
     f = SkipNet(cfg).to(device, memory_format=torch.channels_last)
-    z = (torch.rand((1, input_depth, *shape[-2:]), generator=g) * 0.1).to(device)
+    z = (torch.rand((1, input_depth * copies, *shape[-2:]), generator=g) * 0.1).to(device)
     return f, z.contiguous(memory_format=torch.channels_last), g
