@@ -127,7 +127,7 @@ def build_demo() -> gr.Blocks:
         methods.change(h.show_methods, inputs=[methods], outputs=[*method_boxes, *method_tabs])
         preset.change(h.apply_preset, inputs=[preset],
                       outputs=[preset_md, image_path, clean_img, editor, degradation, *degr_groups, *degr_widgets,
-                               seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets])
+                               seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds])
         show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md])
         run_outputs = [clean_img, degraded_img, degraded_md, status, overview, *method_imgs, *method_progress,
                        table, plot, left, right, slider, zoom, download, results_state]

@@ -113,7 +113,7 @@ def show_methods(selected: Sequence[str]) -> list[Any]:
 
 
 def apply_preset(pid: str | None) -> list[Any]:
-    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS)
+    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 1
     if not pid or pid not in PRESETS:
         return [gr.skip()] * (n_fixed + sum(len(m.params) for m in METHODS))
     p = PRESETS[pid]
@@ -127,7 +127,8 @@ def apply_preset(pid: str | None) -> list[Any]:
                      for m in METHODS for prm in m.params]
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
     return [md, path, img, img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
-            c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values]
+            c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values,
+            min(c.seconds or 60, MAX_SECONDS)]
 
 
 # ---- settings → Config --------------------------------------------------------------------------
