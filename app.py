@@ -148,6 +148,10 @@ def build_demo() -> gr.Blocks:
         gr.Button(visible=False).click(h.api_run_config, inputs=[api_json], outputs=[api_metrics, api_images],
                                        api_name="run_config", concurrency_id="compute",
                                        concurrency_limit=h.CONCURRENT_RUNS)
+        api_file = gr.File(visible=False, type="filepath")
+        api_info = gr.JSON(visible=False)
+        gr.Button(visible=False).click(h.api_inspect_image, inputs=[api_file], outputs=[api_info],
+                                       api_name="inspect_image")
         gr.Button(visible=False).click(h.api_run_preset, inputs=[api_preset, api_seed],
                                        outputs=[api_metrics, api_images], api_name="run_preset",
                                        concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS)

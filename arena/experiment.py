@@ -44,6 +44,19 @@ def resolve_image(image: str) -> Path:
     raise ImageLoadError(f"no image file {image!r}; give a path or one of the bundled names: {', '.join(bundled)}")
 
 
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose numbers a comparison depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("restoration-arena", "torch", "numpy", "scikit-image", "scipy", "bm3d", "lpips", "pillow"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 @dataclass
 class Config:
     """Everything that defines a comparison (what ``config.json`` holds)."""
@@ -82,6 +95,8 @@ class Config:
         cls = DEGRADATIONS.get(self.degradation)
         self.degradation_params = resolve(cls.params, self.degradation_params, self.degradation)
         prepare(self.method_specs())
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
+            raise SpecError(f"seed={self.seed!r} must be a whole number between 0 and {2**31 - 1}")
         if self.max_side is not None and self.max_side < 8:
             raise SpecError(f"max_side={self.max_side} is too small; use at least 8")
         if self.seconds is not None and not self.seconds > 0:
@@ -90,7 +105,8 @@ class Config:
             raise SpecError(f"iterations={self.iterations} must be at least 1")
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": CONFIG_VERSION, **asdict(self)}
+        """The config plus the library versions that produced it (ignored when read back)."""
+        return {"version": CONFIG_VERSION, **asdict(self), "libraries": library_versions()}
 
     @classmethod
     def load(cls, path: str | Path) -> Config:
@@ -105,6 +121,7 @@ class Config:
         if not isinstance(raw, dict):
             raise SpecError(f"{path} must hold a JSON object")
         raw.pop("version", None)
+        raw.pop("libraries", None)
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:

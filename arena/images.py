@@ -75,6 +75,10 @@ def load_image(
         arr = _array_to_float(source, notices)
     else:
         img = _open(source, max_pixels=max_pixels, max_bytes=max_bytes)
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:
+            img.seek(0)
+            notices.append(f"the file holds {frames} frames; the first one is used")
         arr = _pil_to_float(img, notices)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -126,13 +130,12 @@ def _open(source: str | Path | bytes | Image.Image, *, max_pixels: int, max_byte
         except ImageLoadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageLoadError(f"{label} is too large to decode safely (decompression-bomb guard)") from None
+            raise ImageLoadError(f"{label} claims more pixels than the limit of {max_pixels:,}: too large to decode "
+                                 "safely (decompression-bomb guard)") from None
         except UnidentifiedImageError:
             raise ImageLoadError(f"{label} is not an image format we can read (PNG, JPEG, TIFF, BMP, WebP, GIF)") from None
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(f"{label} is broken or truncated ({exc})") from None
-    if getattr(img, "n_frames", 1) > 1:
-        img.seek(0)
     return img
 
 

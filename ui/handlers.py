@@ -389,6 +389,7 @@ def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[np.ndar
         if not isinstance(raw, dict):
             raise SpecError("the config must be a JSON object")
         raw.pop("version", None)
+        raw.pop("libraries", None)
         unknown = sorted(set(raw) - set(Config.__dataclass_fields__))
         if unknown:
             raise SpecError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(Config.__dataclass_fields__)}")
@@ -399,6 +400,18 @@ def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[np.ndar
         raise gr.Error(f"bad config: {exc}", print_exception=False) from None
     except ArenaError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
+
+
+def api_inspect_image(path: str | None) -> dict[str, Any]:
+    """Read an uploaded image with the app's loader and say what the app would use (no run)."""
+    try:
+        if not path:
+            raise SpecError("no file was uploaded")
+        loaded = load_image(path, max_side=DEFAULT_MAX_SIDE)
+    except ArenaError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    _, c, hgt, wid = loaded.x.shape
+    return {"width": wid, "height": hgt, "channels": c, "notices": loaded.notices}
 
 
 def api_run_preset(pid: str, seed: float | None) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:

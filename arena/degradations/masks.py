@@ -48,6 +48,8 @@ class Inpaint(Degradation):
             keep = torch.from_numpy(~_text_mask(h, w))
         else:
             keep = torch.from_numpy(~_file_mask(str(self.values["path"]), h, w))
+        if not bool(keep.any()):
+            raise self.fail("the mask removes every pixel: nothing is left to restore from")
         self.mask = keep.float()[None, None].to(self.device)
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
