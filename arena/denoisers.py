@@ -14,6 +14,14 @@ import numpy as np
 import torch
 
 DENOISERS = ("nlm", "bm3d", "tv")
+MIN_SIGMA = 3.0 / 255
+"""Denoiser strength for noiseless problems (SR, inpainting) when no σ is given."""
+
+
+def denoiser_sigma(noise_rms: float, sigma_d: float) -> float:
+    """σ for D on the [0, 1] scale: ``sigma_d`` (0–255) when set, else the problem's noise level
+    (at least :data:`MIN_SIGMA`)."""
+    return sigma_d / 255 if sigma_d > 0 else max(noise_rms, MIN_SIGMA)
 
 
 def denoise(x: torch.Tensor, sigma: float, kind: str) -> torch.Tensor:

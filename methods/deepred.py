@@ -7,13 +7,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
-from arena.denoisers import DENOISERS, denoise
+from arena.denoisers import DENOISERS, denoise, denoiser_sigma
 from arena.method import METHODS, Method, Step, iterations_param
-from arena.nets.skip import dip_setup
+from arena.nets.skip import dip_net_params, dip_setup
 from arena.params import Param
 from arena.problem import Problem
 
-MIN_SIGMA = 3.0 / 255
 
 
 @METHODS.register
@@ -44,16 +43,14 @@ class DeepRED(Method):
         Param("denoise_every", 10, "iterations between two denoiser calls", min=1, max=1000),
         Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (0: the problem's noise level)", min=0.0, max=100.0),
         Param("reg_noise", 0.033, "std of the noise added to z at every step", min=0.0, max=1.0),
-        Param("ema", 0.99, "weight of the exponential average of the outputs", min=0.0, max=0.999),
-        Param("net", "paper", "network size: the paper's or a light CPU one", choices=("paper", "light")),
-        Param("input_depth", 32, "channels of the random input z", min=1, max=64),
+        *dip_net_params(),
     )
 
     def run(self, problem: Problem, *, iterations: int, lr: float, lam: float, mu: float, denoiser: str,
             denoise_every: int, sigma_d: float, reg_noise: float, ema: float, net: str,
             input_depth: int) -> Iterator[Step]:
         device = problem.device
-        sigma = sigma_d / 255 if sigma_d > 0 else max(problem.noise_rms, MIN_SIGMA)
+        sigma = denoiser_sigma(problem.noise_rms, sigma_d)
         f, z, g = dip_setup(problem.x_shape, device, net=net, input_depth=input_depth, seed=problem.seed)
         opt = torch.optim.Adam(f.parameters(), lr=lr)
         x = problem.initial()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import torch
 
 from arena.method import METHODS, Method, Step, iterations_param
-from arena.nets.skip import dip_setup
+from arena.nets.skip import dip_net_params, dip_setup
 from arena.params import Param
 from arena.problem import Problem
 
@@ -41,9 +41,7 @@ class DeepImagePrior(Method):
         Param("lr", 0.01, "Adam learning rate", min=1e-5, max=1.0, log=True),
         Param("reg_noise", 1 / 30, "std of the noise added to z at every step (1/30 at σ=25, 1/20 at σ=50)",
               min=0.0, max=1.0),
-        Param("ema", 0.99, "weight of the exponential average of the outputs (0 = raw output)", min=0.0, max=0.999),
-        Param("net", "paper", "network size: the paper's or a light CPU one", choices=("paper", "light")),
-        Param("input_depth", 32, "channels of the random input z", min=1, max=64),
+        *dip_net_params(),
         Param("samples", 1, "independent runs (seeds) batched in one network call; > 1 adds a "
               "per-pixel standard-deviation map", min=1, max=16),
     )

@@ -7,14 +7,12 @@ from collections.abc import Iterator
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, denoise
+from arena.denoisers import DENOISERS, denoise, denoiser_sigma
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
 from arena.solvers import conjugate_gradient
 
-MIN_SIGMA = 3.0 / 255
-"""Denoiser strength for noiseless problems (SR, inpainting) when ``sigma_d`` is left at 0."""
 
 
 @METHODS.register
@@ -45,7 +43,7 @@ class RED(Method):
 
     def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, step: float,
             inner: int, iterations: int) -> Iterator[Step]:
-        sigma = sigma_d / 255 if sigma_d > 0 else max(problem.noise_rms, MIN_SIGMA)
+        sigma = denoiser_sigma(problem.noise_rms, sigma_d)
         otf = problem.degradation.otf()
         if solver == "fixed_point" and not problem.linear:
             solver = "steepest"

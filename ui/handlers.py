@@ -298,7 +298,7 @@ def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, 
         left_c: gr.Dropdown(choices=names, value="degraded"),
         right_c: gr.Dropdown(choices=names, value=best_right),
         slider_c: (to_uint8(images["degraded"]), to_uint8(images[best_right])),
-        zoom_c: _zooms(state, 0.5, 0.5, 32),
+        zoom_c: zoom_all(state, 0.5, 0.5, 32),
         state_c: state,
         status_c: f"Finished: {statuses}. Writing the download…",
         overview_c: _overview(prep, {**{k: r.x for k, r in results.items()},
@@ -348,14 +348,12 @@ def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> 
     return (to_uint8(state["images"][left]), to_uint8(state["images"][right]))
 
 
-def _zooms(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
+def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
     if not state:
         return []
     return [(to_uint8(zoom_crop(img, float(x), float(y), int(size))), name) for name, img in state["images"].items()]
 
 
-def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
-    return _zooms(state, x, y, size)
 
 
 # ---- API -------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from arena.params import Param
+
 
 @dataclass(frozen=True)
 class SkipConfig:
@@ -120,3 +122,12 @@ def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_d
     f = SkipNet(cfg).to(device, memory_format=torch.channels_last)
     z = (torch.rand((1, input_depth * copies, *shape[-2:]), generator=g) * 0.1).to(device)
     return f, z.contiguous(memory_format=torch.channels_last), g
+
+
+def dip_net_params() -> tuple[Param, ...]:
+    """The parameters DIP and DeepRED share for the network and its averaged output."""
+    return (
+        Param("ema", 0.99, "weight of the exponential average of the outputs (0 = raw output)", min=0.0, max=0.999),
+        Param("net", "paper", "network size: the paper's or a light CPU one", choices=("paper", "light")),
+        Param("input_depth", 32, "channels of the random input z", min=1, max=64),
+    )
