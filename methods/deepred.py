@@ -14,7 +14,6 @@ from arena.params import Param
 from arena.problem import Problem
 
 
-
 @METHODS.register
 class DeepRED(Method):
     """min_{θ,x} ½‖A f_θ(z) − y‖² + (λ/2) xᵀ(x − D(x))  s.t.  x = f_θ(z), by ADMM:

@@ -14,7 +14,6 @@ from arena.problem import Problem
 from arena.solvers import conjugate_gradient
 
 
-
 @METHODS.register
 class RED(Method):
     """min ½‖Ax − y‖² + (λ/2) xᵀ(x − D(x)), whose gradient is Aᵀ(Ax − y) + λ(x − D(x)) — D is
