@@ -1,0 +1,1 @@
+"""Image classes made by code (training data for the learned priors)."""
