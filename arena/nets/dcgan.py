@@ -13,7 +13,6 @@ use, so a wrong or corrupt file gives one clear sentence.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,8 +20,8 @@ import torch
 from torch import nn
 
 from arena.errors import SpecError
+from arena.nets.checkpoint import WEIGHTS, fill, read_checkpoint, save_checkpoint
 
-WEIGHTS = Path(__file__).resolve().parent.parent.parent / "weights"
 DEFAULT_GAN = WEIGHTS / "dcgan_faces.safetensors"
 
 
@@ -105,15 +104,11 @@ class Gan:
 
 def save_gan(path: Path, G: Generator, D: Discriminator, cfg: GanConfig, meta: dict[str, str]) -> None:
     """Write both networks to one safetensors file; ``meta`` values must be strings."""
-    from safetensors.torch import save_file
-
-    tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
-    tensors |= {f"D.{k}": v.detach().cpu().contiguous() for k, v in D.state_dict().items()}
-    save_file(tensors, str(path), metadata={"config": json.dumps(asdict(cfg)), **meta})
+    save_checkpoint(path, {"G": G, "D": D}, asdict(cfg), meta)
 
 
 def load_gan(path: Path | str = DEFAULT_GAN, device: torch.device | str = "cpu") -> Gan:
-    """Load a checkpoint written by :func:`save_gan` (or ``training/train_gan.py``).
+    """Load a checkpoint written by :func:`save_gan` (or ``training/train_gan.py``), in eval mode.
 
     Raises
     ------
@@ -121,36 +116,15 @@ def load_gan(path: Path | str = DEFAULT_GAN, device: torch.device | str = "cpu")
         Missing file, not a safetensors file, or tensors that do not match the DCGAN architecture
         declared in its metadata — with what was expected.
     """
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"no GAN checkpoint at {path}; train one with `python training/train_gan.py` "
-                        "(about an hour on a CPU)")
+    tensors, config, meta = read_checkpoint(path, "train one with `python training/train_gan.py` (about an hour on a CPU)")
+    name = Path(path).name
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise SpecError(f"{path.name} is not a readable safetensors checkpoint ({e})") from None
-    try:
-        cfg = GanConfig(**json.loads(meta.get("config", "{}")))
-    except (TypeError, ValueError) as e:
-        raise SpecError(f"{path.name}: its metadata does not describe a DCGAN ({e})") from None
-    G, D = Generator(cfg), Discriminator(cfg)
-    for prefix, net in (("G.", G), ("D.", D)):
-        expected = net.state_dict()
-        got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        missing = sorted(set(expected) - set(got))
-        wrong = [k for k in expected if k in got and got[k].shape != expected[k].shape]
-        if missing or wrong or len(got) != len(expected):
-            what = f"missing {missing[:3]}" if missing else (
-                f"shape of {wrong[0]} is {tuple(got[wrong[0]].shape)}, expected {tuple(expected[wrong[0]].shape)}"
-                if wrong else f"{len(got) - len(expected)} unexpected tensors")
-            raise SpecError(f"{path.name} does not match the 64×64 DCGAN architecture ({prefix[0]}: {what})")
-        net.load_state_dict(got)
-        if not all(torch.isfinite(v).all() for v in got.values() if v.is_floating_point()):
-            raise SpecError(f"{path.name} holds non-finite weights")
+        cfg = GanConfig(**config)
+        G, D = Generator(cfg), Discriminator(cfg)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise SpecError(f"{name}: its metadata does not describe a DCGAN ({e})") from None
+    fill(G, "G", tensors, name)
+    fill(D, "D", tensors, name)
     G.eval().requires_grad_(False).to(device)
     D.eval().requires_grad_(False).to(device)
     return Gan(G, D, cfg, meta)

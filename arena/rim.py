@@ -1,0 +1,36 @@
+"""Unrolling a trained recurrent cell on a problem: the inference loop of RIM and of the direct baseline.
+
+RIM (Putzky & Welling, 2017, eq. 5): x_{t+1} = x_t + g_ω(∇ₓL(y, x_t)/L, x_t, σ; h_t), started from
+the degradation's natural estimate x₀ (Aᵀy, bicubic, zero-fill, …). The likelihood gradient is
+∇½‖A x − y‖², from :meth:`Problem.fidelity_and_grad` (closed form for linear A, autograd through any
+other), divided by its Lipschitz constant L so that every operator presents the same scale; σ is the
+noise level. Training backpropagates through the recurrence but treats the gradient as an input, as
+at inference. The direct baseline's cell gets x₀ in place of the gradient: it never sees A.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from arena.nets.rim import RimCell, fold, unfold
+from arena.problem import Problem
+
+
+def unroll(cell: RimCell, problem: Problem, steps: int) -> Iterator[torch.Tensor]:
+    """Yield x_1 … x_steps, each ``problem.x_shape`` (batched problems give batched iterates)."""
+    x0 = problem.initial()
+    x = fold(x0)
+    sigma = torch.full((x.shape[0], 1, 1, 1), problem.noise_rms, device=x.device, dtype=x.dtype)
+    state = cell.initial_state(x)
+    start = fold(x0)
+    scale = 1.0 / problem.lipschitz
+    for _ in range(steps):
+        if cell.cfg.inputs == "gradient":
+            _, g = problem.fidelity_and_grad(unfold(x, x0).detach())
+            feature = fold(g) * scale
+        else:
+            feature = start
+        x, state = cell(x, feature, sigma, state)
+        yield unfold(x, x0)
