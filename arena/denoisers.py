@@ -4,6 +4,8 @@
   window (``patch_distance=6``), applied per channel — the DeepRED paper's setting.
 - ``bm3d``: the ``bm3d`` package (Mäkinen, Azzari & Foi); CBM3D for colour images.
 - ``tv``: scikit-image's Chambolle TV denoiser with weight σ.
+- ``dncnn``: our learned DnCNN (``weights/dncnn.md``), blind over σ ∈ [0, 55] — σ is not used;
+  the learned denoiser the DeepRED paper suggests in place of NLM/BM3D.
 
 All take and return ``(1, C, H, W)`` tensors on any device (the work happens on the CPU).
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-DENOISERS = ("nlm", "bm3d", "tv")
+DENOISERS = ("nlm", "bm3d", "tv", "dncnn")
 MIN_SIGMA = 3.0 / 255
 """Denoiser strength for noiseless problems (SR, inpainting) when no σ is given."""
 
@@ -28,6 +30,11 @@ def denoise(x: torch.Tensor, sigma: float, kind: str) -> torch.Tensor:
     """D(x) for noise standard deviation ``sigma`` on the [0, 1] scale."""
     if kind not in DENOISERS:
         raise ValueError(f"unknown denoiser {kind!r}; choose one of {', '.join(DENOISERS)}")
+    if kind == "dncnn":
+        from arena.nets.rim import load_dncnn_cached
+
+        with torch.no_grad():
+            return load_dncnn_cached(str(x.device))(x.detach().float()).clamp(0, 1)
     arr = x.detach().float().cpu()[0].numpy().transpose(1, 2, 0).astype(np.float64)
     sigma = max(float(sigma), 1e-4)
     if kind == "nlm":

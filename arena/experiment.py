@@ -18,7 +18,7 @@ import torch
 from arena import metrics
 from arena.device import pick_device
 from arena.errors import ImageLoadError, SpecError
-from arena.images import load_image
+from arena.images import fit_domain, load_image
 from arena.params import parse_spec
 from arena.problem import Problem, make_problem
 from arena.report import metrics_document, write_report
@@ -156,11 +156,22 @@ def prepare_experiment(config: Config) -> Prepared:
     """Load the image, build the degradation and the observation (raises user-readable errors)."""
     device = pick_device(config.device)
     loaded = load_image(resolve_image(config.image), max_side=config.max_side)
-    problem, clean, notices = make_problem(loaded.x, config.degradation, config.degradation_params,
-                                           seed=config.seed, device=device)
+    x, notices = loaded.x, list(loaded.notices)
+    jobs = [j for j in prepare(config.method_specs()) if j.method.domain is not None]
+    if jobs:
+        shapes = {j.method.domain for j in jobs}
+        if len(shapes) > 1:
+            raise SpecError("the chosen methods work at different image sizes: "
+                            + ", ".join(f"{j.key} {j.method.domain}" for j in jobs))
+        x, fitted = fit_domain(x, shapes.pop())  # type: ignore[arg-type]
+        notices += fitted
+        notices += [w for j in jobs if (w := j.method.domain_warning(x, j.params))]
+    problem, clean, made = make_problem(x, config.degradation, config.degradation_params,
+                                        seed=config.seed, device=device)
+    notices += made
     degraded = problem.degradation.preview(problem.y).detach()
     dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean)}
-    return Prepared(config, problem, clean, degraded, loaded.notices + notices, dm)
+    return Prepared(config, problem, clean, degraded, notices, dm)
 
 
 def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> Iterator[Event]:

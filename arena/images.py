@@ -254,3 +254,21 @@ def zoom_crop(x: torch.Tensor, cx: float, cy: float, size: int, scale: int = 4) 
     left = min(max(0, round(cx * w - size / 2)), w - size)
     crop = x[..., top : top + size, left : left + size]
     return crop.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
+
+
+def fit_domain(x: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, list[str]]:
+    """Centre-crop ``x`` to the aspect ratio of ``shape`` = (C, H, W), resize (antialiased) and
+    repeat a grey channel to colour, for methods that only work at one size; with notices."""
+    c, h, w = shape
+    notices: list[str] = []
+    _, xc, xh, xw = x.shape
+    if (xh, xw) != (h, w):
+        ch, cw = min(xh, xw * h // w), min(xw, xh * w // h)
+        top, left = (xh - ch) // 2, (xw - cw) // 2
+        x = x[..., top : top + ch, left : left + cw]
+        x = F.interpolate(x, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+        notices.append(f"cropped and resized from {xw}×{xh} to {w}×{h}, the size the generative prior works at")
+    if xc == 1 and c == 3:
+        x = x.repeat(1, 3, 1, 1)
+        notices.append("grey image repeated to three colour channels for the generative prior")
+    return x.contiguous(), notices

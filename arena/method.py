@@ -73,8 +73,24 @@ class Method(ABC):
     """True for methods dominated by large kernels (convolutional nets): the runner lets them use
     several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
 
+    domain: ClassVar[tuple[int, int, int] | None] = None
+    """``(C, H, W)`` for methods that only know one image class and size (a generator's output):
+    the experiment crops and resizes the image to it, and asks :meth:`domain_warning` about it."""
+    domain_note: ClassVar[str] = ""
+    """For domain methods: what the class is and where in-domain examples are, in words."""
+
+    @classmethod
+    def domain_warning(cls, clean: torch.Tensor, params: Mapping[str, Value]) -> str | None:
+        """For domain methods: one sentence if ``clean`` looks outside the class the method knows."""
+        return None
+
     def supports(self, problem: Problem) -> str | None:
         """``None`` if this method can solve ``problem``, else one sentence saying why not."""
+        return None
+
+    def caveat(self, problem: Problem) -> str | None:
+        """One sentence shown beside a finished result when the method runs outside what it was
+        built for (e.g. a network trained on another degradation); ``None`` otherwise."""
         return None
 
     @abstractmethod

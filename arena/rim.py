@@ -11,10 +11,13 @@ at inference. The direct baseline's cell gets x₀ in place of the gradient: it 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
 
 import torch
 
-from arena.nets.rim import RimCell, fold, unfold
+from arena.errors import SpecError
+from arena.nets.rim import RimCell, fold, load_rim, unfold
 from arena.problem import Problem
 
 
@@ -34,3 +37,19 @@ def unroll(cell: RimCell, problem: Problem, steps: int) -> Iterator[torch.Tensor
             feature = start
         x, state = cell(x, feature, sigma, state)
         yield unfold(x, x0)
+
+
+@lru_cache(maxsize=4)
+def trained_cell(path: str, device: str, inputs: str) -> tuple[RimCell, dict[str, str]]:
+    """A trained cell (cached), checked to take the expected input."""
+    cell, meta = load_rim(path, device)
+    if cell.cfg.inputs != inputs:
+        raise SpecError(f"{Path(path).name} is a {cell.cfg.inputs!r}-input cell; this method needs {inputs!r}")
+    return cell, meta
+
+
+def checkpoint_path(weights: str, default: Path) -> str:
+    """The shipped file or a user's ``.safetensors`` checkpoint."""
+    if weights and not weights.endswith(".safetensors"):
+        raise SpecError(f"weights={weights!r}: give a .safetensors file written by training/train_rim.py")
+    return str(Path(weights).expanduser() if weights else default)

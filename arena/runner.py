@@ -234,6 +234,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
     if why_not:
         res.status, res.message = STATUS_UNSUPPORTED, why_not
         return
+    caveat = job.method.caveat(problem)
     cuda = problem.device.type == "cuda"
     stream = torch.cuda.Stream(device=problem.device) if cuda else None
     if not cuda:  # per calling thread (OpenMP ICV)
@@ -300,6 +301,8 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
             gen.close()
         res.seconds = time.perf_counter() - t0
         res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
+        if caveat and res.status == STATUS_DONE and not res.message:
+            res.message = caveat
 
 
 def _finish(problem: Problem, clean: torch.Tensor, res: MethodResult, with_lpips: bool) -> None:

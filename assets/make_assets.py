@@ -6,11 +6,15 @@ Run ``python assets/make_assets.py``; the output is deterministic. Sources and l
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 from skimage import data, transform
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from arena.data.faces import held_out  # noqa: E402
 
 OUT = Path(__file__).parent / "images"
 SIDE = 256
@@ -49,6 +53,8 @@ def main() -> None:
         "phantom": square(data.shepp_logan_phantom() * 255.0),
         "shapes": shapes(),
     }
+    # In-domain examples for the GAN prior: held-out faces, never in the GAN's training set.
+    images |= {f"face{i + 1}": f for i, f in enumerate(held_out(4))}
     for name, arr in images.items():
         Image.fromarray(arr).save(OUT / f"{name}.png", optimize=True)
         print(f"{name}.png {arr.shape}")

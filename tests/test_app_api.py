@@ -58,6 +58,8 @@ def test_same_preset_and_seed_give_identical_numbers_and_seed_matters(client):
     ({"image": "/etc/passwd", "degradation": "blur", "methods": [{"name": "naive"}]}, "bundled image name"),
     ({"image": "camera", "degradation": "inpaint", "degradation_params": {"mask": "file", "path": "/etc/hosts"},
       "methods": [{"name": "naive"}]}, "not accepted through the API"),
+    ({"image": "face1", "degradation": "inpaint", "methods": [{"name": "gan", "params": {"weights": "/etc/x.safetensors"}}]},
+     "shipped weights only"),
     ({"image": "camera", "degradation": "nope", "methods": [{"name": "naive"}]}, "valid names"),
     ({"image": "camera", "degradation": "blur", "methods": [], "bogus": 1}, "unknown config key"),
     ({"image": "camera", "degradation": "blur", "methods": []}, "no method given"),

@@ -33,9 +33,9 @@ def test_schema_and_documentation(cls: type[Method]):
 
 @pytest.mark.parametrize("method,degradation", PAIRS, ids=[f"{m}-{d}" for m, d in PAIRS])
 def test_runs_or_refuses_every_pairing(method: str, degradation: str):
-    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    problem, clean, _ = make_problem(x, degradation, {}, seed=0)
     m = METHODS.get(method)()
+    x = torch.rand(1, *(m.domain or (3, 16, 16)), generator=torch.Generator().manual_seed(0))
+    problem, clean, _ = make_problem(x, degradation, {}, seed=0)
     why = m.supports(problem)
     if why is not None:
         assert isinstance(why, str) and len(why) > 20, "a refusal is a sentence saying why"
@@ -57,7 +57,7 @@ def test_runs_or_refuses_every_pairing(method: str, degradation: str):
 
 @pytest.mark.parametrize("cls", [c for c in METHODS if c.name != "naive"], ids=lambda c: c.name)
 def test_generator_closes_cleanly(cls: type[Method]):
-    x = torch.rand(1, 1, 16, 16)
+    x = torch.rand(1, *(cls.domain or (1, 16, 16)))
     problem, _, _ = make_problem(x, "inpaint", {}, seed=0)
     m = cls()
     gen = m.run(problem, **m.resolve({"iterations": 50}))

@@ -70,7 +70,8 @@ def ui_params(d: type[Degradation]) -> list[Param]:
 def teaching_text(m: type[Method]) -> str:
     doc = "\n".join(line.strip() for line in (m.__doc__ or "").strip().splitlines())
     params = "\n".join(f"- **{p.name}** (default {p.default}): {p.help}" for p in m.params) or "- none"
-    return f"**Update rule.** {doc}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
+    domain = f"\n\n**Domain.** {m.domain_note}" if m.domain_note else ""
+    return f"**Update rule.** {doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
 
 
 def editor_background(path: str, max_side: int) -> np.ndarray | None:
@@ -354,14 +355,14 @@ def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> l
     return [(to_uint8(zoom_crop(img, float(x), float(y), int(size))), name) for name, img in state["images"].items()]
 
 
-
-
 # ---- API -------------------------------------------------------------------------------------
 def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
     if cfg.image not in bundled_images():
         raise SpecError(f"the API takes a bundled image name: {', '.join(bundled_images())}")
     if cfg.degradation_params.get("path"):
         raise SpecError("mask files are not accepted through the API; painted masks are drawn in the app")
+    if any(m.get("params", {}).get("weights") for m in cfg.methods):
+        raise SpecError("the API runs the shipped weights only; load your own checkpoint in the app or the CLI")
     cfg.seconds = min(cfg.seconds or API_MAX_SECONDS, API_MAX_SECONDS)
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()

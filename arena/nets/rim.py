@@ -18,6 +18,7 @@ is a stack of 3×3 convolutions + BN + ReLU; ours is 8 layers of 32 channels, tr
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -143,3 +144,9 @@ def load_dncnn(path: Path | str = DEFAULT_DNCNN, device: torch.device | str = "c
         raise SpecError(f"{name}: its metadata does not describe a DnCNN ({e})") from None
     fill(net, "dncnn", tensors, name)
     return net.eval().requires_grad_(False).to(device), meta
+
+
+@lru_cache(maxsize=2)
+def load_dncnn_cached(device: str) -> DnCNN:
+    """The shipped DnCNN on ``device``, loaded once."""
+    return load_dncnn(DEFAULT_DNCNN, device)[0]

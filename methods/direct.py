@@ -1,0 +1,72 @@
+"""Direct (data-driven) restoration: a network trained for one degradation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from arena.errors import SpecError
+from arena.method import METHODS, Method, Step, iterations_param
+from arena.nets.rim import DEFAULT_DIRECT
+from arena.params import Param
+from arena.problem import Problem
+from arena.rim import checkpoint_path, trained_cell, unroll
+
+
+def trained_for(meta: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The degradation family and parameters a direct network was trained on (from its metadata)."""
+    values = {k.split(".", 1)[1]: v for k, v in meta.items() if k.startswith("degradation.")}
+    return meta.get("degradation", "?"), values
+
+
+@METHODS.register
+class DirectNetwork(Method):
+    """x̂ = f_ω(y): the RIM's recurrent cell fed with the first estimate x₀(y) instead of a gradient.
+
+    Trained supervised on pairs (x, y) of one degradation — Gaussian blur σ = 1.6, noise σ = 2 —
+    it never sees A, so it is fast and good on that problem and has no way to adapt to another:
+    other degradation families are refused, other parameters of the same family run with a
+    warning. The seeds' "data-driven, direct" approach, to set beside the RIM.
+    """
+
+    name = "direct"
+    label = "Direct network (one degradation)"
+    reference = ("Koshelev, Image restoration using learned gradient descent, 2020 (direct baseline); "
+                 "backbone as in Putzky & Welling, 2017")
+    order = 71
+    heavy = True
+    params = (
+        iterations_param(8),
+        Param("weights", "", "a .safetensors direct cell from training/train_rim.py (empty: the shipped one)"),
+    )
+
+    def _meta(self, weights: str = "") -> dict[str, str]:
+        return trained_cell(checkpoint_path(weights, DEFAULT_DIRECT), "cpu", "start")[1]
+
+    def supports(self, problem: Problem) -> str | None:
+        try:
+            family, values = trained_for(self._meta())
+        except SpecError as exc:  # the shipped weights are missing or damaged
+            return str(exc)
+        if problem.degradation.name != family:
+            shown = ", ".join(f"{k}={v}" for k, v in values.items())
+            return (f"trained only for {family} ({shown}); a direct network knows nothing about "
+                    f"{problem.degradation.name} and must be retrained for it (the RIM runs on any degradation)")
+        return None
+
+    def caveat(self, problem: Problem) -> str | None:
+        family, values = trained_for(self._meta())
+        differ = [f"{k}={problem.degradation.values.get(k)} (trained {v})" for k, v in values.items()
+                  if str(problem.degradation.values.get(k)) != v]
+        if differ:
+            return "warning: not trained for " + ", ".join(differ) + "; expect artefacts"
+        return None
+
+    def run(self, problem: Problem, *, iterations: int, weights: str) -> Iterator[Step]:
+        cell, meta = trained_cell(checkpoint_path(weights, DEFAULT_DIRECT), str(problem.device), "start")
+        if trained_for(meta)[0] != problem.degradation.name:  # a user's cell trained for another family
+            raise SpecError(f"this direct network was trained for {trained_for(meta)[0]}, not {problem.degradation.name}")
+        with torch.no_grad():
+            for t, x in enumerate(unroll(cell, problem, iterations), start=1):
+                yield Step(t, x, {"loss": float(problem.fidelity(x))})
