@@ -189,11 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         G_ema.eval()
         with torch.no_grad():
             samples = G_ema.image(fixed_z).cpu()
-            G.eval()
-            raw = G.image(fixed_z[:16]).cpu()
-            G.train()
         grid(samples, 8).save(args.out.with_name(args.out.stem + "_samples.png"))
-        grid(raw, 2).save(Path("/tmp") / "gan_raw_samples.png")
         meta = {"data": source, "steps": str(step), "batch": str(args.batch), "seed": str(args.seed),
                 "train_seconds": f"{time.time() - t_train:.0f}", "device": str(device),
                 "torch": torch.__version__}
