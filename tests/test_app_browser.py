@@ -95,3 +95,21 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     assert "tv cancelled" in page.get_by_text("Finished:").inner_text()
     page.screenshot(path=str(shots / "stopped.png"), full_page=True)
     page.get_by_role("button", name="Run", exact=True).wait_for(state="visible")
+
+
+def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, shots):
+    page = browser_page
+    page.get_by_role("tab", name="Overview").click()
+    _choose(page, "Lecture preset", "GAN prior: fill the centre of a face (Yeh et al.)")
+    page.get_by_text("eyes, nose and mouth come back").first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Finished:").wait_for(timeout=120_000)
+    finished = page.get_by_text("Finished:").inner_text()
+    assert "gan done" in finished and "pgd done" in finished
+    assert page.get_by_text("out of the prior's domain").count() == 0, "a held-out face is in the domain"
+    page.screenshot(path=str(shots / "gan_face.png"), full_page=True)
+    _choose(page, "Lecture preset", "A GAN prior only knows its class")
+    page.get_by_role("button", name="Show degradation").click()
+    page.get_by_text("out of the prior's domain").first.wait_for(timeout=30_000)
+    assert page.get_by_text("cropped and resized from 256×256 to 64×64").count() >= 1
+    page.screenshot(path=str(shots / "gan_out_of_domain.png"), full_page=True)

@@ -194,6 +194,17 @@ def store_mask(editor: Any, request: gr.Request) -> str | None:
 
 
 # ---- degrade / run ----------------------------------------------------------------------------
+DISPLAY_MIN_SIDE = 256
+"""Smaller images (the GAN prior's 64×64) are shown enlarged by whole pixels, so they are not specks."""
+
+
+def shown(x: torch.Tensor) -> np.ndarray:
+    """uint8 image for display: enlarged by an integer factor (nearest) when its longest side is small."""
+    a = to_uint8(x)
+    k = DISPLAY_MIN_SIDE // max(a.shape[:2])
+    return a if k < 2 else a.repeat(k, axis=0).repeat(k, axis=1)
+
+
 def _degraded_text(prep: Prepared) -> str:
     m = prep.degraded_metrics
     lines = [f"**{prep.problem.degradation.describe()}** · seed {prep.config.seed} · "
@@ -208,7 +219,7 @@ def show_degradation(request: gr.Request, *values: Any) -> tuple[Any, Any, str]:
         prep = prepare_experiment(_config(values, _session(request)))
     except ArenaError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
-    return to_uint8(prep.clean), to_uint8(prep.degraded), _degraded_text(prep)
+    return shown(prep.clean), shown(prep.degraded), _degraded_text(prep)
 
 
 def _session(request: gr.Request | None) -> str:
@@ -231,7 +242,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
         flag = RUNS.start(session)
         keys = [m["name"] for m in prep.config.methods]
         try:
-            first: dict[Any, Any] = {clean_c: to_uint8(prep.clean), degraded_c: to_uint8(prep.degraded),
+            first: dict[Any, Any] = {clean_c: shown(prep.clean), degraded_c: shown(prep.degraded),
                                      degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
                                      table_c: "", download_c: None}
             for k in keys:
@@ -252,7 +263,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                 for k in tracker.take_changed():
                     live = tracker.methods[k]
                     if live.x is not None:
-                        update[method_imgs[index[k]]] = to_uint8(live.x)
+                        update[method_imgs[index[k]]] = shown(live.x)
                     update[method_progress[index[k]]] = f"**{live.progress()}**"
                 update[status_c] = "Running… " + " · ".join(
                     f"{k}: {m.step}/{m.total}" if m.status == "running" else f"{k}: {m.status}"
@@ -279,8 +290,8 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
 
 
 def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[np.ndarray, str]]:
-    items = [(to_uint8(prep.clean), "clean"), (to_uint8(prep.degraded), "degraded")]
-    items += [(to_uint8(x), k) for k, x in images.items() if x is not None]
+    items = [(shown(prep.clean), "clean"), (shown(prep.degraded), "degraded")]
+    items += [(shown(x), k) for k, x in images.items() if x is not None]
     return items
 
 
@@ -298,7 +309,7 @@ def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, 
         table_c: table_html(results, prep.degraded_metrics),
         left_c: gr.Dropdown(choices=names, value="degraded"),
         right_c: gr.Dropdown(choices=names, value=best_right),
-        slider_c: (to_uint8(images["degraded"]), to_uint8(images[best_right])),
+        slider_c: (shown(images["degraded"]), shown(images[best_right])),
         zoom_c: zoom_all(state, 0.5, 0.5, 32),
         state_c: state,
         status_c: f"Finished: {statuses}. Writing the download…",
@@ -346,7 +357,7 @@ def stop(request: gr.Request) -> str:
 def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> Any:
     if not state or left not in state["images"] or right not in state["images"]:
         return gr.skip()
-    return (to_uint8(state["images"][left]), to_uint8(state["images"][right]))
+    return (shown(state["images"][left]), shown(state["images"][right]))
 
 
 def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
