@@ -90,11 +90,19 @@ class LatentSearch:
     identity_quantizer: bool  # treat quantization as A = I (Yeh et al.)
 
 
+def pixel_mask(problem: Problem) -> torch.Tensor | None:
+    """The observed-pixel mask when the measurements are pixels of the image (inpainting), else None
+    (a k-space mask, for instance, has no pixels to weigh or blend)."""
+    mask = problem.degradation.measurement_mask()
+    if mask is None or mask.dim() != 4 or tuple(mask.shape[-2:]) != tuple(problem.x_shape[-2:]):
+        return None
+    return mask
+
+
 def _operator(problem: Problem, s: LatentSearch):
     if s.identity_quantizer and problem.degradation.name == "quantize":
         return lambda x: x, None
-    mask = problem.degradation.measurement_mask()
-    return problem.A, mask
+    return problem.A, problem.degradation.measurement_mask()
 
 
 def latent_search(problem: Problem, gan: Gan, s: LatentSearch, seed: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, float]]:
@@ -107,7 +115,7 @@ def latent_search(problem: Problem, gan: Gan, s: LatentSearch, seed: int) -> Ite
     device = problem.device
     A, mask = _operator(problem, s)
     weights = torch.ones_like(problem.y[:1])
-    if mask is not None and s.importance:
+    if mask is not None and s.importance and pixel_mask(problem) is not None:
         weights = importance_weights(mask).expand_as(problem.y[:1])
     elif mask is not None:
         weights = mask.expand_as(problem.y[:1])

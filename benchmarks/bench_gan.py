@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from arena import metrics  # noqa: E402
 from arena.data.faces import HELD_OUT_SEEDS, faces  # noqa: E402
-from arena.gan_prior import LatentSearch, gan_for, latent_search, poisson_blend  # noqa: E402
+from arena.gan_prior import LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend  # noqa: E402
 from arena.method import METHODS, load_methods  # noqa: E402
 from arena.problem import Problem, build_degradation  # noqa: E402
 from benchmarks.bench_methods import machine  # noqa: E402
@@ -85,7 +85,7 @@ def gan_restore(problem: Problem, values: dict) -> torch.Tensor:
     s = LatentSearch(params["iterations"], params["restarts"], params["lr"], "l1", params["adversarial"],
                      params["latent"], params["weighting"] == "importance", params["quantizer"] == "identity")
     *_, (_, x, _, _) = latent_search(problem, gan, s, problem.seed)
-    mask = problem.degradation.measurement_mask()
+    mask = pixel_mask(problem)
     return poisson_blend(x, problem.y, mask) if params["blend"] and mask is not None else x
 
 

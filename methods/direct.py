@@ -57,8 +57,8 @@ class DirectNetwork(Method):
 
     def caveat(self, problem: Problem) -> str | None:
         family, values = trained_for(self._meta())
-        differ = [f"{k}={problem.degradation.values.get(k)} (trained {v})" for k, v in values.items()
-                  if str(problem.degradation.values.get(k)) != v]
+        differ = [f"{k}={v} (trained {values[k]})" for k, v in problem.degradation.values.items()
+                  if k in values and str(v) != values[k]]
         if differ:
             return "warning: not trained for " + ", ".join(differ) + "; expect artefacts"
         return None

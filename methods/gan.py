@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from arena.gan_prior import GenerativePrior, LatentSearch, gan_for, latent_search, poisson_blend, search_params
+from arena.gan_prior import (GenerativePrior, LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend,
+                             search_params)
 from arena.method import METHODS, Step
 from arena.params import Param
 from arena.problem import Problem
@@ -44,7 +45,7 @@ class GanPrior(GenerativePrior):
         gan = gan_for(weights, problem.device)
         search = LatentSearch(iterations, restarts, lr, "l1", adversarial, latent, weighting == "importance",
                               quantizer == "identity")
-        mask = problem.degradation.measurement_mask()
+        mask = pixel_mask(problem)
         for it, x, objective, data in latent_search(problem, gan, search, problem.seed):
             diagnostics = {"loss": float(objective[0]), "data_term": data}
             if blend and mask is not None and (it == iterations or it % 10 == 0):

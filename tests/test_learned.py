@@ -105,7 +105,7 @@ def test_runner_shows_the_direct_networks_warning():
     problem, clean, _ = make_problem(held_out(), "blur", {"kernel": "uniform", "size": 5})
     events = list(run_comparison(problem, clean, ["direct"], with_lpips=False))
     end = [e for e in events if e.kind == "end"][-1]
-    assert end.status == "done" and "not trained for kernel=uniform" in end.message
+    assert end.status == "done" and "not trained for kernel=uniform (trained gaussian)" in end.message
 
 
 def test_learned_denoiser_serves_red():
