@@ -46,7 +46,9 @@ class CompressiveSensing(Degradation):
         m = max(1, round(float(self.values["ratio"]) * n))
         phi = torch.randn((m, n), generator=self.generator(3)) / math.sqrt(m)
         self.phi = phi.to(self.device)
-        self.phi_pinv = torch.linalg.pinv(phi.double()).float().to(self.device)
+        # Φ has full row rank (m ≤ n, Gaussian), so Φ⁺ = Φᵀ(ΦΦᵀ)⁻¹: an m×m solve, ~10× faster than an SVD.
+        p64 = phi.double()
+        self.phi_pinv = torch.linalg.solve(p64 @ p64.T, p64).T.float().to(self.device)
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(-2) @ self.phi.T
