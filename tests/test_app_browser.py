@@ -6,6 +6,7 @@ Screenshots go to ``$ARENA_SCREENSHOTS`` (default: the test's tmp folder) for pe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -103,8 +104,9 @@ def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, s
     _choose(page, "Lecture preset", "GAN prior: fill the centre of a face (Yeh et al.)")
     page.get_by_text("eyes, nose and mouth come back").first.wait_for(timeout=10_000)
     page.get_by_role("button", name="Run", exact=True).click()
-    page.get_by_text("Finished:").wait_for(timeout=120_000)
-    finished = page.get_by_text("Finished:").inner_text()
+    status = page.get_by_text(re.compile(r"Finished: .*gan"))  # not the previous test's status line
+    status.wait_for(timeout=180_000)
+    finished = status.inner_text()
     assert "gan done" in finished and "pgd done" in finished
     assert page.get_by_text("out of the prior's domain").count() == 0, "a held-out face is in the domain"
     page.screenshot(path=str(shots / "gan_face.png"), full_page=True)
