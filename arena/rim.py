@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from arena.errors import SpecError
+from arena.method import Step
 from arena.nets.rim import RimCell, fold, load_rim, unfold
 from arena.problem import Problem
 
@@ -37,6 +38,13 @@ def unroll(cell: RimCell, problem: Problem, steps: int) -> Iterator[torch.Tensor
             feature = start
         x, state = cell(x, feature, sigma, state)
         yield unfold(x, x0)
+
+
+def unrolled_steps(cell: RimCell, problem: Problem, iterations: int) -> Iterator[Step]:
+    """The plugins' iterates: each unrolled step, with ½‖A x − y‖² as its loss."""
+    with torch.no_grad():
+        for t, x in enumerate(unroll(cell, problem, iterations), start=1):
+            yield Step(t, x, {"loss": float(problem.fidelity(x))})
 
 
 @lru_cache(maxsize=4)

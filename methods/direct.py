@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import torch
-
 from arena.errors import SpecError
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_DIRECT
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import checkpoint_path, trained_cell, unroll
+from arena.rim import checkpoint_path, trained_cell, unrolled_steps
 
 
 def trained_for(meta: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -67,6 +65,4 @@ class DirectNetwork(Method):
         cell, meta = trained_cell(checkpoint_path(weights, DEFAULT_DIRECT), str(problem.device), "start")
         if trained_for(meta)[0] != problem.degradation.name:  # a user's cell trained for another family
             raise SpecError(f"this direct network was trained for {trained_for(meta)[0]}, not {problem.degradation.name}")
-        with torch.no_grad():
-            for t, x in enumerate(unroll(cell, problem, iterations), start=1):
-                yield Step(t, x, {"loss": float(problem.fidelity(x))})
+        yield from unrolled_steps(cell, problem, iterations)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import torch
-
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_RIM
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import checkpoint_path, trained_cell, unroll
+from arena.rim import checkpoint_path, trained_cell, unrolled_steps
 
 
 @METHODS.register
@@ -38,6 +36,4 @@ class RecurrentInferenceMachine(Method):
 
     def run(self, problem: Problem, *, iterations: int, weights: str) -> Iterator[Step]:
         cell, _ = trained_cell(checkpoint_path(weights, DEFAULT_RIM), str(problem.device), "gradient")
-        with torch.no_grad():
-            for t, x in enumerate(unroll(cell, problem, iterations), start=1):
-                yield Step(t, x, {"loss": float(problem.fidelity(x))})
+        yield from unrolled_steps(cell, problem, iterations)
