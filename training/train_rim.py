@@ -64,8 +64,27 @@ def training_images(rng: np.random.Generator, leaves: int) -> list[np.ndarray]:
             out.extend(im[..., c] for c in range(3))
         else:
             out.append(im)
+    out.extend(natural_photos())
     out.extend(dead_leaves(128, rng, r_min=2.0) for _ in range(leaves))
     return [o.astype(np.float32) for o in out]
+
+
+def natural_photos() -> list[np.ndarray]:
+    """Grey natural photographs shipped with installed packages, like the held-out images: the two
+    views of scikit-image's ``stereo_motorcycle`` and matplotlib's ``grace_hopper.jpg`` (halved, to
+    shrink its JPEG blocks), each as luma and as its three channels."""
+    import matplotlib.cbook
+    import skimage.data
+    import skimage.transform
+
+    left, right, _ = skimage.data.stereo_motorcycle()
+    hopper = load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).x[0]
+    hopper = skimage.transform.rescale(hopper.permute(1, 2, 0).numpy(), 0.5, channel_axis=2, anti_aliasing=True)
+    out = []
+    for im in (left / 255.0, right / 255.0, hopper):
+        out.append(im @ np.array([0.299, 0.587, 0.114]))
+        out.extend(im[..., c] for c in range(3))
+    return out
 
 
 def patches(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
@@ -79,9 +98,13 @@ def patches(images: list[np.ndarray], n: int, size: int, rng: np.random.Generato
     return torch.from_numpy(np.ascontiguousarray(np.stack(out)))[:, None]
 
 
-def family(rng: np.random.Generator) -> tuple[str, dict]:
-    """One degradation from the RIM's training family."""
-    kind = rng.choice(["denoise", "blur", "blur_uniform", "sr", "inpaint"], p=[0.2, 0.25, 0.15, 0.2, 0.2])
+FAMILY_SHARES = {"denoise": 0.2, "blur": 0.25, "blur_uniform": 0.15, "sr": 0.2, "inpaint": 0.2}
+DEBLUR_SHARES = {"denoise": 0.15, "blur": 0.35, "blur_uniform": 0.15, "sr": 0.2, "inpaint": 0.15}
+
+
+def family(rng: np.random.Generator, shares: dict[str, float] = FAMILY_SHARES) -> tuple[str, dict]:
+    """One degradation from the RIM's training family, kinds drawn with the given shares."""
+    kind = rng.choice(list(shares), p=list(shares.values()))
     if kind == "denoise":
         return "denoise", {"sigma": float(rng.uniform(5, 50))}
     if kind == "blur":
@@ -103,12 +126,17 @@ def degrade(x: torch.Tensor, name: str, values: dict, seed: int) -> Problem:
 
 def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[np.random.Generator], tuple[str, dict]],
                    steps: int, batch: int, size: int, rng: np.random.Generator, label: str,
-                   lr: float = 1e-3, relative: bool = False) -> list[float]:
-    """Adam on the mean over unrolled steps of ‖x_t − x‖²; returns the loss every 100 steps.
+                   lr: float = 1e-3, relative: bool = False, weighting: str = "uniform") -> list[float]:
+    """Adam on the weighted mean over unrolled steps of ‖x_t − x‖²; returns the loss every 100 steps.
+
+    ``weighting`` ``uniform`` is Putzky & Welling's mean over steps; ``linear`` weighs step t by t,
+    so the last iterates — the ones a user sees — count most while every step still learns to improve.
 
     With ``relative`` the loss of each batch is divided by ‖x₀ − x‖², the error of the start, so
     that mild problems (a small blur with little noise) weigh as much as heavy ones (σ = 50 noise)
     instead of being drowned by them."""
+    weights = torch.arange(1.0, cell.cfg.steps + 1) if weighting == "linear" else torch.ones(cell.cfg.steps)
+    weights = weights / weights.sum()
     opt = torch.optim.Adam(cell.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], 0.5)
     log, t0 = [], time.time()
@@ -116,7 +144,8 @@ def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[n
         x = patches(images, batch, size, rng)
         name, values = sampler(rng)
         problem = degrade(x, name, values, int(rng.integers(2**31)))
-        loss = torch.stack([F.mse_loss(xt, x) for xt in unroll(cell, problem, cell.cfg.steps)]).mean()
+        losses = torch.stack([F.mse_loss(xt, x) for xt in unroll(cell, problem, cell.cfg.steps)])
+        loss = (losses * weights).sum()
         if relative:
             loss = loss / F.mse_loss(problem.initial(), x).clamp_min(1e-6)
         opt.zero_grad(set_to_none=True)
@@ -153,7 +182,7 @@ images (BSD-3 / public domain, see its data README) and dead leaves are drawn by
 
 | file | network | trained on | steps × batch | CPU time | held-out PSNR (bundled images, luma, 128² crops) |
 |---|---|---|---|---|---|
-| `rim.safetensors` ({rim_kb:.0f} kB) | RIM: conv → ConvGRU → conv → ConvGRU → conv, 16 ch, 8 unrolled steps, input (x_t, ∇/L, σ) | the family: noise σ 5–50; Gaussian blur σ 0.6–2.5 / uniform 3–9 px with noise 0.5–10; SR ×2, ×4 with noise ≤ 5; random inpainting 20–80 % | {rim_steps} × {batch} | {rim_seconds} s | {rim_psnr} dB on Gaussian blur σ=1.6 + noise 2 |
+| `rim.safetensors` ({rim_kb:.0f} kB) | RIM: conv → ConvGRU → conv → ConvGRU → conv, 16 ch, {rim_unroll} unrolled steps, input (x_t, ∇/L, σ) | the family: noise σ 5–50; Gaussian blur σ 0.6–2.5 / uniform 3–9 px with noise 0.5–10; SR ×2, ×4 with noise ≤ 5; random inpainting 20–80 % | {rim_steps} × {batch} | {rim_seconds} s | {rim_psnr} dB on Gaussian blur σ=1.6 + noise 2 |
 | `direct_deblur.safetensors` ({direct_kb:.0f} kB) | the same cell, input (x_t, x₀(y), σ) — never sees A | Gaussian blur σ=1.6 (9×9) + noise 2 only | {direct_steps} × {batch} | {direct_seconds} s | {direct_psnr} dB on the same problem |
 | `dncnn.safetensors` ({dncnn_kb:.0f} kB) | DnCNN, 8 layers × 32 ch, residual | blind Gaussian denoising, σ 0–55 | {dncnn_steps} × {dncnn_batch} | {dncnn_seconds} s | {dncnn_psnr} dB at σ=25 |
 
@@ -183,14 +212,14 @@ def write_card() -> None:
     from arena.nets.rim import load_dncnn
     from training.train_gan import machine_name
 
-    rim, direct, dncnn = load_rim(DEFAULT_RIM)[1], load_rim(DEFAULT_DIRECT)[1], load_dncnn(DEFAULT_DNCNN)[1]
+    (rim_cell, rim), direct, dncnn = load_rim(DEFAULT_RIM), load_rim(DEFAULT_DIRECT)[1], load_dncnn(DEFAULT_DNCNN)[1]
     key = "held_out_psnr_blur_gaussian_1.6_noise_2"
     text = CARD.format(
         seed=rim["seed"], machine=machine_name(), torch=rim["torch"], data=rim["data"], patch=rim["patch"],
         batch=rim["batch"], dncnn_batch=2 * int(rim["batch"]),
         rim_kb=DEFAULT_RIM.stat().st_size / 1024, direct_kb=DEFAULT_DIRECT.stat().st_size / 1024,
         dncnn_kb=DEFAULT_DNCNN.stat().st_size / 1024,
-        rim_steps=rim["steps"], rim_stages=rim.get("stages", rim["steps"] + " steps"), rim_seconds=rim["train_seconds"], rim_psnr=rim[key],
+        rim_unroll=rim_cell.cfg.steps, rim_steps=rim["steps"], rim_stages=rim.get("stages", rim["steps"] + " steps"), rim_seconds=rim["train_seconds"], rim_psnr=rim[key],
         direct_steps=direct["steps"], direct_seconds=direct["train_seconds"], direct_psnr=direct[key],
         dncnn_steps=dncnn["steps"], dncnn_seconds=dncnn["train_seconds"], dncnn_psnr=dncnn["held_out_psnr_noise_25"])
     (DEFAULT_RIM.parent / "learned.md").write_text(text)
@@ -217,6 +246,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=1e-3, help="RIM learning rate (halved at 60 %% and 85 %%)")
     ap.add_argument("--loss", choices=("mse", "relative"), default="mse",
                     help="RIM loss: MSE, or MSE relative to the start's error (balances the family)")
+    ap.add_argument("--leaves", type=int, default=200, help="dead-leaves images among the training images")
+    ap.add_argument("--unroll", type=int, default=8, help="RIM unrolled steps T (a resumed cell may change T)")
+    ap.add_argument("--weighting", choices=("uniform", "linear"), default="uniform",
+                    help="RIM loss over the unrolled steps: the mean, or step t weighted by t")
+    ap.add_argument("--shares", choices=("family", "deblur"), default="family",
+                    help="how often each kind of degradation is drawn (deblur: more blur, less noise/inpainting)")
     args = ap.parse_args(argv)
     if args.card_only:
         write_card()
@@ -226,24 +261,29 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    images = training_images(rng, leaves=200)
+    images = training_images(rng, leaves=args.leaves)
     common = {"seed": str(args.seed), "batch": str(args.batch), "patch": str(args.size), "torch": torch.__version__,
-              "data": f"{len(TRAIN_IMAGES)} scikit-image sample images (luma + channels) and 200 dead-leaves "
+              "data": f"{len(TRAIN_IMAGES)} scikit-image sample images, 3 natural photos (stereo_motorcycle "
+                      f"left/right, matplotlib's grace_hopper; luma + channels) and {args.leaves} dead-leaves "
                       f"images; held out: {', '.join(HELD_OUT)}"}
 
     if "rim" in todo:
         t0 = time.time()
-        cell, before = RimCell(RimConfig(inputs="gradient")), {"steps": "0", "train_seconds": "0"}
+        cell, before = RimCell(RimConfig(steps=args.unroll, inputs="gradient")), {"steps": "0", "train_seconds": "0"}
         if args.resume:  # continue the shipped cell: a second stage at a lower learning rate
             trained, before = load_rim(DEFAULT_RIM)
             cell.load_state_dict(trained.state_dict())
             rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
-        log = train_unrolled(cell.train().requires_grad_(True), images, family, args.rim_steps, args.batch,
-                             args.size, rng, "rim", lr=args.lr, relative=args.loss == "relative")
+        shares = DEBLUR_SHARES if args.shares == "deblur" else FAMILY_SHARES
+        log = train_unrolled(cell.train().requires_grad_(True), images, lambda r: family(r, shares), args.rim_steps,
+                             args.batch, args.size, rng, "rim", lr=args.lr, relative=args.loss == "relative",
+                             weighting=args.weighting)
         cell.eval()
-        stages = (before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss); ") if args.resume else "")
+        stages = (before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss)") if args.resume else "")
         meta = common | {"steps": str(int(before["steps"]) + args.rim_steps),
-                         "stages": stages + f"{args.rim_steps} steps at lr {args.lr:g} ({args.loss} loss)",
+                         "stages": stages + (f"; " if args.resume else "") + f"{args.rim_steps} steps at lr {args.lr:g} "
+                                   f"({args.loss} loss, T={args.unroll}, {args.weighting} step weights, "
+                                   f"{args.shares} shares)",
                          "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
                          "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
         save_rim(DEFAULT_RIM, cell, meta)
