@@ -16,11 +16,11 @@ class RecurrentInferenceMachine(Method):
     """x_{t+1} = x_t + g_ω(∇ₓ½‖A x_t − y‖² / L, x_t, σ; h_t): a trained recurrent cell chooses each update.
 
     g_ω (conv → ConvGRU → conv → ConvGRU → conv, 16 channels) was trained once, on a family of
-    noise, blur, super-resolution and inpainting problems (``weights/rim.md``), to turn the
+    noise, blur, super-resolution and inpainting problems (``weights/learned.md``), to turn the
     likelihood gradient of the *current* problem into a good step. It sees A only through that
     gradient — autograd through A when A is not linear — so it runs on any degradation, including
     ones it never saw; whether it still helps there is the experiment. Each unrolled step is one
-    iteration; it was trained for 8.
+    iteration; it was trained for 16.
     """
 
     name = "rim"
@@ -30,7 +30,7 @@ class RecurrentInferenceMachine(Method):
     order = 70
     heavy = True
     params = (
-        iterations_param(8),
+        iterations_param(16),
         Param("weights", "", "a .safetensors cell from training/train_rim.py (empty: the shipped one)"),
     )
 
