@@ -115,3 +115,19 @@ def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, s
     page.get_by_text("out of the prior's domain").first.wait_for(timeout=30_000)
     assert page.get_by_text("cropped and resized from 256×256 to 64×64").count() >= 1
     page.screenshot(path=str(shots / "gan_out_of_domain.png"), full_page=True)
+
+
+def test_learned_preset_streams_the_rim_steps_and_the_direct_networks_result(browser_page, shots):
+    page = browser_page
+    page.get_by_role("tab", name="Overview").click()
+    _choose(page, "Lecture preset", "Learned gradient descent vs a direct network: deblurring")
+    page.get_by_text("the RIM 16").first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    status = page.get_by_text(re.compile(r"Finished: .*rim"))
+    status.wait_for(timeout=180_000)
+    finished = status.inner_text()
+    assert all(f"{m} done" in finished for m in ("tikhonov", "tv", "direct", "rim")), finished
+    page.screenshot(path=str(shots / "rim_deblur.png"), full_page=True)
+    page.get_by_role("tab", name="Recurrent Inference Machine").click()
+    page.get_by_text(re.compile(r"^16/16 · .* done")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "rim_tab.png"), full_page=True)
