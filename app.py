@@ -134,6 +134,8 @@ def build_demo() -> gr.Blocks:
         run_btn.click(h.make_run(run_outputs, method_imgs, method_progress), inputs=settings, outputs=run_outputs,
                       concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS, api_visibility="undocumented")
         stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False)
+        for m, tab, img in zip(METHODS, method_tabs, method_imgs):
+            tab.select(h.method_image(m.name), inputs=[results_state], outputs=[img], show_progress="hidden")
         for comp in (left, right):
             comp.change(h.slide, inputs=[results_state, left, right], outputs=[slider])
         for comp in (zoom_x, zoom_y, zoom_size):

@@ -130,4 +130,7 @@ def test_learned_preset_streams_the_rim_steps_and_the_direct_networks_result(bro
     page.screenshot(path=str(shots / "rim_deblur.png"), full_page=True)
     page.get_by_role("tab", name="Recurrent Inference Machine").click()
     page.get_by_text(re.compile(r"^16/16 · .* done")).first.wait_for(timeout=10_000)
+    # opened after the run: the tab's image is filled from the finished run, not left empty
+    page.locator("div.block", has_text="Recurrent Inference Machine: current iterate").locator("img").first.wait_for(
+        timeout=10_000)
     page.screenshot(path=str(shots / "rim_tab.png"), full_page=True)

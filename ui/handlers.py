@@ -244,7 +244,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
         try:
             first: dict[Any, Any] = {clean_c: shown(prep.clean), degraded_c: shown(prep.degraded),
                                      degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
-                                     table_c: "", download_c: None}
+                                     table_c: "", download_c: None, state_c: None}
             for k in keys:
                 first[method_imgs[index[k]]] = None
                 first[method_progress[index[k]]] = "starting"
@@ -352,6 +352,21 @@ def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
 
 def stop(request: gr.Request) -> str:
     return "Stopping…" if RUNS.stop(_session(request)) else "Nothing is running."
+
+
+def method_image(name: str) -> Callable[[dict[str, Any] | None], Any]:
+    """A method tab's select handler: that method's result from the last finished run.
+
+    Gradio mounts a tab's image only when the tab is first opened, and an image streamed to it
+    before then is lost (the tab's Markdown keeps its text); this fills it in. During a run the state
+    is empty and the tab keeps its live stream."""
+
+    def fill(state: dict[str, Any] | None) -> Any:
+        if not state or name not in state["images"]:
+            return gr.skip()
+        return shown(state["images"][name])
+
+    return fill
 
 
 def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> Any:
