@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arena import metrics  # noqa: E402
+from arena.data.photos import natural_photos  # noqa: E402
 from arena.experiment import bundled_images  # noqa: E402
 from arena.images import load_image  # noqa: E402
 from arena.method import METHODS, load_methods  # noqa: E402
@@ -54,13 +55,14 @@ LAMBDAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 def tuning_crops(side: int) -> list[torch.Tensor]:
-    """Crops of the training data's natural photos (motorcycle, Grace Hopper) for choosing TV's λ."""
-    import matplotlib.cbook
-    import skimage.data
-
-    left = torch.from_numpy(skimage.data.stereo_motorcycle()[0]).permute(2, 0, 1)[None].float() / 255
-    hopper = load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), max_side=300).x
-    return [im[..., (im.shape[-2] - side) // 2 :, (im.shape[-1] - side) // 2 :][..., :side, :side] for im in (left, hopper)]
+    """Centre crops of two of the training data's natural photos (motorcycle, Grace Hopper) for choosing TV's λ."""
+    photos = natural_photos()
+    out = []
+    for im in (photos[0], photos[2]):
+        x = torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float()
+        h, w = x.shape[-2:]
+        out.append(x[..., (h - side) // 2 : (h - side) // 2 + side, (w - side) // 2 : (w - side) // 2 + side])
+    return out
 
 
 def tuned_lambda(name: str, values: dict, side: int) -> float:

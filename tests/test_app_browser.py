@@ -98,15 +98,20 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page.get_by_role("button", name="Run", exact=True).wait_for(state="visible")
 
 
+def _run_preset(page, title: str, loaded: str, last_method: str) -> str:
+    """Pick a preset, wait until its text shows, run it; the final status line."""
+    page.get_by_role("tab", name="Overview").click()
+    _choose(page, "Lecture preset", title)
+    page.get_by_text(loaded).first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    status = page.get_by_text(re.compile(rf"Finished: .*{last_method}"))  # not the previous test's status line
+    status.wait_for(timeout=180_000)
+    return status.inner_text()
+
+
 def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, shots):
     page = browser_page
-    page.get_by_role("tab", name="Overview").click()
-    _choose(page, "Lecture preset", "GAN prior: fill the centre of a face (Yeh et al.)")
-    page.get_by_text("eyes, nose and mouth come back").first.wait_for(timeout=10_000)
-    page.get_by_role("button", name="Run", exact=True).click()
-    status = page.get_by_text(re.compile(r"Finished: .*gan"))  # not the previous test's status line
-    status.wait_for(timeout=180_000)
-    finished = status.inner_text()
+    finished = _run_preset(page, "GAN prior: fill the centre of a face (Yeh et al.)", "eyes, nose and mouth come back", "gan")
     assert "gan done" in finished and "pgd done" in finished
     assert page.get_by_text("out of the prior's domain").count() == 0, "a held-out face is in the domain"
     page.screenshot(path=str(shots / "gan_face.png"), full_page=True)
@@ -119,13 +124,7 @@ def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, s
 
 def test_learned_preset_streams_the_rim_steps_and_the_direct_networks_result(browser_page, shots):
     page = browser_page
-    page.get_by_role("tab", name="Overview").click()
-    _choose(page, "Lecture preset", "Learned gradient descent vs a direct network: deblurring")
-    page.get_by_text("the RIM 16").first.wait_for(timeout=10_000)
-    page.get_by_role("button", name="Run", exact=True).click()
-    status = page.get_by_text(re.compile(r"Finished: .*rim"))
-    status.wait_for(timeout=180_000)
-    finished = status.inner_text()
+    finished = _run_preset(page, "Learned gradient descent vs a direct network: deblurring", "the RIM 16", "rim")
     assert all(f"{m} done" in finished for m in ("tikhonov", "tv", "direct", "rim")), finished
     page.screenshot(path=str(shots / "rim_deblur.png"), full_page=True)
     page.get_by_role("tab", name="Recurrent Inference Machine").click()

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arena.data.dead_leaves import dead_leaves  # noqa: E402
+from arena.data.photos import natural_photos  # noqa: E402
 from arena.experiment import bundled_images  # noqa: E402
 from arena.images import load_image  # noqa: E402
 from arena.metrics import psnr  # noqa: E402
@@ -64,24 +65,15 @@ def training_images(rng: np.random.Generator, leaves: int) -> list[np.ndarray]:
             out.extend(im[..., c] for c in range(3))
         else:
             out.append(im)
-    out.extend(natural_photos())
+    out.extend(photo_channels())
     out.extend(dead_leaves(128, rng, r_min=2.0) for _ in range(leaves))
     return [o.astype(np.float32) for o in out]
 
 
-def natural_photos() -> list[np.ndarray]:
-    """Grey natural photographs shipped with installed packages, like the held-out images: the two
-    views of scikit-image's ``stereo_motorcycle`` and matplotlib's ``grace_hopper.jpg`` (halved, to
-    shrink its JPEG blocks), each as luma and as its three channels."""
-    import matplotlib.cbook
-    import skimage.data
-    import skimage.transform
-
-    left, right, _ = skimage.data.stereo_motorcycle()
-    hopper = load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).x[0]
-    hopper = skimage.transform.rescale(hopper.permute(1, 2, 0).numpy(), 0.5, channel_axis=2, anti_aliasing=True)
+def photo_channels() -> list[np.ndarray]:
+    """The natural photos (arena/data/photos.py), each as luma and as its three channels."""
     out = []
-    for im in (left / 255.0, right / 255.0, hopper):
+    for im in natural_photos():
         out.append(im @ np.array([0.299, 0.587, 0.114]))
         out.extend(im[..., c] for c in range(3))
     return out
