@@ -80,8 +80,12 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page.get_by_text("Tikhonov blurs edges").first.wait_for(timeout=10_000)  # the preset has been applied
     page.get_by_text("Total variation (smoothed) — parameters").click()
     iterations = page.get_by_label("iterations").last
-    iterations.fill("100000")
-    iterations.press("Enter")
+    for _ in range(5):  # a freshly opened accordion can still overwrite a value typed at once
+        iterations.fill("100000")
+        iterations.press("Enter")
+        time.sleep(0.5)
+        if iterations.input_value() == "100000":
+            break
     sync_api.expect(iterations).to_have_value("100000")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Running…").first.wait_for(timeout=30_000)
@@ -118,7 +122,7 @@ def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, s
     _choose(page, "Lecture preset", "A GAN prior only knows its class")
     page.get_by_role("button", name="Show degradation").click()
     page.get_by_text("out of the prior's domain").first.wait_for(timeout=30_000)
-    assert page.get_by_text("cropped and resized from 256×256 to 64×64").count() >= 1
+    page.get_by_text("cropped and resized from 256×256 to 64×64").first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "gan_out_of_domain.png"), full_page=True)
 
 
