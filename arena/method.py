@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from arena.params import Param, Value, resolve
+from arena.params import Param, Value, check_given, clip
 from arena.problem import Problem
 from arena.registry import Registry
 
@@ -36,12 +36,22 @@ class Step:
     images : mapping of str to Tensor
         Other estimates worth showing beside ``x`` (e.g. DIP's raw network output next to its
         averaged one); the runner measures their PSNR too, as ``psnr_<name>``.
+    notes : tuple of str
+        Sentences for the user about choices the method made on its own ("net light: a step of the
+        paper's net takes 2.1 s, too slow for 60 s", "stopped at step 840 because …"); the runner
+        collects them into the result's message.
+    chosen : mapping of str to value
+        Parameter values the method settled while running (e.g. ``net`` and ``iterations`` picked
+        from the time budget); the runner records them in the result's ``params`` so the report
+        says what was actually used.
     """
 
     it: int
     x: torch.Tensor
     diagnostics: Mapping[str, float] = field(default_factory=dict)
     images: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    chosen: Mapping[str, Value] = field(default_factory=dict)
 
 
 ITERATIONS_MAX = 100_000
@@ -97,10 +107,32 @@ class Method(ABC):
     def run(self, problem: Problem, **params: Value) -> Iterator[Step]:
         """Yield iterates. Closing the generator must free what the method holds."""
 
+    def defaults(self, problem: Problem) -> dict[str, Value]:
+        """Problem-aware values for the ``adaptive`` parameters (noise level, operator family,
+        ‖A‖², size). Subclasses document each rule and where it comes from in their docstring."""
+        return {}
+
     @classmethod
-    def resolve(cls, values: Mapping[str, Any]) -> dict[str, Value]:
-        """Defaults overlaid with ``values``, each checked against the schema."""
-        return resolve(cls.params, values, cls.name)
+    def resolve(cls, values: Mapping[str, Any], problem: Problem | None = None) -> dict[str, Value]:
+        """Defaults overlaid with ``values``, each checked against the schema.
+
+        With ``problem``, adaptive parameters that were not given take the method's rule for it
+        (brought inside the parameter's bounds): the values a run on ``problem`` actually uses.
+        """
+        given = check_given(cls.params, values, cls.name)
+        out = {p.name: given.get(p.name, p.default) for p in cls.params}
+        if problem is not None:
+            rules = cls().defaults(problem)
+            for p in cls.params:
+                if p.adaptive and p.name not in given and p.name in rules:
+                    rule = rules[p.name]
+                    out[p.name] = clip(p, rule) if isinstance(rule, (int, float)) and not isinstance(rule, bool) else rule
+        return out
+
+    @classmethod
+    def tunable(cls) -> Param | None:
+        """The parameter the tuner chooses (the first declared ``tunable``), if any."""
+        return next((p for p in cls.params if p.tunable), None)
 
     @classmethod
     def summary(cls) -> str:

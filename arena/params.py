@@ -29,6 +29,11 @@ class Param:
         A slider for it should be logarithmic.
     choices
         Allowed values for a string (or int) parameter.
+    adaptive
+        ``default`` is only a fallback: the method computes the value from the problem it receives
+        (``Method.defaults``). ``None`` or ``"auto"`` given for it means "use that rule".
+    tunable
+        The tuner (:mod:`arena.tuning`) may choose it over ``[min, max]`` (log scale when ``log``).
     """
 
     name: str
@@ -38,6 +43,8 @@ class Param:
     max: float | None = None
     log: bool = False
     choices: tuple[Value, ...] | None = None
+    adaptive: bool = False
+    tunable: bool = False
 
     @property
     def kind(self) -> type:
@@ -106,17 +113,38 @@ class Param:
             "max": self.max,
             "log": self.log,
             "choices": list(self.choices) if self.choices is not None else None,
+            "adaptive": self.adaptive,
+            "tunable": self.tunable,
         }
 
+    def is_auto(self, value: Any) -> bool:
+        """True when ``value`` asks an adaptive parameter for its problem-aware rule."""
+        return self.adaptive and (value is None or (isinstance(value, str) and value.strip().lower() == "auto"))
 
-def resolve(params: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Value]:
-    """Defaults overlaid with ``given``, every value checked; unknown keys raise listing valid ones."""
+
+def check_given(params: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Value]:
+    """Only the values actually given, each checked; ``auto`` for an adaptive parameter is dropped
+    (its rule applies). Unknown keys raise listing the valid ones."""
     by_name = {p.name: p for p in params}
     unknown = [k for k in given if k not in by_name]
     if unknown:
         valid = ", ".join(by_name) or "(none)"
         raise SpecError(f"{owner}: unknown parameter {unknown[0]!r}; valid keys: {valid}")
-    return {p.name: p.coerce(given[p.name], owner) if p.name in given else p.default for p in params}
+    return {k: by_name[k].coerce(v, owner) for k, v in given.items() if not by_name[k].is_auto(v)}
+
+
+def resolve(params: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Value]:
+    """Defaults overlaid with ``given``, every value checked; unknown keys raise listing valid ones."""
+    checked = check_given(params, given, owner)
+    return {p.name: checked.get(p.name, p.default) for p in params}
+
+
+def clip(p: Param, value: float) -> Value:
+    """A rule's number brought inside ``p``'s bounds (and to ``p``'s type)."""
+    lo = -math.inf if p.min is None else p.min
+    hi = math.inf if p.max is None else p.max
+    v = min(max(float(value), lo), hi)
+    return int(round(v)) if p.kind is int else v
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:

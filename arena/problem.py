@@ -26,11 +26,15 @@ class Problem:
         Forward model (``A``, ``A_adjoint``, ``initial``) and noise model.
     seed : int
         Methods draw their own randomness from it, so runs are reproducible.
+    seconds : float or None
+        The wall time this method may use (the runner's budget). Methods that can scale (network
+        size, iteration count) choose from it so that they finish; ``None``: no limit.
     """
 
     y: torch.Tensor
     degradation: Degradation
     seed: int = 0
+    seconds: float | None = None
 
     @property
     def x_shape(self) -> tuple[int, int, int, int]:
@@ -86,6 +90,19 @@ class Problem:
             value = self.fidelity(xv)
             (g,) = torch.autograd.grad(value, xv)
         return value.detach(), g
+
+    @property
+    def sigma(self) -> float:
+        """Noise standard deviation per measurement on the [0, 1] scale (what defaults scale with)."""
+        return self.noise_rms
+
+    @cached_property
+    def measurements(self) -> int:
+        """m: the number of actual measurements (entries of y that the operator acquires)."""
+        mask = self.degradation.measurement_mask()
+        if mask is None:
+            return int(self.y.numel())
+        return int(mask.expand_as(self.y).sum().item())
 
     @cached_property
     def lipschitz(self) -> float:

@@ -14,15 +14,15 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
 from arena import metrics
 from arena.errors import ArenaError, SpecError
-from arena.method import METHODS, Method, load_methods
-from arena.params import Value, parse_spec
+from arena.method import ITERATIONS_MAX, METHODS, Method, load_methods
+from arena.params import Value, check_given, parse_spec
 from arena.problem import Problem
 
 METHOD_THREADS = int(os.environ.get("ARENA_METHOD_THREADS", "1"))
@@ -111,6 +111,8 @@ class MethodResult:
     images: dict[str, torch.Tensor] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tuning: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ class _Job:
     key: str
     method: Method
     params: dict[str, Value]
+    """Schema defaults overlaid with what was given (static; adaptive rules not applied yet)."""
+    given: dict[str, Value]
+    """Only the values the user gave: what ``config.json`` stores, so rules re-apply on replay."""
 
 
 def prepare(specs: Sequence[MethodSpec | str]) -> list[_Job]:
@@ -135,11 +140,12 @@ def prepare(specs: Sequence[MethodSpec | str]) -> list[_Job]:
         spec = MethodSpec.parse(spec) if isinstance(spec, str) else spec
         cls = METHODS.get(spec.name)
         params = cls.resolve(spec.values)
+        given = check_given(cls.params, spec.values, cls.name)
         key = spec.key or spec.name
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             key = f"{key}#{seen[key]}"
-        jobs.append(_Job(key, cls(), params))
+        jobs.append(_Job(key, cls(), params, given))
     if not jobs:
         raise SpecError(f"no method given; valid names: {', '.join(METHODS.names())}")
     return jobs
@@ -214,6 +220,8 @@ def run_comparison(
 def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
           cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
           with_lpips: bool, heavy_jobs: int) -> None:
+    problem = replace(problem, seconds=budget.seconds)
+    job = replace(job, params=job.method.resolve(job.given, problem))
     total = int(job.params.get("iterations", 1))
     if budget.iterations is not None:
         total = min(total, budget.iterations)
@@ -269,6 +277,10 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
                                    "(try a smaller step or learning rate); the last finite iterate is kept")
                     break
                 res.iterations, res.x, res.images = step.it, x, {k: v.detach() for k, v in step.images.items()}
+                res.params.update(step.chosen)
+                if "iterations" in step.chosen:
+                    res.total = min(int(step.chosen["iterations"]), budget.iterations or ITERATIONS_MAX)
+                res.notes += [n for n in step.notes if n not in res.notes]
                 res.seconds = time.perf_counter() - t0
                 res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
                 record: dict[str, float] = {"step": step.it, "seconds": res.seconds,
@@ -303,6 +315,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
         res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
         if caveat and res.status == STATUS_DONE and not res.message:
             res.message = caveat
+        res.message = " ".join(filter(None, [*res.notes, res.message]))
 
 
 def _finish(problem: Problem, clean: torch.Tensor, res: MethodResult, with_lpips: bool) -> None:
