@@ -3,6 +3,7 @@
     arena list [--json]
     arena run --image PATH --degradation SPEC --method SPEC [--method SPEC ...]
               [--seed N] [--device auto|cpu|cuda] [--max-side N] [--out DIR] [--seconds S]
+              [--tune off|auto|oracle]
     arena run --config DIR/config.json [--out DIR]
 
 SPEC = name[:key=value,key=value], e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--iterations", type=int, help="iteration cap per method")
     r.add_argument("--metrics-every", type=int, default=10, help="measure PSNR/SSIM every K iterations")
     r.add_argument("--sequential", action="store_true", help="run methods one after another (fair timing)")
+    r.add_argument("--tune", choices=("off", "auto", "oracle"), default="off",
+                   help="choose each method's regularisation weight: off (problem-aware default), auto "
+                        "(discrepancy principle, never sees the clean image), oracle (best PSNR: uses it)")
     r.add_argument("--no-lpips", action="store_true", help="skip LPIPS")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -106,7 +110,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = Config.from_specs(
             args.image, args.degradation, args.method, seed=args.seed, device=args.device,
             max_side=args.max_side or None, seconds=args.seconds, iterations=args.iterations,
-            metrics_every=args.metrics_every, sequential=args.sequential)
+            metrics_every=args.metrics_every, sequential=args.sequential, tune=args.tune)
     prepared = prepare_experiment(config)
     for notice in prepared.notices:
         print(f"note: {notice}", file=sys.stderr)
@@ -143,6 +147,9 @@ def _stream(prepared: Any, *, quiet: bool, with_lpips: bool) -> dict[str, Any]:
                 bar = bars[ev.method] = tqdm(total=ev.total or 1, desc=f"{ev.method:<12}", position=pos,
                                              leave=True, file=sys.stderr, dynamic_ncols=True, disable=None)
             bar.n = ev.step
+            if ev.kind == "tune":
+                bar.set_postfix_str(ev.message or "tuning", refresh=True)
+                continue
             if ev.metrics and ev.metrics.get("psnr") is not None:
                 bar.set_postfix_str(f"PSNR {ev.metrics['psnr']:.2f} dB", refresh=False)
             if ev.kind == "end":
@@ -158,6 +165,8 @@ def _stream(prepared: Any, *, quiet: bool, with_lpips: bool) -> dict[str, Any]:
 
 
 def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
+    from arena.plots import display_key
+
     def fmt(v: Any, spec: str) -> str:
         return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
@@ -165,9 +174,11 @@ def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
     print(f"{'(degraded)':<14}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}")
     for key, r in results.items():
         m = r.metrics
-        print(f"{key:<14}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
+        print(f"{display_key(key, r):<14}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
               f"{r.seconds:>9.2f}{r.iterations:>7}{fmt(m.get('data_fit'), '.2f'):>10}  {r.status}"
               f"{': ' + r.message if r.message else ''}")
+        if r.tuning:
+            print(f"  {r.tuning['param']}={r.tuning['chosen']:.4g} by {r.tuning['label']}: {r.tuning['reason']}")
     noise = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
     if noise is not None:
         print(f"data-fit is the RMS of A(x̂) − y on the 0–255 scale; the noise level is {noise:.2f}")

@@ -72,6 +72,8 @@ class Config:
     iterations: int | None = None
     metrics_every: int = 10
     sequential: bool = False
+    tune: str = "off"
+    """off | auto | oracle (:mod:`arena.tuning`)."""
 
     @classmethod
     def from_specs(cls, image: str, degradation: str, methods: list[str], **kw: Any) -> Config:
@@ -80,7 +82,7 @@ class Config:
         specs = [MethodSpec.parse(m) for m in methods]
         jobs = prepare(specs)
         cfg = cls(image=image, degradation=name, degradation_params=values,
-                  methods=[{"name": s.name, "params": dict(j.params)} for s, j in zip(specs, jobs)], **kw)
+                  methods=[{"name": s.name, "params": dict(j.given)} for s, j in zip(specs, jobs)], **kw)
         cfg.check()
         return cfg
 
@@ -103,6 +105,10 @@ class Config:
             raise SpecError(f"seconds={self.seconds} must be positive")
         if self.iterations is not None and self.iterations < 1:
             raise SpecError(f"iterations={self.iterations} must be at least 1")
+        from arena.tuning import MODES
+
+        if self.tune not in MODES:
+            raise SpecError(f"tune={self.tune!r} is not a mode; choose one of {', '.join(MODES)}")
 
     def to_json(self) -> dict[str, Any]:
         """The config plus the library versions that produced it (ignored when read back)."""
@@ -122,6 +128,7 @@ class Config:
             raise SpecError(f"{path} must hold a JSON object")
         raw.pop("version", None)
         raw.pop("libraries", None)
+        raw.pop("tuned", None)  # the record of a past tuning; its choices are already in methods
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -179,7 +186,7 @@ def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> I
     c = prepared.config
     return run_comparison(prepared.problem, prepared.clean, c.method_specs(),
                           budget=Budget(c.iterations, c.seconds), metrics_every=c.metrics_every,
-                          sequential=c.sequential, cancel=cancel, with_lpips=with_lpips)
+                          sequential=c.sequential, cancel=cancel, with_lpips=with_lpips, tune=c.tune)
 
 
 def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) -> list[Path]:
@@ -192,6 +199,11 @@ def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) 
         lpips_status=metrics.lpips_status().reason)
     cfg = c.to_json()
     cfg["image"] = str(resolve_image(c.image))
+    # The values actually used (rules applied, tuned values chosen), so a replay is exact without tuning again.
+    cfg["methods"] = [{**m, "params": dict(results[k].params) if (k := m.get("key") or m["name"]) in results
+                       else m.get("params", {})} for m in c.methods]
+    cfg["tune"] = "off"
+    cfg["tuned"] = {k: r.tuning for k, r in results.items() if r.tuning}
     mask = c.degradation_params.get("path")
     if isinstance(mask, str) and mask:
         # A painted or user mask travels with the report, referenced relative to config.json.

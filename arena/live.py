@@ -35,6 +35,8 @@ class LiveMethod:
         """``step/total · elapsed · ETA`` (or the final status) in one line."""
         if self.status == "waiting":
             return "waiting"
+        if self.status == "tuning":
+            return f"tuning · {self.message}"
         text = f"{self.step}/{self.total} · {self.seconds:.1f} s"
         if self.eta is not None:
             text += f" · ETA {self.eta:.1f} s"
@@ -60,6 +62,9 @@ class Tracker:
         m.total = ev.total or m.total
         if ev.kind == "start":
             m.status = "running"
+            return
+        if ev.kind == "tune":
+            m.status, m.message = "tuning", ev.message or ""
             return
         m.step, m.seconds = ev.step, ev.seconds
         if ev.x is not None:

@@ -13,6 +13,12 @@ from matplotlib.figure import Figure
 class HasHistory(Protocol):
     history: list[dict[str, float]]
 
+def display_key(key: str, res: object) -> str:
+    """The method key as tables and plots show it: tuned results say how (``tv [oracle]``)."""
+    tuning = getattr(res, "tuning", None)
+    return f"{key} [{tuning['mode']}]" if tuning else key
+
+
 PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
 LABELS = {"psnr": "PSNR (dB)", "loss": "objective (log)", "step": "iteration", "seconds": "wall time (s)"}
 
@@ -27,6 +33,7 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     axes = fig.subplots(2, 2)
     for ax, (metric, axis) in zip(axes.flat, PANELS):
         for i, (key, res) in enumerate(results.items()):
+            key = display_key(key, res)
             color = f"C{i % 10}"
             extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
             for name, dashed in [(metric, False), *((e, True) for e in extras)]:

@@ -96,6 +96,12 @@ class Problem:
         """Noise standard deviation per measurement on the [0, 1] scale (what defaults scale with)."""
         return self.noise_rms
 
+    @property
+    def sigma_eff(self) -> float:
+        """√(σ² + σ_eq²): the noise level plus what the operator's lost information is worth
+        (:meth:`Degradation.equivalent_sigma`) — the one number problem-aware defaults scale with."""
+        return (self.sigma**2 + self.degradation.equivalent_sigma() ** 2) ** 0.5
+
     @cached_property
     def measurements(self) -> int:
         """m: the number of actual measurements (entries of y that the operator acquires)."""

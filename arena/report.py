@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from arena.images import save_png
-from arena.plots import convergence_figure
+from arena.plots import convergence_figure, display_key
 from arena.runner import MethodResult
 
 CSV_COLUMNS = ("method", "label", "status", "psnr", "ssim", "lpips", "seconds", "compute_seconds",
@@ -47,7 +47,7 @@ def metrics_document(results: Mapping[str, MethodResult], *, degradation: Mappin
             "seconds": r.seconds, "compute_seconds": r.compute_seconds, "iterations": r.iterations,
             "data_fit": r.metrics.get("data_fit"), "noise_level": r.metrics.get("noise_level"),
             "status": r.status, "message": r.message, "image": image_filename(key) if r.x is not None else None,
-            "history": r.history,
+            "history": r.history, "tuning": r.tuning,
         }
     return finite({"degradation": dict(degradation), "seed": seed, "degraded": dict(degraded),
                    "notices": notices, "lpips_status": lpips_status, "methods": methods})
@@ -75,7 +75,7 @@ def summary_table(results: Mapping[str, MethodResult], degraded: Mapping[str, An
                               None, ""]]
     for key, r in results.items():
         vals = {**r.metrics, "seconds": r.seconds, "iterations": r.iterations}
-        row: list[Any] = [key]
+        row: list[Any] = [display_key(key, r)]
         for metric, _, _ in TABLE_COLUMNS:
             v = vals.get(metric)
             if metric == "lpips" and v is None and lpips_reason and r.x is not None:

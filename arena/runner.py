@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from arena import metrics
+from arena import metrics, tuning
 from arena.errors import ArenaError, SpecError
 from arena.method import ITERATIONS_MAX, METHODS, Method, load_methods
 from arena.params import Value, check_given, parse_spec
@@ -161,6 +161,7 @@ def run_comparison(
     sequential: bool = False,
     cancel: threading.Event | None = None,
     with_lpips: bool = True,
+    tune: str = "off",
 ) -> Iterator[Event]:
     """Run every method on ``problem`` and yield :class:`Event` s as they happen.
 
@@ -179,6 +180,9 @@ def run_comparison(
         Set it to stop every method at its next iteration; closing the generator does the same.
     with_lpips : bool
         Compute LPIPS for final results when its weights are available.
+    tune : {"off", "auto", "oracle"}
+        How methods with a tunable parameter choose it (:mod:`arena.tuning`): their default rule,
+        the discrepancy principle (never sees ``clean``), or the best PSNR against ``clean``.
 
     Raises
     ------
@@ -186,6 +190,8 @@ def run_comparison(
         On the first ``next()``, for unknown methods or invalid parameters.
     """
     jobs = prepare(specs)
+    if tune not in tuning.MODES:
+        raise SpecError(f"tune={tune!r} is not a mode; choose one of {', '.join(tuning.MODES)}")
     cancel = cancel or threading.Event()
     events: queue.Queue[Event] = queue.Queue()
     results: dict[str, MethodResult] = {}
@@ -194,7 +200,7 @@ def run_comparison(
         threading.Thread(
             target=_work, name=f"arena-{job.key}", daemon=True,
             args=(job, problem, clean, budget, max(1, int(metrics_every)), cancel, events, results, with_lpips,
-                  1 if sequential else max(1, sum(j.method.heavy for j in jobs))),
+                  1 if sequential else max(1, sum(j.method.heavy for j in jobs)), tune),
         )
         for job in jobs
     ]
@@ -219,7 +225,7 @@ def run_comparison(
 
 def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
           cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
-          with_lpips: bool, heavy_jobs: int) -> None:
+          with_lpips: bool, heavy_jobs: int, tune: str = "off") -> None:
     problem = replace(problem, seconds=budget.seconds)
     job = replace(job, params=job.method.resolve(job.given, problem))
     total = int(job.params.get("iterations", 1))
@@ -229,11 +235,45 @@ def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, ever
     if cancel.is_set():
         res.status, res.message = STATUS_CANCELLED, "stopped before it started"
     else:
-        _solve(job, problem, clean, budget, every, cancel, events, res, heavy_jobs)
+        if tune != "off" and job.method.tunable() is not None and job.method.supports(problem) is None:
+            job = _tune(job, problem, clean, budget, tune, cancel, events, res)
+        if res.status == STATUS_DONE:
+            _solve(job, problem, clean, budget, every, cancel, events, res, heavy_jobs)
     _finish(problem, clean, res, with_lpips)
     results[job.key] = res
     events.put(Event("end", job.key, res.iterations, total, res.seconds, res.compute_seconds, res.x,
                      metrics=dict(res.metrics), status=res.status, message=res.message))
+
+
+def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode: str,
+          cancel: threading.Event, events: queue.Queue[Event], res: MethodResult) -> _Job:
+    """Choose the job's tunable parameter (:mod:`arena.tuning`); only ``oracle`` is handed the
+    clean image, through its score function."""
+    param = job.method.tunable()
+    assert param is not None
+    default = float(job.params[param.name])
+    params = {**job.params}
+    if budget.iterations is not None and "iterations" in params:
+        params["iterations"] = min(int(params["iterations"]), budget.iterations)
+    evaluate = tuning.evaluator(job.method, problem, params, param, cancel, budget.seconds)
+
+    def progress(text: str) -> None:
+        events.put(Event("tune", job.key, 0, res.total, message=text))
+
+    try:
+        if mode == "auto":
+            record = tuning.tune_auto(problem, param, default, evaluate, progress)
+        else:
+            record = tuning.tune_oracle(param, default, evaluate, lambda x: metrics.psnr(x, clean), problem, progress)
+    except tuning.TuningCancelled:
+        res.status, res.message = STATUS_CANCELLED, "stopped while tuning"
+        return job
+    except Exception as exc:  # a trial that fails ends this method only, with a readable line
+        res.status, res.message = STATUS_ERROR, f"tuning failed: {type(exc).__name__}: {exc}"
+        return job
+    res.tuning = record.to_json()
+    res.params[param.name] = record.chosen
+    return replace(job, params={**job.params, param.name: record.chosen})
 
 
 def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,

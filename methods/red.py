@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, denoise, denoiser_sigma
+from arena.denoisers import DENOISERS, MIN_SIGMA, denoise, denoiser_sigma
 from arena.method import METHODS, Method, Step, iterations_param
-from arena.params import Param
+from arena.params import Param, Value
 from arena.problem import Problem
-from arena.solvers import conjugate_gradient
+from arena.solvers import conjugate_gradient, harmonic_start, missing_pixels
 
 
 @METHODS.register
@@ -22,8 +22,14 @@ class RED(Method):
     ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
     denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
     ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
-    choice for non-linear A. D is non-local means, BM3D or TV (``denoiser``), run at the problem's
-    noise level unless ``sigma_d`` (0–255) is set.
+    choice for non-linear A. D is non-local means, BM3D or TV (``denoiser``).
+
+    Defaults fitted on training photos (``benchmarks/DEFAULTS.md``): the denoiser runs at
+    σ_d = σ_eff = √(σ² + σ_eq²) (at least 3/255), so noiseless SR, inpainting or MRI still get a
+    denoiser that removes their artefacts; λ = 0.1 + 10σ (σ = 25/255 denoising: 1.08, where
+    x ≈ (y + D(x))/2 is natural; σ = 2/255 deblurring: 0.18; noiseless: 0.1). When pixels have
+    no measurement at all (inpainting), the iteration starts from a harmonic fill of the holes
+    (``start=smooth``): a patch denoiser cannot fill holes that stay at zero.
     """
 
     name = "red"
@@ -33,20 +39,28 @@ class RED(Method):
     params = (
         Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
-        Param("lam", 1.0, "weight λ of the RED prior", min=1e-4, max=100.0, log=True),
-        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (0: the problem's noise level)", min=0.0, max=100.0),
+        Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ)", min=1e-4, max=100.0, log=True,
+              adaptive=True, tunable=True),
+        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff; 0: the problem's noise level)",
+              min=0.0, max=100.0, adaptive=True),
+        Param("start", "initial", "first estimate: the naive inverse, or a harmonic fill of missing pixels "
+              "(auto: smooth when pixels are missing)", choices=("initial", "smooth"), adaptive=True),
         Param("step", 1.0, "steepest descent: τ in units of 1/(‖A‖² + λ)", min=0.01, max=2.0),
         Param("inner", 10, "fixed point: CG steps per iteration for non-convolutional A", min=1, max=200),
         iterations_param(50),
     )
 
-    def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, step: float,
-            inner: int, iterations: int) -> Iterator[Step]:
+    def defaults(self, problem: Problem) -> dict[str, Value]:
+        return {"lam": 0.1 + 10.0 * problem.sigma, "sigma_d": 255.0 * max(problem.sigma_eff, MIN_SIGMA),
+                "start": "smooth" if problem.linear and missing_pixels(problem) else "initial"}
+
+    def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, start: str,
+            step: float, inner: int, iterations: int) -> Iterator[Step]:
         sigma = denoiser_sigma(problem.noise_rms, sigma_d)
         otf = problem.degradation.otf()
         if solver == "fixed_point" and not problem.linear:
             solver = "steepest"
-        x = problem.initial()
+        x = harmonic_start(problem) if start == "smooth" and problem.linear else problem.initial()
         aty = problem.A_adjoint(problem.y) if problem.linear else None
         for k in range(1, iterations + 1):
             dx = denoise(x, sigma, denoiser)

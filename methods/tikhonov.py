@@ -19,6 +19,11 @@ from arena.solvers import conjugate_gradient
 class Tikhonov(Method):
     """x̂ = argmin ½‖Ax − y‖² + (λ/2)‖∇x‖², i.e. (AᵀA + λ∇ᵀ∇) x̂ = Aᵀy (circular ∇).
 
+    Default λ = 35 σ_eff², σ_eff = √(σ² + σ_eq²) (``Problem.sigma_eff``): for the Wiener filter the
+    best λ is the noise-to-signal power ratio σ²/E|∇x|², and the constant was fitted on training
+    photos (best λ for Gaussian deblurring at σ = 2/255 and denoising at σ = 25/255, both ≈ 35 σ²;
+    ``benchmarks/DEFAULTS.md``).
+
     ``solver=fourier`` — when A is a circular convolution with transfer K (denoising, circular
     blur) the normal equations are diagonal in Fourier and x̂ = F⁻¹[ K̄ ŷ / (|K|² + λ|D̂|²) ]: the
     Wiener filter with a 1/|ω|² image spectrum. ``cg`` — conjugate gradients on the normal
@@ -31,11 +36,15 @@ class Tikhonov(Method):
     reference = "Tikhonov & Arsenin, 1977; Wiener, 1949; Leclaire, Restoration with Generative Priors, 2024"
     order = 30
     params = (
-        Param("lam", 0.5, "regularisation weight λ", min=1e-5, max=1000.0, log=True),
+        Param("lam", 0.5, "regularisation weight λ (auto: 35 σ_eff²)", min=1e-5, max=1000.0, log=True,
+              adaptive=True, tunable=True),
         Param("solver", "auto", "closed form (fourier), conjugate gradients or gradient descent",
               choices=("auto", "fourier", "cg", "gd")),
         iterations_param(100),
     )
+
+    def defaults(self, problem: Problem) -> dict[str, float]:
+        return {"lam": 35.0 * problem.sigma_eff**2}
 
     def run(self, problem: Problem, *, lam: float, solver: str, iterations: int) -> Iterator[Step]:
         otf = problem.degradation.otf()

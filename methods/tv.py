@@ -17,7 +17,9 @@ class TotalVariation(Method):
     minimises F(x) = ½‖Ax − y‖² + λ TV_ε(x), TV_ε(x) = Σ √(|∇x|² + ε²) (per channel, Neumann
     boundary). ∇F is Lipschitz with L = ‖A‖² + 8λ/ε, so gradient descent converges for
     τ < 2/L — for denoising (‖A‖ = 1) the course's rule τ < 2/(1 + 8λ/ε). ``step`` is τ in units
-    of 2/L. Smaller ε is closer to true TV but needs smaller steps (more iterations).
+    of 2/L. Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): the best λ on
+    training photos grows a little faster than σ (σ = 2/255 deblurring: 3·10⁻⁴; σ = 25/255
+    denoising: 0.1; ``benchmarks/DEFAULTS.md``). Smaller ε is closer to true TV but needs smaller steps (more iterations).
     """
 
     name = "tv"
@@ -25,11 +27,15 @@ class TotalVariation(Method):
     reference = "Rudin, Osher & Fatemi, 1992; Leclaire, Restoration with Generative Priors (course), 2024"
     order = 40
     params = (
-        Param("lam", 0.08, "regularisation weight λ", min=1e-5, max=100.0, log=True),
+        Param("lam", 0.08, "regularisation weight λ (auto: 20 σ_eff^2.3)", min=1e-5, max=100.0, log=True,
+              adaptive=True, tunable=True),
         Param("eps", 0.02, "smoothing ε of TV_ε", min=1e-4, max=1.0, log=True),
         Param("step", 0.95, "τ as a fraction of the bound 2/(‖A‖² + 8λ/ε)", min=0.01, max=1.0),
         iterations_param(300),
     )
+
+    def defaults(self, problem: Problem) -> dict[str, float]:
+        return {"lam": 20.0 * problem.sigma_eff**2.3}
 
     def run(self, problem: Problem, *, lam: float, eps: float, step: float, iterations: int) -> Iterator[Step]:
         x = problem.initial()

@@ -101,6 +101,16 @@ class Degradation(ABC):
         """Orthogonal projection of ``u`` onto {u : A u = y} when cheap, else None."""
         return None
 
+    def equivalent_sigma(self) -> float:
+        """The noise level (0–1 scale) that the information this operator destroys is worth to a
+        regulariser, besides the actual noise: missing pixels, aliasing from skipped k-space lines,
+        lost high frequencies. Problem-aware defaults use σ_eff = √(σ² + σ_eq²), so a noiseless
+        inpainting problem is not regularised as if nothing were missing. 0 for operators that
+        keep every degree of freedom (denoising, blur, tone curves). Each family states its rule
+        and how it was fitted (best λ of TV and Tikhonov on training photos, ``benchmarks/DEFAULTS.md``).
+        """
+        return 0.0
+
     def lipschitz(self) -> float:
         """An upper estimate of ‖A‖² (the Lipschitz constant of ∇½‖A x − y‖²).
 

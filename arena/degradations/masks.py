@@ -69,6 +69,11 @@ class Inpaint(Degradation):
         """Keep u where pixels are missing, put y back where they are observed."""
         return u * (1 - self.mask) + y * self.mask
 
+    def equivalent_sigma(self) -> float:
+        """0.075 × the missing fraction (0.0375 ≈ 9.6/255 for half the pixels): a missing pixel is
+        filled by the prior alone."""
+        return 0.075 * float(1.0 - self.mask.mean())
+
     def lipschitz(self) -> float:
         return 1.0
 

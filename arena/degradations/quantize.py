@@ -48,6 +48,10 @@ class Quantize(Degradation):
         r = _RoundStraightThrough.apply(z) if self.values["straight_through"] else torch.round(z)
         return r / q
 
+    def equivalent_sigma(self) -> float:
+        """The standard deviation of uniform rounding error, Δ/√12 with Δ = 1/(levels − 1)."""
+        return 1.0 / ((int(self.values["levels"]) - 1) * 12**0.5)
+
     def initial(self, y: torch.Tensor) -> torch.Tensor:
         return y
 

@@ -56,5 +56,9 @@ class CompressiveSensing(Degradation):
     def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return (y @ self.phi).unflatten(-1, self.shape[1:])
 
+    def equivalent_sigma(self) -> float:
+        """0.03 × the fraction of dimensions not measured (as MRI's skipped rows)."""
+        return 0.03 * (1.0 - self.phi.shape[0] / self.phi.shape[1])
+
     def initial(self, y: torch.Tensor) -> torch.Tensor:
         return (y @ self.phi_pinv.T).unflatten(-1, self.shape[1:])
