@@ -65,3 +65,59 @@ def figure_array(fig: Figure, dpi: int = 100) -> np.ndarray:
     fig.set_dpi(dpi)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def discrepancy_crossing(trials: list[dict], target: float) -> float | None:
+    """λ where the trials' misfit crosses ``target`` (log-log interpolation), or None — what the
+    discrepancy principle picks from the same trials (drawn in the oracle's figure too)."""
+    pts = sorted((t["value"], t["misfit"]) for t in trials if t["misfit"] > 0)
+    for (a, ra), (b, rb) in zip(pts, pts[1:]):
+        if (ra - target) * (rb - target) <= 0 and ra != rb:
+            la, lb = np.log(a), np.log(b)
+            return float(np.exp(la + (np.log(target) - np.log(ra)) * (lb - la) / (np.log(rb) - np.log(ra))))
+    return None
+
+
+def tuning_figure(results: Mapping[str, object]) -> Figure | None:
+    """For every tuned method, PSNR against λ (when the clean image is known) and the data misfit
+    ‖A x̂ − y‖ against λ with the lines σ√m and τσ√m; the default, the discrepancy-principle and
+    the best-PSNR choices are marked. None when no method was tuned."""
+    tuned = [(k, getattr(r, "tuning", None)) for k, r in results.items()]
+    tuned = [(k, t) for k, t in tuned if t and t["trials"]]
+    if not tuned:
+        return None
+    fig = Figure(figsize=(11, 3.6 * len(tuned)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(tuned), 2))
+    for (key, t), (ax_p, ax_m) in zip(tuned, axes):
+        trials = sorted(t["trials"], key=lambda tr: tr["value"])
+        lam = [tr["value"] for tr in trials]
+        marks = [(t["default"], "default rule", "gray", ":")]
+        scored = [tr for tr in trials if tr["psnr"] is not None]
+        if scored:
+            best = max(scored, key=lambda tr: tr["psnr"])
+            marks.append((best["value"], "best PSNR (oracle)", "C3", "-"))
+            ax_p.plot([tr["value"] for tr in scored], [tr["psnr"] for tr in scored], "o-", color="C0")
+            note = " (measured after the choice)" if t.get("psnr_measured_after") else ""
+            ax_p.set_title(f"{key}: PSNR against {t['param']}{note}", fontsize=10)
+        else:
+            ax_p.set_title(f"{key}: no clean image, no PSNR", fontsize=10)
+        if t["target"]:
+            dp = t["chosen"] if t["mode"] == "auto" else discrepancy_crossing(trials, t["target"])
+            if dp is not None:
+                marks.append((dp, "discrepancy principle (auto)", "C2", "--"))
+            sigma_line = t["target"] / t.get("tau", 1.0)
+            ax_m.axhline(sigma_line, color="gray", linewidth=1, label="σ√m")
+            ax_m.axhline(t["target"], color="C2", linewidth=1, linestyle="--", label="τσ√m")
+        ax_m.plot(lam, [tr["misfit"] for tr in trials], "o-", color="C1", label="‖A x̂ − y‖")
+        ax_m.set_title(f"{key}: data misfit against {t['param']}", fontsize=10)
+        for ax in (ax_p, ax_m):
+            ax.set_xscale("log")
+            ax.set_xlabel(t["param"])
+            ax.grid(True, alpha=0.3)
+            for value, label, color, style in marks:
+                ax.axvline(value, color=color, linestyle=style, linewidth=1.5, label=label)
+        ax_m.set_yscale("log")
+        ax_p.set_ylabel("PSNR (dB)")
+        ax_m.set_ylabel("misfit")
+        ax_m.legend(fontsize=8, loc="best")
+    return fig

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from arena.images import save_png
-from arena.plots import convergence_figure, display_key
+from arena.plots import convergence_figure, display_key, tuning_figure
 from arena.runner import MethodResult
 
 CSV_COLUMNS = ("method", "label", "status", "psnr", "ssim", "lpips", "seconds", "compute_seconds",
@@ -130,6 +130,10 @@ def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor
     fig = convergence_figure(results, degraded_psnr=document.get("degraded", {}).get("psnr"))
     fig.savefig(out / "convergence.png", dpi=100)
     written.append(out / "convergence.png")
+    lam_fig = tuning_figure(results)
+    if lam_fig is not None:
+        lam_fig.savefig(out / "tuning.png", dpi=100)
+        written.append(out / "tuning.png")
     (out / "config.json").write_text(json.dumps(finite(dict(config)), indent=2, ensure_ascii=False))
     written.append(out / "config.json")
     return written

@@ -271,6 +271,11 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
     except Exception as exc:  # a trial that fails ends this method only, with a readable line
         res.status, res.message = STATUS_ERROR, f"tuning failed: {type(exc).__name__}: {exc}"
         return job
+    if mode == "auto":  # for the λ figure only, after the choice is made: observation, never input
+        for trial in record.trials:
+            trial.psnr = metrics.psnr(trial.x, clean) if trial.x is not None else None
+    for trial in record.trials:
+        trial.x = None
     res.tuning = record.to_json()
     res.params[param.name] = record.chosen
     return replace(job, params={**job.params, param.name: record.chosen})

@@ -29,10 +29,6 @@ class Colorize(Degradation):
     def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return y * self.weights
 
-    def equivalent_sigma(self) -> float:
-        """0.01: two of three values per pixel (the chroma) are missing but smooth in photos."""
-        return 0.01
-
     def initial(self, y: torch.Tensor) -> torch.Tensor:
         """The gray image in all three channels (Aᵀy would darken it)."""
         return y.expand(-1, 3, -1, -1).clone()
