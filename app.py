@@ -78,6 +78,10 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     seconds = gr.Slider(1, h.MAX_SECONDS, value=60, step=1, label="time budget per method (s)")
                     sequential = gr.Checkbox(False, label="fair timing (run methods one after another)")
+                tune = gr.Radio(choices=[("off: problem-aware defaults", "off"),
+                                         ("auto: discrepancy principle (never sees the clean image)", "auto"),
+                                         ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
+                                value="off", label="tune λ (Tikhonov, TV, RED)", elem_id="tune-mode")
                 with gr.Row():
                     run_btn = gr.Button("Run", variant="primary")
                     stop_btn = gr.Button("Stop", variant="stop")
@@ -100,6 +104,8 @@ def build_demo() -> gr.Blocks:
                 table = gr.HTML(elem_classes=["arena-table"])
                 plot = gr.Image(label="convergence: PSNR and objective vs iteration and wall time", format="png",
                                 interactive=False, elem_id="convergence-plot")
+                lam_plot = gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle marked)",
+                                    format="png", interactive=False, visible=False, elem_id="tuning-plot")
                 with gr.Row():
                     left = gr.Dropdown(label="slider: left image", choices=[], value=None)
                     right = gr.Dropdown(label="slider: right image", choices=[], value=None)
@@ -110,14 +116,14 @@ def build_demo() -> gr.Blocks:
                     zoom_size = gr.Slider(8, 128, value=32, step=4, label="crop size (px)")
                 zoom = gr.Gallery(columns=6, format="png", label="the same crop in every image", height="auto")
             with gr.Tab("Download"):
-                download = gr.File(label="images, metrics.csv/json, convergence.png, config.json (zip)")
+                download = gr.File(label="images, metrics.csv/json, convergence.png, tuning.png, config.json (zip)")
                 gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this comparison "
                             "with the same seed and numbers.")
 
         # ---- events ------------------------------------------------------------------------
         degr_inputs = [degradation, *degr_widgets]
         method_inputs = [methods, *method_widgets]
-        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential]
+        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential, tune]
 
         editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last",
                       show_progress="hidden")
@@ -130,7 +136,7 @@ def build_demo() -> gr.Blocks:
                                seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds])
         show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md])
         run_outputs = [clean_img, degraded_img, degraded_md, status, overview, *method_imgs, *method_progress,
-                       table, plot, left, right, slider, zoom, download, results_state]
+                       table, plot, left, right, slider, zoom, download, results_state, lam_plot]
         run_btn.click(h.make_run(run_outputs, method_imgs, method_progress), inputs=settings, outputs=run_outputs,
                       concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS, api_visibility="undocumented")
         stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False)

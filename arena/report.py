@@ -81,7 +81,8 @@ def summary_table(results: Mapping[str, MethodResult], degraded: Mapping[str, An
             if metric == "lpips" and v is None and lpips_reason and r.x is not None:
                 v = "unavailable"
             row.append(v)
-        row.append(r.status + (f": {r.message}" if r.message else ""))
+        tuned = (f" · {r.tuning['param']}={r.tuning['chosen']:.3g} by {r.tuning['label']}" if r.tuning else "")
+        row.append(r.status + (f": {r.message}" if r.message else "") + tuned)
         rows.append(row)
     best: dict[int, int] = {}
     for col, (_, _, better) in enumerate(TABLE_COLUMNS, start=1):

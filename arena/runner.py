@@ -260,6 +260,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
     def progress(text: str) -> None:
         events.put(Event("tune", job.key, 0, res.total, message=text))
 
+    t0 = time.perf_counter()
     try:
         if mode == "auto":
             record = tuning.tune_auto(problem, param, default, evaluate, progress)
@@ -271,6 +272,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
     except Exception as exc:  # a trial that fails ends this method only, with a readable line
         res.status, res.message = STATUS_ERROR, f"tuning failed: {type(exc).__name__}: {exc}"
         return job
+    record.seconds = time.perf_counter() - t0
     if mode == "auto":  # for the λ figure only, after the choice is made: observation, never input
         for trial in record.trials:
             trial.psnr = metrics.psnr(trial.x, clean) if trial.x is not None else None

@@ -80,6 +80,8 @@ class TuningRecord:
     reason: str
     target: float | None = None
     trials: list[Trial] = field(default_factory=list)
+    seconds: float = 0.0
+    """Wall time spent on the trials (the final run is timed as every run is)."""
 
     @property
     def label(self) -> str:
@@ -88,7 +90,7 @@ class TuningRecord:
     def to_json(self) -> dict[str, Any]:
         trials = [{"value": t.value, "misfit": t.misfit, "psnr": t.psnr} for t in self.trials]
         return {"mode": self.mode, "param": self.param, "default": self.default, "chosen": self.chosen,
-                "reason": self.reason, "target": self.target, "tau": TAU, "label": self.label, "trials": trials,
+                "reason": self.reason, "target": self.target, "tau": TAU, "seconds": self.seconds, "label": self.label, "trials": trials,
                 "psnr_measured_after": self.mode == "auto" and any(t.psnr is not None for t in self.trials)}
 
 

@@ -11,6 +11,7 @@ from arena.degradations import DEGRADATIONS  # noqa: E402
 from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
 from ui import handlers as h  # noqa: E402
+from ui.widgets import widget_default  # noqa: E402
 
 
 class FakeRequest:
@@ -19,7 +20,8 @@ class FakeRequest:
     session_hash = "testsession"
 
 
-def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0):
+def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0,
+             tune="off"):
     """The flat list of widget values in the order app.py wires them."""
     values = [h.default_image(), degradation]
     for d in DEGRADATIONS:
@@ -28,14 +30,25 @@ def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_p
     values += [seed, 64, mask, list(methods)]
     for m in METHODS:
         for p in m.params:
-            values.append((method_params or {}).get(m.name, {}).get(p.name, p.default))
-    return values + [30, False]
+            values.append((method_params or {}).get(m.name, {}).get(p.name, widget_default(p)))
+    return values + [30, False, tune]
 
 
 def test_settings_become_a_checked_config():
     cfg = h._config(settings("blur", {"sigma": 2.0}, method_params={"tv": {"lam": 0.01}}), "s")
     assert cfg.degradation == "blur" and cfg.degradation_params["sigma"] == 2.0
     assert [m["name"] for m in cfg.methods] == ["naive", "tv"] and cfg.methods[1]["params"]["lam"] == 0.01
+
+
+def test_untouched_adaptive_widgets_leave_the_rule_to_the_problem_and_tune_is_passed():
+    cfg = h._config(settings("blur", methods=("tv", "red"), tune="oracle"), "s")
+    assert cfg.tune == "oracle"
+    tv, red = (cfg.methods[0]["params"], cfg.methods[1]["params"])
+    assert tv["lam"] is None and red["start"] == "auto"  # empty box / "auto" entry
+    from arena.experiment import prepare_experiment
+
+    prep = prepare_experiment(cfg)
+    assert METHODS.get("tv").resolve(tv, prep.problem)["lam"] == pytest.approx(20 * (2 / 255) ** 2.3)
 
 
 @pytest.mark.parametrize("kw,needle", [

@@ -26,9 +26,11 @@ from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
 from arena.plots import convergence_figure, figure_array
+from arena.tuning import LABELS
 from arena.presets import load_presets
 from arena.report import metrics_document, summary_table, zip_folder
 from ui.session import Runs, session_dir
+from ui.widgets import widget_default
 
 load_methods()
 PRESETS = load_presets()
@@ -69,7 +71,8 @@ def ui_params(d: type[Degradation]) -> list[Param]:
 
 def teaching_text(m: type[Method]) -> str:
     doc = "\n".join(line.strip() for line in (m.__doc__ or "").strip().splitlines())
-    params = "\n".join(f"- **{p.name}** (default {p.default}): {p.help}" for p in m.params) or "- none"
+    params = "\n".join(f"- **{p.name}** ({'default from the problem' if p.adaptive else f'default {p.default}'}"
+                       f"{', tunable' if p.tunable else ''}): {p.help}" for p in m.params) or "- none"
     domain = f"\n\n**Domain.** {m.domain_note}" if m.domain_note else ""
     return f"**Update rule.** {doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
 
@@ -124,7 +127,7 @@ def apply_preset(pid: str | None) -> list[Any]:
     degr_values = [c.degradation_params.get(prm.name, prm.default) if d.name == c.degradation else gr.skip()
                    for d in DEGRADATIONS for prm in ui_params(d)]
     chosen = {m["name"]: m["params"] for m in c.methods}
-    method_values = [chosen[m.name].get(prm.name, prm.default) if m.name in chosen else gr.skip()
+    method_values = [chosen[m.name].get(prm.name, widget_default(prm)) if m.name in chosen else gr.skip()
                      for m in METHODS for prm in m.params]
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
     return [md, path, img, img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
@@ -150,7 +153,7 @@ def _config(values: Sequence[Any], session: str) -> Config:
         for prm in m.params:
             v = next(it)
             method_params.setdefault(m.name, {})[prm.name] = v
-    seconds, sequential = next(it), next(it)
+    seconds, sequential, tune = next(it), next(it), next(it)
     if not image:
         raise SpecError("choose an image first (Gallery or Upload)")
     if not selected:
@@ -162,7 +165,8 @@ def _config(values: Sequence[Any], session: str) -> Config:
     cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
                  methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
                  seed=_int(seed, "seed"), max_side=_int(max_side, "longest side"),
-                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(sequential))
+                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(sequential),
+                 tune=str(tune or "off"))
     cfg.check()
     return cfg
 
@@ -230,7 +234,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
     """The streaming Run handler, bound to the output components it updates."""
     (clean_c, degraded_c, degraded_md, status_c, overview_c, *rest) = outputs
     n = len(METHODS)
-    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c = rest[2 * n:]
+    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c, lam_c = rest[2 * n:]
     index = {m.name: i for i, m in enumerate(METHODS)}
 
     def run(request: gr.Request, *values: Any) -> Iterator[dict[Any, Any]]:
@@ -244,7 +248,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
         try:
             first: dict[Any, Any] = {clean_c: shown(prep.clean), degraded_c: shown(prep.degraded),
                                      degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
-                                     table_c: "", download_c: None, state_c: None}
+                                     table_c: "", download_c: None, state_c: None, lam_c: gr.Image(value=None, visible=False)}
             for k in keys:
                 first[method_imgs[index[k]]] = None
                 first[method_progress[index[k]]] = "starting"
@@ -279,7 +283,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                 yield update
             results = tracker.results or {}
             yield from _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
-                         state_c, status_c, overview_c)
+                              state_c, status_c, overview_c, lam_c)
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         finally:
@@ -297,7 +301,7 @@ def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tu
 
 def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, plot_c: Any, left_c: Any,
            right_c: Any, slider_c: Any, zoom_c: Any, download_c: Any, state_c: Any, status_c: Any,
-           overview_c: Any) -> Iterator[dict[Any, Any]]:
+           overview_c: Any, lam_c: Any) -> Iterator[dict[Any, Any]]:
     """Two updates: the comparison at once, then the plot and the zip once they are written."""
     images = {"clean": prep.clean.cpu(), "degraded": prep.degraded.cpu()}
     images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
@@ -320,7 +324,9 @@ def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, 
     out = session_dir(session) / "restoration-arena"
     save(prep, results, out)
     archive = zip_folder(out, out.parent / "restoration-arena.zip")
-    yield {plot_c: str(out / "convergence.png"), download_c: str(archive), status_c: f"Finished: {statuses}."}
+    lam = out / "tuning.png"
+    yield {plot_c: str(out / "convergence.png"), download_c: str(archive), status_c: f"Finished: {statuses}.",
+           lam_c: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False)}
 
 
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
@@ -347,6 +353,10 @@ def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
     legend = (f"<p><small>Best value per column in bold. Data-fit: RMS of A(x̂) − y on the 0–255 scale; the noise "
               f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time.</small></p>"
               if fit is not None else "")
+    modes = {r.tuning["mode"] for r in results.values() if r.tuning}
+    if modes:
+        legend += ("<p><small>" + " ".join(f"<b>[{m}]</b>: λ chosen by {html.escape(LABELS[m])}." for m in sorted(modes))
+                   + " The λ figure below the plot shows every trial.</small></p>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{note}"
 
 
@@ -415,6 +425,7 @@ def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[np.ndar
             raise SpecError("the config must be a JSON object")
         raw.pop("version", None)
         raw.pop("libraries", None)
+        raw.pop("tuned", None)
         unknown = sorted(set(raw) - set(Config.__dataclass_fields__))
         if unknown:
             raise SpecError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(Config.__dataclass_fields__)}")

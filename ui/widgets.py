@@ -10,13 +10,26 @@ CHOICE_LABELS = {("inpaint", "mask", "file"): "painted (Mask tab)"}
 """UI wording for some choices; the value sent to the core stays the schema's."""
 
 
+AUTO = "auto"
+"""What an adaptive parameter's widget holds (or an empty number box) until the user sets a value:
+the method's problem-aware rule applies, and the report records the value it gave."""
+
+
 def param_widget(owner: str, p: Param) -> gr.components.Component:
     """One input for ``p``: dropdown for choices, checkbox for bools, slider for bounded linear
-    numbers, number box for logarithmic or unbounded ones. The core re-checks every value."""
+    numbers, number box for logarithmic or unbounded ones. Adaptive parameters start as "auto"
+    (a dropdown entry, or an empty number box) so the problem-aware rule applies unless the user
+    types a value. The core re-checks every value."""
     label = f"{p.name}"
     if p.choices is not None:
         choices = [(CHOICE_LABELS.get((owner, p.name, c), str(c)), c) for c in p.choices]
-        return gr.Dropdown(choices=choices, value=p.default, label=label, info=p.help)
+        if p.adaptive:
+            choices = [("auto (from the problem)", AUTO), *choices]
+        return gr.Dropdown(choices=choices, value=AUTO if p.adaptive else p.default, label=label, info=p.help)
+    if p.adaptive and isinstance(p.default, (int, float)):
+        return gr.Number(value=None, minimum=p.min, maximum=p.max, label=label, info=p.help,
+                         placeholder="auto (from the problem): leave empty or type a value",
+                         precision=0 if isinstance(p.default, int) else None)
     if isinstance(p.default, bool):
         return gr.Checkbox(value=p.default, label=label, info=p.help)
     if isinstance(p.default, (int, float)):
@@ -32,3 +45,10 @@ def param_widget(owner: str, p: Param) -> gr.components.Component:
 def _step(p: Param) -> float:
     span = float(p.max) - float(p.min)
     return 0.01 if span <= 10 else 0.1
+
+
+def widget_default(p: Param) -> object:
+    """The value :func:`param_widget` starts with (what a preset leaves a parameter at)."""
+    if p.adaptive:
+        return AUTO if p.choices is not None else None
+    return p.default
