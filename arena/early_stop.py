@@ -25,12 +25,32 @@ Algorithm 1 (ES-WMV).
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any
 
 import torch
 
+from arena.method import Step
+from arena.params import Param, Value
+
 STOP_RULES = ("es-wmv", "none")
 """Values of the ``stop`` parameter of DIP and DeepRED."""
+TIME_MARGIN = 0.02
+"""Share of the time budget left free at the end for the runner's last measurement."""
+
+
+def stop_params(patience: int = 300) -> tuple[Param, ...]:
+    """The ``stop``, ``window`` and ``patience`` parameters of a method that uses ES-WMV."""
+    return (
+        Param("stop", "es-wmv", "early stopping without the clean image: ES-WMV (running variance of the "
+              "outputs) or none (run all iterations)", choices=STOP_RULES),
+        Param("window", 100, "ES-WMV: outputs in the running variance (W)", min=2, max=1000),
+        Param("patience", patience, "ES-WMV: steps without a new variance minimum before stopping (P)",
+              min=1, max=100_000, log=True),
+    )
 
 
 class WindowedVariance:
@@ -103,3 +123,76 @@ class WindowedVariance:
         return (f"stopped at step {stop_step} because the running variance of the last {self.window} outputs "
                 f"stopped decreasing at step {self.best_step} (ES-WMV, Wang et al. 2023: no new minimum "
                 f"for {stop_step - self.best_step} steps); the result is the output at step {self.best_step}")
+
+
+def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int, patience: int,
+              seconds: float | None, started: float, ready: int = 0, notes: tuple[str, ...] = (),
+              chosen: Mapping[str, Value] | None = None, seconds_per_step: float | None = None,
+              watch: str = "raw") -> Iterator[Step]:
+    """Pass a fit's steps on until ``iterations``, the stop rule or the time budget ends it.
+
+    Parameters
+    ----------
+    steps : iterator of Step
+        The fit's iterates, ``it`` = 1, 2, …; ``step.images[watch]`` is what the rule watches.
+    stop : {"es-wmv", "none"}
+        ES-WMV (:class:`WindowedVariance`) or no rule.
+    seconds, started
+        The time budget (``None``: none) and the ``time.perf_counter()`` at which the method began.
+        When the next step would end past the budget, the run ends now, so that the method's own
+        last word (below) is what the runner keeps. The first ``ready`` steps were computed before
+        (while timing) and always pass.
+    notes, chosen
+        Attached to the first step passed on (where the choice of net and iterations is known).
+    seconds_per_step
+        A first estimate of a step's time, refined from the steps seen.
+
+    The last step passed on after the rule fired, the budget ran out, or ``iterations`` were done
+    before the rule could fire, carries the rule's result: ``x`` and ``images`` of the step at the
+    variance minimum t* (its ``it`` stays the step reached), the sentence why, and
+    ``chosen["iterations"]`` = the step reached. Without a rule the steps pass unchanged.
+    """
+    rule = WindowedVariance(window, patience) if stop == "es-wmv" else None
+    best: Step | None = None
+    first = True
+    last = time.perf_counter()
+    per_step = seconds_per_step
+    for step in steps:
+        now = time.perf_counter()
+        if now - last > 1e-3:  # steps computed before (while timing) arrive at once
+            per_step = now - last if per_step is None else 0.7 * per_step + 0.3 * (now - last)
+        fired = False
+        if rule is not None:
+            fired = rule.update(step.images[watch])
+            if rule.improved:
+                best = step
+        done = step.it >= iterations
+        late = (seconds is not None and per_step is not None and step.it >= ready
+                and now - started + 1.5 * per_step > seconds * (1 - TIME_MARGIN))
+        extra: dict[str, Any] = {}
+        if first:
+            extra = {"notes": tuple(notes), "chosen": dict(chosen or {})}
+            first = False
+        if (fired or done or late) and rule is not None and best is not None and best is not step:
+            if fired:
+                why = rule.describe(step.it)
+            elif late:
+                why = (f"stopped at step {step.it} to finish inside the {seconds:g} s budget; the running "
+                       f"variance of the last {rule.window} outputs was lowest at step {rule.best_step} "
+                       f"(ES-WMV): the result is the output there")
+            else:
+                why = (f"the running variance of the last {rule.window} outputs was lowest at step "
+                       f"{rule.best_step} (ES-WMV; the {step.it} iterations ended before its patience of "
+                       f"{rule.patience} steps): the result is the output there")
+            extra = {"notes": (*extra.get("notes", ()), why + "."),
+                     "chosen": {**extra.get("chosen", {}), "iterations": step.it}}
+            yield replace(step, x=best.x, images=best.images, **extra)
+            return
+        if late and not done:
+            extra = {"notes": (*extra.get("notes", ()), f"stopped at step {step.it} to finish inside the "
+                                                        f"{seconds:g} s budget."),
+                     "chosen": {**extra.get("chosen", {}), "iterations": step.it}}
+        yield replace(step, **extra) if extra else step
+        if done or late:
+            return
+        last = time.perf_counter()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 import torch
 
 from arena.denoisers import DENOISERS, denoise, denoiser_sigma
+from arena.early_stop import stop_params, supervise
 from arena.method import METHODS, Method, Step, iterations_param
-from arena.nets.skip import dip_net_params, dip_setup
-from arena.params import Param
+from arena.nets.skip import CPU_ITERATIONS, dip_iterations, dip_net_params, dip_reg_noise, dip_setup, plan_net
+from arena.params import Param, Value
 from arena.problem import Problem
 
 
@@ -34,52 +37,98 @@ class DeepRED(Method):
     order = 80
     heavy = True
     params = (
-        iterations_param(3000),
+        replace(iterations_param(CPU_ITERATIONS), adaptive=True),
         Param("lr", 0.008, "Adam learning rate", min=1e-5, max=1.0, log=True),
         Param("lam", 0.5, "RED weight λ (β in the notebooks)", min=1e-4, max=100.0, log=True),
         Param("mu", 0.5, "ADMM penalty μ", min=1e-4, max=100.0, log=True),
         Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
         Param("denoise_every", 10, "iterations between two denoiser calls", min=1, max=1000),
         Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (0: the problem's noise level)", min=0.0, max=100.0),
-        Param("reg_noise", 0.033, "std of the noise added to z at every step", min=0.0, max=1.0),
+        Param("reg_noise", 0.033, "std of the noise added to z at every step", min=0.0, max=1.0, adaptive=True),
         *dip_net_params(),
+        *stop_params(),
     )
+
+    def defaults(self, problem: Problem) -> dict[str, Value]:
+        """``iterations`` and ``reg_noise`` as DIP (:meth:`DeepImagePrior.defaults`)."""
+        return {"iterations": dip_iterations(problem), "reg_noise": dip_reg_noise(problem)}
 
     def run(self, problem: Problem, *, iterations: int, lr: float, lam: float, mu: float, denoiser: str,
             denoise_every: int, sigma_d: float, reg_noise: float, ema: float, net: str,
-            input_depth: int) -> Iterator[Step]:
-        device = problem.device
+            input_depth: int, stop: str, window: int, patience: int) -> Iterator[Step]:
+        started = time.perf_counter()
+        threads = torch.get_num_threads()
         sigma = denoiser_sigma(problem.noise_rms, sigma_d)
-        f, z, g = dip_setup(problem.x_shape, device, net=net, input_depth=input_depth, seed=problem.seed)
-        opt = torch.optim.Adam(f.parameters(), lr=lr)
-        x = problem.initial()
-        u = torch.zeros_like(x)
-        fx = x.clone()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepred-denoiser")
-        job: Future[torch.Tensor] | None = None
-        avg: torch.Tensor | None = None
+        fits: list[_Fit] = []
+
+        def make(name: str) -> _Fit:
+            fits.append(_Fit(problem, name, pool, lr=lr, lam=lam, mu=mu, denoiser=denoiser, sigma=sigma,
+                             denoise_every=denoise_every, reg_noise=reg_noise, ema=ema, input_depth=input_depth))
+            return fits[-1]
+
         try:
-            for k in range(1, iterations + 1):
-                z_in = z + reg_noise * torch.randn(z.shape, generator=g).to(device) if reg_noise > 0 else z
-                out = f(z_in)
-                data = problem.residual(out).pow(2).mean()
-                loss = data + mu * (out - x + u).pow(2).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                raw = out.detach()
-                if job is not None and job.done():
-                    fx, job = job.result(), None
-                if job is None and k % denoise_every == 0:
-                    job = pool.submit(denoise, x.clone(), sigma, denoiser)
-                x = (lam * fx + mu * (raw + u)) / (lam + mu)
-                u = u + raw - x
-                avg = raw if avg is None else ema * avg + (1 - ema) * raw
-                gap = (raw - x).pow(2).mean().sqrt().item()
-                yield Step(k, avg, {"loss": loss.item(), "data_mse": data.item(), "admm_gap": gap},
-                           {"raw": raw, "x": x})
+            extra = 0.0
+            if net == "auto" and problem.seconds is not None:
+                # The denoiser's share of a step, counted in full although it runs beside the net.
+                t = time.perf_counter()
+                denoise(problem.initial(), sigma, denoiser)
+                extra = (time.perf_counter() - t) / denoise_every
+            plan = plan_net(make, net=net, iterations=iterations, seconds=problem.seconds,
+                            device=problem.device, started=started, extra_seconds=extra)
+            yield from supervise(plan.iterates(), iterations=plan.iterations, ready=len(plan.steps), stop=stop,
+                                 window=window, patience=patience, seconds=problem.seconds, started=started,
+                                 notes=plan.notes, chosen=plan.chosen, seconds_per_step=plan.seconds_per_step)
         finally:
-            if job is not None:
-                job.cancel()
+            for fit in fits:
+                fit.close()
             pool.shutdown(wait=True, cancel_futures=True)
-            del f, opt
+            torch.set_num_threads(threads)
+
+
+class _Fit:
+    """One DeepRED fit: the network, the ADMM variables x and u, the denoiser job in flight."""
+
+    def __init__(self, problem: Problem, net: str, pool: ThreadPoolExecutor, *, lr: float, lam: float, mu: float,
+                 denoiser: str, sigma: float, denoise_every: int, reg_noise: float, ema: float,
+                 input_depth: int) -> None:
+        self.problem, self.pool = problem, pool
+        self.lam, self.mu, self.denoiser, self.sigma, self.every = lam, mu, denoiser, sigma, denoise_every
+        self.reg_noise, self.ema = reg_noise, ema
+        self.f, self.z, self.g = dip_setup(problem.x_shape, problem.device, net=net, input_depth=input_depth,
+                                           seed=problem.seed)
+        self.opt = torch.optim.Adam(self.f.parameters(), lr=lr)
+        self.x = problem.initial()
+        self.u = torch.zeros_like(self.x)
+        self.fx = self.x.clone()
+        self.job: Future[torch.Tensor] | None = None
+        self.avg: torch.Tensor | None = None
+        self.k = 0
+
+    def step(self) -> Step:
+        problem, z, lam, mu = self.problem, self.z, self.lam, self.mu
+        noise = self.reg_noise * torch.randn(z.shape, generator=self.g).to(z.device) if self.reg_noise > 0 else 0
+        out = self.f(z + noise)
+        data = problem.residual(out).pow(2).mean()
+        loss = data + mu * (out - self.x + self.u).pow(2).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        raw = out.detach()
+        self.k += 1
+        if self.job is not None and self.job.done():
+            self.fx, self.job = self.job.result(), None
+        if self.job is None and self.k % self.every == 0:
+            self.job = self.pool.submit(denoise, self.x.clone(), self.sigma, self.denoiser)
+        self.x = (lam * self.fx + mu * (raw + self.u)) / (lam + mu)
+        self.u = self.u + raw - self.x
+        self.avg = raw if self.avg is None else self.ema * self.avg + (1 - self.ema) * raw
+        gap = (raw - self.x).pow(2).mean().sqrt().item()
+        return Step(self.k, self.avg, {"loss": loss.item(), "data_mse": data.item(), "admm_gap": gap},
+                    {"raw": raw, "x": self.x})
+
+    def close(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+        del self.f, self.opt

@@ -14,7 +14,17 @@ from arena.problem import make_problem
 from tests.conftest import bundled
 
 load_methods()
-FAST = {"net": "light", "iterations": 150, "ema": 0.9}
+FAST = {"net": "light", "iterations": 150, "ema": 0.9, "stop": "none"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as the runner gives a heavy method when the cores are busy: several
+    OpenMP threads on shared cores can make a step of these nets many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _steps(method: str, problem, **values):

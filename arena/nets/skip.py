@@ -8,13 +8,19 @@ The paper's denoising/inpainting net is ``SkipConfig.paper()`` (128 channels × 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arena.params import Param
+from arena.method import Step
+from arena.params import Param, Value
+from arena.problem import Problem
 
 
 @dataclass(frozen=True)
@@ -124,10 +130,175 @@ def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_d
     return f, z.contiguous(memory_format=torch.channels_last), g
 
 
+PAPER_ITERATIONS = 3000
+"""The paper's count for denoising (and the most ``net=auto`` plans with a time budget)."""
+CPU_ITERATIONS = 600
+"""Without a time budget on a CPU: the light net's count in the CPU lecture preset."""
+NETS = ("auto", "paper", "light")
+"""Values of ``net``: chosen from the time budget and this machine, the paper's, or the light one."""
+
+
 def dip_net_params() -> tuple[Param, ...]:
     """The parameters DIP and DeepRED share for the network and its averaged output."""
     return (
         Param("ema", 0.99, "weight of the exponential average of the outputs (0 = raw output)", min=0.0, max=0.999),
-        Param("net", "paper", "network size: the paper's or a light CPU one", choices=("paper", "light")),
+        Param("net", "auto", "network size: auto (timed here, chosen to finish inside the time budget), the "
+              "paper's (128 ch × 5 scales) or a light CPU one (32 × 4)", choices=NETS),
         Param("input_depth", 32, "channels of the random input z", min=1, max=64),
     )
+
+
+PAPER_MIN_ITERATIONS = 1000
+"""Steps the paper's net needs to be worth choosing: at LR 0.01 its averaged output peaks after about
+800–1500 of them on 128² σ=25 denoising; cut shorter, the light net is the better result."""
+PAPER_COST = 5.0
+"""A low estimate of (paper's step time) / (light step time) on a CPU, to skip timing the paper's net
+when it cannot fit anyway: measured 5× at 64², 7× at 128², 10× at 256² (one thread)."""
+PROBE_STEPS = 2
+"""Timed steps per candidate, after one untimed warm-up step (allocations, oneDNN's kernel choice)."""
+MARGIN = 0.05
+"""Share of the time left that the plan keeps free for the runner's measurements and for noise."""
+THREAD_TRIAL = 100
+"""Several torch threads are tried only when the time left is this many one-thread steps: when other
+work keeps the cores busy, one several-thread step can take 50× a one-thread step (OpenMP threads
+waiting for each other), and the trial must not eat the budget."""
+
+
+class Fit(Protocol):
+    """One network being fitted by a method (DIP, DeepRED): ``step()`` does one iteration."""
+
+    k: int
+
+    def step(self) -> Step: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class NetPlan:
+    """What :func:`plan_net` settled: the fit to continue, its net and iteration count, the steps it
+    already took while being timed (yield them first), and what to tell the user."""
+
+    fit: Fit
+    net: str
+    iterations: int
+    steps: list[Step] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    chosen: dict[str, Value] = field(default_factory=dict)
+    seconds_per_step: float | None = None
+
+    def iterates(self) -> Iterator[Step]:
+        """The steps already taken while timing, then new ones, up to the planned count."""
+        yield from self.steps[: self.iterations]
+        while self.fit.k < self.iterations:
+            yield self.fit.step()
+
+
+def _timed(fit: Fit, n: int) -> tuple[float, list[Step]]:
+    """Median seconds of ``n`` steps of ``fit`` (the steps are real iterations and are returned)."""
+    times, steps = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        steps.append(fit.step())
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2], steps
+
+
+def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: float | None,
+             device: torch.device, started: float, extra_seconds: float = 0.0) -> NetPlan:
+    """Choose the network and the iteration count from the time budget and this machine.
+
+    ``net="paper"`` or ``"light"`` is used as given. ``net="auto"``:
+
+    * without a time budget (``seconds=None``): the paper's net on a GPU, the light one on a CPU
+      (where a step of the paper's net takes seconds), ``iterations`` as given;
+    * with one: a few steps of the light net are timed (on a CPU also with one torch thread when
+      the method was given several: other busy threads on the same cores can make OpenMP's
+      several-thread steps many times slower, and the faster count is kept); the paper's net is
+      timed too unless even ``PAPER_COST`` × the light step leaves it short of its
+      ``PAPER_MIN_ITERATIONS``. The paper's net is chosen when it fits
+      ``min(iterations, PAPER_MIN_ITERATIONS)`` steps into the time left, else the light one;
+      ``iterations`` then becomes the most that fit (a step costs the timed step plus
+      ``extra_seconds``, e.g. DeepRED's denoiser per step), never more than given.
+
+    ``make(name)`` builds a fresh, seeded fit with that net; the steps taken while timing are real
+    iterations of the chosen fit (``NetPlan.steps``), the other candidate is closed.
+    """
+    if net != "auto":
+        return NetPlan(make(net), net, iterations)
+    if seconds is None:
+        choice = "paper" if device.type == "cuda" else "light"
+        why = ("a GPU is present" if choice == "paper" else
+               "no time budget was given and a step of the paper's net takes seconds on a CPU (net=paper to use it)")
+        return NetPlan(make(choice), choice, iterations, notes=(f"net {choice}: {why}.",), chosen={"net": choice})
+
+    def left() -> float:
+        return (seconds - (time.perf_counter() - started)) * (1 - MARGIN)
+
+    notes: list[str] = []
+    light = make("light")
+    threads = torch.get_num_threads()
+    several = device.type == "cpu" and threads > 1
+    if several:
+        torch.set_num_threads(1)
+    steps = [light.step()]
+    t_light, more = _timed(light, PROBE_STEPS)
+    steps += more
+    if several and left() > THREAD_TRIAL * t_light:
+        torch.set_num_threads(threads)
+        t = time.perf_counter()
+        steps.append(light.step())  # warm-up for this thread count, stopped short if hopeless
+        t_several = time.perf_counter() - t
+        if t_several < 2 * t_light:
+            t_several, more = _timed(light, PROBE_STEPS)
+            steps += more
+        if t_several < t_light:
+            t_light = t_several
+        else:
+            torch.set_num_threads(1)
+            notes.append(f"one torch thread: a step took {t_light:.3g} s with one and {t_several:.3g} s "
+                         f"with {threads} (the cores are busy with other work).")
+    elif several:
+        notes.append(f"one torch thread: the budget is too short to time {threads}.")
+
+    need = min(iterations, PAPER_MIN_ITERATIONS)
+    paper_note = ""
+    if device.type != "cpu" or left() / (PAPER_COST * t_light + extra_seconds) >= need:
+        paper = make("paper")
+        psteps = [paper.step()]
+        t_paper, more = _timed(paper, PROBE_STEPS)
+        psteps += more
+        fits = paper.k + math.floor(max(left(), 0.0) / (t_paper + extra_seconds))
+        if fits >= need:
+            light.close()
+            n = min(iterations, fits)
+            notes.insert(0, f"net paper: a step takes {t_paper:.3g} s here, {seconds:g} s allow {fits} "
+                            f"of them; {n} iterations.")
+            return NetPlan(paper, "paper", n, psteps, tuple(notes), {"net": "paper", "iterations": n},
+                           t_paper + extra_seconds)
+        paper.close()
+        paper_note = (f"one step of the paper's net takes {t_paper:.3g} s here, {seconds:g} s allow only "
+                      f"{fits} of them (it needs about {need})")
+    else:
+        paper_note = (f"a step of the paper's net would take about {PAPER_COST * t_light:.2g} s here or "
+                      f"more (≥ {PAPER_COST:g}× the light net's {t_light:.2g} s), too slow for {need} steps "
+                      f"in {seconds:g} s")
+    fits = light.k + math.floor(max(left(), 0.0) / (t_light + extra_seconds))
+    n = max(1, min(iterations, fits))
+    cut = f"; {n} iterations fit" if n < iterations else f"; {n} iterations"
+    notes.insert(0, f"net light: {paper_note}{cut}.")
+    return NetPlan(light, "light", n, steps, tuple(notes), {"net": "light", "iterations": n},
+                   t_light + extra_seconds)
+
+
+def dip_iterations(problem: Problem) -> int:
+    """The iteration rule DIP and DeepRED share (see ``DeepImagePrior.defaults`` in methods/dip.py)."""
+    if problem.seconds is None and problem.device.type == "cpu":
+        return CPU_ITERATIONS
+    return PAPER_ITERATIONS
+
+
+def dip_reg_noise(problem: Problem) -> float:
+    """The notebooks' input noise: 1/30 up to σ = 25, 1/20 at σ ≥ 50, linear in between."""
+    s = min(max((problem.sigma * 255.0 - 25.0) / 25.0, 0.0), 1.0)
+    return 1 / 30 + s * (1 / 20 - 1 / 30)
