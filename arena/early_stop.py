@@ -170,9 +170,9 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         late = (seconds is not None and per_step is not None and step.it >= ready
                 and now - started + 1.5 * per_step > seconds * (1 - TIME_MARGIN))
         extra: dict[str, Any] = {}
-        if first:
+        if first and (notes or chosen):
             extra = {"notes": tuple(notes), "chosen": dict(chosen or {})}
-            first = False
+        first = False
         if (fired or done or late) and rule is not None and best is not None and best is not step:
             if fired:
                 why = rule.describe(step.it)

@@ -1,13 +1,18 @@
-"""DIP, RED and DeepRED on tiny images: they beat the degraded input, reproduce, and take any size."""
+"""DIP, RED and DeepRED on tiny images: they beat the degraded input, reproduce, take any size, fit
+their time budget and stop by ES-WMV."""
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
-from arena.method import METHODS, load_methods
+from arena.early_stop import WindowedVariance, supervise
+from arena.method import METHODS, Step, load_methods
 from arena.metrics import psnr
 from arena.nets.skip import SkipConfig, SkipNet
 from arena.problem import make_problem
@@ -113,3 +118,114 @@ def test_grouped_copies_do_not_see_each_other():
         a, b = net(z), net(z2)
     assert torch.equal(a[:, :3], b[:, :3]) and torch.equal(a[:, 6:], b[:, 6:])
     assert not torch.equal(a[:, 3:6], b[:, 3:6])
+
+
+# --- Budgets and early stopping (issue 12: deep priors that finish) ---------------------------------
+
+def _running_variance(xs: np.ndarray, window: int) -> np.ndarray:
+    """VAR(t) = (1/W) Σ_w ‖x_{t−w} − mean‖² straight from the definition (NaN before W iterates)."""
+    out = np.full(len(xs), np.nan)
+    for t in range(window - 1, len(xs)):
+        block = xs[t - window + 1 : t + 1].reshape(window, -1)
+        out[t] = ((block - block.mean(0)) ** 2).sum(1).mean()
+    return out
+
+
+def _u_shaped_sequence(n: int = 400, low: int = 150, seed: int = 0) -> np.ndarray:
+    """Iterates that wander least around step ``low``: x_t = c + a_t ξ_t, a_t = 0.05 + |t − low|/n."""
+    rng = np.random.default_rng(seed)
+    a = 0.05 + np.abs(np.arange(1, n + 1) - low) / n
+    return (0.5 + a[:, None, None, None] * rng.standard_normal((n, 1, 4, 4))).astype(np.float32)
+
+
+def test_es_wmv_finds_the_running_variance_minimum_and_stops_after_the_patience():
+    xs, window, patience = _u_shaped_sequence(), 20, 60
+    reference = _running_variance(xs, window)
+    rule = WindowedVariance(window, patience)
+    stopped_at, seen = None, []
+    for t, x in enumerate(xs, start=1):
+        fired = rule.update(torch.from_numpy(x))
+        seen.append(np.nan if rule.variance is None else rule.variance)
+        if fired:
+            stopped_at = t
+            break
+    np.testing.assert_allclose(seen, reference[: len(seen)], rtol=1e-5, equal_nan=True)
+    best = int(np.nanargmin(reference[:stopped_at])) + 1
+    assert rule.best_step == best and abs(best - 150) < 40, "the minimum of VAR, near the quietest stretch"
+    assert stopped_at == best + patience
+    assert rule.best_variance == pytest.approx(reference[best - 1], rel=1e-5)
+
+
+def test_supervise_hands_back_the_iterate_at_the_variance_minimum():
+    xs = torch.from_numpy(_u_shaped_sequence())
+    steps = (Step(t, xs[t - 1] * 2, {"loss": 0.0}, {"raw": xs[t - 1]}) for t in range(1, len(xs) + 1))
+    out = list(supervise(steps, iterations=1000, stop="es-wmv", window=20, patience=60, seconds=None,
+                         started=0.0, notes=("a note",), chosen={"net": "light"}))
+    last, best = out[-1], WindowedVariance(20, 60)
+    for x in xs[: last.it]:
+        best.update(x)
+    j = best.best_step
+    assert last.it == j + 60 and len(out) == last.it, "stops once the patience has run out"
+    assert torch.equal(last.x, xs[j - 1] * 2) and torch.equal(last.images["raw"], xs[j - 1])
+    assert f"stopped at step {last.it}" in last.notes[0] and f"at step {j} (ES-WMV" in last.notes[0]
+    assert last.chosen == {"iterations": last.it}
+    assert out[0].notes == ("a note",) and out[0].chosen == {"net": "light"}
+    assert all(not s.notes for s in out[1:-1])
+
+
+def test_without_a_rule_every_step_passes_unchanged():
+    xs = torch.from_numpy(_u_shaped_sequence(50))
+    steps = [Step(t, xs[t - 1], {}, {"raw": xs[t - 1]}) for t in range(1, 51)]
+    out = list(supervise(iter(steps), iterations=30, stop="none", window=5, patience=5, seconds=None, started=0.0))
+    assert [s.it for s in out] == list(range(1, 31)) and all(a is b for a, b in zip(out, steps))
+
+
+@pytest.mark.parametrize("method", ["dip", "deepred"])
+def test_the_stop_rule_returns_the_output_at_the_stop(method):
+    problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    extra = {"denoise_every": 5} if method == "deepred" else {}
+    free = _steps(method, problem, net="light", iterations=120, stop="none", **extra)
+    stopped = _steps(method, problem, net="light", iterations=120, stop="es-wmv", window=10, patience=15, **extra)
+    last = stopped[-1]
+    j = int(last.notes[-1].split("stopped decreasing at step ")[1].split()[0])
+    assert last.it == j + 15 < 120 and last.chosen["iterations"] == last.it
+    if method == "dip":  # DeepRED's denoiser runs beside the net, so its runs are not bit-identical
+        assert torch.equal(last.x, free[j - 1].x) and torch.equal(last.images["raw"], free[j - 1].images["raw"])
+    assert last.x.shape == free[0].x.shape and torch.isfinite(last.x).all()
+
+
+@pytest.mark.parametrize("method", ["dip", "deepred"])
+def test_auto_net_fits_a_tiny_budget(method):
+    problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    problem = replace(problem, seconds=2.0)
+    m = METHODS.get(method)()
+    values = m.resolve({}, problem)
+    assert values["net"] == "auto" and values["iterations"] == 3000
+    t = time.perf_counter()
+    steps = list(m.run(problem, **values))
+    took = time.perf_counter() - t
+    first = steps[0]
+    assert first.chosen["net"] == "light" and first.chosen["iterations"] < 3000
+    assert first.notes[0].startswith("net light: ") and "paper's net" in first.notes[0]
+    assert took < 2.0 + 1.0, f"the run took {took:.1f} s for a 2 s budget"
+    assert steps[-1].it <= first.chosen["iterations"]
+
+
+def test_auto_net_without_a_budget_is_the_light_one_on_a_cpu():
+    problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    m = METHODS.get("dip")()
+    values = m.resolve({"iterations": 3}, problem)
+    steps = list(m.run(problem, **values))
+    assert steps[0].chosen == {"net": "light"} and "no time budget" in steps[0].notes[0]
+    assert m.resolve({}, problem)["iterations"] == 600
+    explicit = list(m.run(problem, **m.resolve({"iterations": 3, "net": "paper"}, replace(problem, seconds=1.0))))
+    assert not explicit[0].chosen and not explicit[0].notes, "a net given by name is used as given"
+
+
+def test_input_noise_follows_the_notebooks_rule():
+    m = METHODS.get("dip")
+    rn = {s: m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": s})[0])["reg_noise"]
+          for s in (10, 25, 50, 75)}
+    assert rn[10] == rn[25] == pytest.approx(1 / 30) and rn[50] == rn[75] == pytest.approx(1 / 20)
+    assert m.resolve({"reg_noise": 0.1}, make_problem(bundled("camera", 32), "denoise", {"sigma": 50})[0])[
+        "reg_noise"] == 0.1
