@@ -229,3 +229,14 @@ def test_input_noise_follows_the_notebooks_rule():
     assert rn[10] == rn[25] == pytest.approx(1 / 30) and rn[50] == rn[75] == pytest.approx(1 / 20)
     assert m.resolve({"reg_noise": 0.1}, make_problem(bundled("camera", 32), "denoise", {"sigma": 50})[0])[
         "reg_noise"] == 0.1
+
+
+def test_paper_presets_keep_the_papers_net_and_run_every_iteration():
+    from arena.presets import load_presets
+
+    papers = [p for p in load_presets().values() if p.config.methods and p.id.startswith(("dip-paper", "deepred-paper"))]
+    assert len(papers) >= 5
+    for preset in papers:
+        for m in preset.config.methods:
+            if m["name"] in ("dip", "deepred"):
+                assert (m["params"]["net"], m["params"]["stop"]) == ("paper", "none"), preset.id
