@@ -90,7 +90,9 @@ def _list(as_json: bool) -> int:
             for prm in item["params"]:
                 rng = (f" one of {'|'.join(map(str, prm['choices']))}" if prm["choices"]
                        else f" in [{prm['min']}, {prm['max']}]" if prm["min"] is not None or prm["max"] is not None else "")
-                print(f"      {prm['name']}={prm['default']}  {prm['help']}{rng}")
+                default = "auto" if prm.get("adaptive") else prm["default"]
+                tunable = " (tunable)" if prm.get("tunable") else ""
+                print(f"      {prm['name']}={default}  {prm['help']}{rng}{tunable}")
         print()
     return 0
 
