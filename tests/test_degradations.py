@@ -184,3 +184,43 @@ def test_problem_builder_fits_shapes():
     assert clean.shape[-2:] == (48, 36) and p.y.shape[-2:] == (12, 9) and "cropped" in notes[0]
     p, clean, notes = make_problem(torch.rand(1, 1, 128, 128), "cs", {})
     assert clean.shape[-2] * clean.shape[-1] <= 4096 and "resized" in notes[0]
+
+
+def _noiseless(name, values):
+    params = {p.name for p in DEGRADATIONS.get(name).params}
+    return {**values, **({"noise": 0.0} if "noise" in params else {})}
+
+
+def _projecting_cases():
+    out = []
+    for name, values in CASES:
+        d = _build(name, _noiseless(name, values), "cpu")
+        x = torch.zeros((1, *d.shape))
+        if d.project(x, d.A(x)) is not None:
+            out.append((name, values))
+    return out
+
+
+PROJECTING = _projecting_cases()
+
+
+def test_the_projecting_families_include_inpainting_and_mri():
+    assert {"inpaint", "mri"} <= {n for n, _ in PROJECTING}
+
+
+@pytest.mark.parametrize("name,values", PROJECTING, ids=[f"{n}-{v}" for n, v in PROJECTING])
+def test_project_is_the_orthogonal_projection_onto_the_data(name, values, device):
+    """For noiseless y = A x: A P(u) = y, P∘P = P (to 1e-6 relative), and u − P(u) is orthogonal
+    to every direction inside {v : A v = y} (P(w) − P(u) for another w): an orthogonal projection."""
+    d = _build(name, _noiseless(name, values), device, seed=3)
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand((1, *d.shape), generator=g).to(device)
+    y = d.observe(x, d.generator(0))
+    assert torch.equal(y, d.A(x)), "noiseless observation"
+    u, w = (torch.randn((1, *d.shape), generator=g).to(device) for _ in range(2))
+    pu, pw = d.project(u, y), d.project(w, y)
+    assert pu.shape == u.shape and pu.dtype == torch.float32
+    assert float((d.A(pu) - y).norm()) <= 1e-6 * float(y.norm())
+    assert float((d.project(pu, y) - pu).norm()) <= 1e-6 * float(pu.norm())
+    inner = float(((u - pu) * (pw - pu)).sum())
+    assert abs(inner) <= 1e-5 * float((u - pu).norm() * (pw - pu).norm())

@@ -17,6 +17,10 @@ class MRI(Degradation):
     complex measurements are stored as real tensors ``(..., H, W, 2)`` (real, imaginary), so A is
     a real-linear map and ⟨Ax, y⟩ is the real inner product. Noise (0–255 scale) is added to the
     real and imaginary parts of the acquired coefficients only.
+
+    The image is real, so its spectrum is Hermitian, X(−k) = conj X(k): an acquired row k also
+    tells row −k. The row mask is not conjugate-symmetric, so AᵀA = F⁻¹ w F on real images with
+    weights w(k) = ½(M(k) + M(−k)) ∈ {0, ½, 1}; :meth:`project` accounts for that.
     """
 
     name = "mri"
@@ -58,10 +62,22 @@ class MRI(Degradation):
         return self.mask[..., None].expand(*self.mask.shape, 2)
 
     def project(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Replace the acquired k-space coefficients of u by y (data consistency)."""
+        """Exact orthogonal projection of a real u onto {u real : A u = y} (data consistency).
+
+        P(u) = u − A⁺(A u − y) with A⁺ = (AᵀA)⁺Aᵀ. In Fourier, on the rows M ∪ (−M) that the data
+        determine, the coefficient becomes Y(k) = [M(k) y(k) + M(−k) conj y(−k)] / [M(k) + M(−k)]
+        (y itself, the mirror of an acquired coefficient, or the average of both when k and −k
+        were acquired), and the other coefficients of u are kept. Y is Hermitian, so P(u) is real;
+        P∘P = P, and A P(u) = y for noiseless data. For noisy y (k and −k disagree) it is the
+        projection onto the least-squares set argmin ‖A u − y‖.
+        """
         ku = torch.fft.fft2(u, norm="ortho")
-        ky = torch.view_as_complex(y.contiguous())
-        return torch.fft.ifft2(ku * (1 - self.mask) + ky * self.mask, norm="ortho").real
+        my = torch.view_as_complex(y.contiguous()) * self.mask
+        m_mirror = _mirror(self.mask)
+        count = self.mask + m_mirror
+        known = count > 0
+        ky = (my + _mirror(my).conj()) / count.clamp_min(1.0)
+        return torch.fft.ifft2(torch.where(known, ky, ku), norm="ortho").real
 
     def equivalent_sigma(self) -> float:
         """0.03 × the fraction of k-space rows skipped (0.0225 ≈ 5.7/255 at 25 % of the rows):
@@ -70,3 +86,8 @@ class MRI(Degradation):
 
     def lipschitz(self) -> float:
         return 1.0
+
+
+def _mirror(z: torch.Tensor) -> torch.Tensor:
+    """z(−k) on the unshifted ``fft2`` grid of the last two dimensions (indices modulo H and W)."""
+    return torch.roll(torch.flip(z, dims=(-2, -1)), shifts=(1, 1), dims=(-2, -1))
