@@ -240,3 +240,11 @@ def test_paper_presets_keep_the_papers_net_and_run_every_iteration():
         for m in preset.config.methods:
             if m["name"] in ("dip", "deepred"):
                 assert (m["params"]["net"], m["params"]["stop"]) == ("paper", "none"), preset.id
+
+
+def test_cut_before_the_patience_keeps_the_last_output_and_says_where_the_minimum_was():
+    xs = torch.from_numpy(_u_shaped_sequence())
+    steps = (Step(t, xs[t - 1] * 2, {}, {"raw": xs[t - 1]}) for t in range(1, len(xs) + 1))
+    out = list(supervise(steps, iterations=180, stop="es-wmv", window=20, patience=60, seconds=None, started=0.0))
+    assert out[-1].it == 180 and torch.equal(out[-1].x, xs[179] * 2)
+    assert "ES-WMV had not fired" in out[-1].notes[-1] and "iterations" not in out[-1].chosen
