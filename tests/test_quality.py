@@ -58,6 +58,19 @@ def test_tv_descent_is_monotone_under_the_step_rule():
     assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:]))
 
 
+@pytest.mark.parametrize("image,values", [("coffee", {}), ("chelsea", {"exposure": 1.5}),
+                                          ("astronaut", {"exposure": 2.0, "curve": 4.0, "noise": 10.0})])
+def test_tv_objective_never_rises_on_the_camera(image, values):
+    """Issue 14's criterion: with the camera's Lipschitz bound (curvature term included) the default
+    step τ = 0.95·2/L is a descent step for the non-linear data term, so TV's objective never
+    rises (to float32 rounding, 1e-6 relative)."""
+    problem, _, _ = make_problem(bundled(image, 48), "camera", values, seed=0)
+    _, steps = _last("tv", problem, **METHODS.get("tv").resolve({}, problem))
+    losses = [s.diagnostics["loss"] for s in steps]
+    assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:]))
+    assert losses[-1] < losses[0]
+
+
 def test_pgd_keeps_the_data_and_fills_the_hole():
     problem, clean, _ = make_problem(bundled("shapes", 48), "inpaint", {"ratio": 0.6}, seed=0)
     last, _ = _last("pgd", problem, iterations=300)
