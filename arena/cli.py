@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="degradations and methods with their parameters")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     r = sub.add_parser("run", help="degrade an image and run methods on it")
-    r.add_argument("--image", help="image path, or a bundled name (camera, astronaut, ...)")
+    r.add_argument("--image", help="clean image path, or a bundled name (camera, astronaut, ...)")
+    r.add_argument("--observed", help="a photo that is already degraded (it is y; no clean image, no PSNR); "
+                                      "the noise may be auto, e.g. --degradation denoise:sigma=auto")
     r.add_argument("--degradation", help="SPEC, e.g. blur:kernel=gaussian,sigma=1.6,noise=2")
     r.add_argument("--method", action="append", default=[], help="SPEC, repeatable, e.g. tv:lam=0.05")
     r.add_argument("--config", help="re-run a saved comparison (DIR/config.json)")
@@ -102,22 +104,29 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from arena.experiment import Config, prepare_experiment, run, save
 
     if args.config:
-        if args.image or args.degradation or args.method:
-            raise SpecError("--config replaces --image/--degradation/--method; give one or the other")
+        if args.image or args.observed or args.degradation or args.method:
+            raise SpecError("--config replaces --image/--observed/--degradation/--method; give one or the other")
         config = Config.load(args.config)
     else:
-        missing = [n for n in ("image", "degradation") if not getattr(args, n)] + ([] if args.method else ["method"])
+        if args.image and args.observed:
+            raise SpecError("give --image (a clean image to degrade) or --observed (a degraded photo), not both")
+        missing = ([] if args.image or args.observed else ["image"]) + ([] if args.degradation else ["degradation"]) \
+            + ([] if args.method else ["method"])
         if missing:
             raise SpecError(f"arena run needs --{' --'.join(missing)} (or --config DIR/config.json)")
         config = Config.from_specs(
-            args.image, args.degradation, args.method, seed=args.seed, device=args.device,
+            args.observed or args.image, args.degradation, args.method, seed=args.seed, device=args.device,
             max_side=args.max_side or None, seconds=args.seconds, iterations=args.iterations,
-            metrics_every=args.metrics_every, sequential=args.sequential, tune=args.tune)
+            metrics_every=args.metrics_every, sequential=args.sequential, tune=args.tune,
+            observed=bool(args.observed))
     prepared = prepare_experiment(config)
     for notice in prepared.notices:
         print(f"note: {notice}", file=sys.stderr)
+    if config.observed:
+        print("observed photo: no clean image, so no PSNR/SSIM/LPIPS; judge by data-fit and maps.png",
+              file=sys.stderr)
     print(f"{prepared.problem.degradation.describe()}, seed {config.seed}, "
-          f"image {tuple(prepared.clean.shape[-2:])} on {prepared.problem.device}", file=sys.stderr)
+          f"image {tuple(prepared.problem.x_shape[-2:])} on {prepared.problem.device}", file=sys.stderr)
     results = _stream(prepared, quiet=args.quiet, with_lpips=not args.no_lpips)
     _table(results, prepared.degraded_metrics)
     if args.out:

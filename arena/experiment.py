@@ -20,7 +20,8 @@ from arena.device import pick_device
 from arena.errors import ImageLoadError, SpecError
 from arena.images import fit_domain, load_image
 from arena.params import parse_spec
-from arena.problem import Problem, make_problem
+from arena.problem import Problem, make_problem, observed_problem
+from arena.plots import maps_figure
 from arena.report import metrics_document, write_report
 from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
 
@@ -74,6 +75,9 @@ class Config:
     sequential: bool = False
     tune: str = "off"
     """off | auto | oracle (:mod:`arena.tuning`)."""
+    observed: bool = False
+    """``image`` is a photo that came degraded (it is y, there is no clean image): metrics that need
+    the clean image are None, and the noise level may be ``auto`` (estimated from the photo)."""
 
     @classmethod
     def from_specs(cls, image: str, degradation: str, methods: list[str], **kw: Any) -> Config:
@@ -95,7 +99,15 @@ class Config:
         from arena.params import resolve
 
         cls = DEGRADATIONS.get(self.degradation)
-        self.degradation_params = resolve(cls.params, self.degradation_params, self.degradation)
+        auto = {k: v for k, v in self.degradation_params.items() if str(v).strip().lower() == "auto"}
+        if auto and not self.observed:
+            raise SpecError(f"{self.degradation}: {next(iter(auto))}=auto is estimated from an observed photo only "
+                            "(--observed); give a number")
+        if self.observed and not cls.observable:
+            raise SpecError(f"{self.degradation}: its measurements are not an image, so a photo cannot be its "
+                            "observation")
+        known = {k: v for k, v in self.degradation_params.items() if k not in auto}
+        self.degradation_params = {**resolve(cls.params, known, self.degradation), **auto}
         prepare(self.method_specs())
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
             raise SpecError(f"seed={self.seed!r} must be a whole number between 0 and {2**31 - 1}")
@@ -109,6 +121,8 @@ class Config:
 
         if self.tune not in MODES:
             raise SpecError(f"tune={self.tune!r} is not a mode; choose one of {', '.join(MODES)}")
+        if self.observed and self.tune == "oracle":
+            raise SpecError("oracle tuning needs the clean image, and an observed photo has none; use tune=auto")
 
     def to_json(self) -> dict[str, Any]:
         """The config plus the library versions that produced it (ignored when read back)."""
@@ -140,8 +154,9 @@ class Config:
         mask = cfg.degradation_params.get("path")
         if isinstance(mask, str) and mask and not Path(mask).is_absolute():
             cfg.degradation_params["path"] = str(path.parent / mask)
-        if not Path(cfg.image).is_file() and cfg.image not in bundled_images() and (path.parent / "clean.png").is_file():
-            cfg.image = str(path.parent / "clean.png")
+        beside = path.parent / ("observed.png" if cfg.observed else "clean.png")
+        if not Path(cfg.image).is_file() and cfg.image not in bundled_images() and beside.is_file():
+            cfg.image = str(beside)
             cfg.max_side = None
         cfg.check()
         return cfg
@@ -153,7 +168,8 @@ class Prepared:
 
     config: Config
     problem: Problem
-    clean: torch.Tensor
+    clean: torch.Tensor | None
+    """None for an observed photo."""
     degraded: torch.Tensor
     notices: list[str]
     degraded_metrics: dict[str, float | None]
@@ -162,6 +178,8 @@ class Prepared:
 def prepare_experiment(config: Config) -> Prepared:
     """Load the image, build the degradation and the observation (raises user-readable errors)."""
     device = pick_device(config.device)
+    if config.observed:
+        return _prepare_observed(config, device)
     loaded = load_image(resolve_image(config.image), max_side=config.max_side)
     x, notices = loaded.x, list(loaded.notices)
     jobs = [j for j in prepare(config.method_specs()) if j.method.domain is not None]
@@ -179,6 +197,29 @@ def prepare_experiment(config: Config) -> Prepared:
     degraded = problem.degradation.preview(problem.y).detach()
     dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean)}
     return Prepared(config, problem, clean, degraded, notices, dm)
+
+
+def _prepare_observed(config: Config, device: torch.device) -> Prepared:
+    """The photo is y. It is centre-cropped to ``max_side``, never resized: resizing averages the
+    noise away and the estimated σ would no longer be the photo's."""
+    loaded = load_image(resolve_image(config.image))
+    y, notices = loaded.x, list(loaded.notices)
+    side = config.max_side
+    h, w = y.shape[-2:]
+    if side is not None and max(h, w) > side:
+        nh, nw = min(h, side), min(w, side)
+        top, left = (h - nh) // 2, (w - nw) // 2
+        y = y[..., top : top + nh, left : left + nw].contiguous()
+        notices.append(f"centre-cropped from {w}×{h} to {nw}×{nh} (an observed photo is cropped, not resized, "
+                       "so its noise stays as it is)")
+    if any(j.method.domain is not None for j in prepare(config.method_specs())):
+        raise SpecError("the generative methods (gan, csgm) need a clean image of their class; "
+                        "an observed photo cannot be fitted to their size without changing its noise")
+    problem, values, made = observed_problem(y, config.degradation, config.degradation_params,
+                                             seed=config.seed, device=device)
+    config.degradation_params = values  # the estimated σ, as a number: replays use it
+    degraded = problem.degradation.preview(problem.y).detach()
+    return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None})
 
 
 def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> Iterator[Event]:
@@ -210,5 +251,9 @@ def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) 
         Path(out).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(mask, Path(out) / "mask.png")
         cfg["degradation_params"] = {**c.degradation_params, "path": "mask.png"}
+    if c.observed:  # replays read the observation itself, not the photo it came from
+        cfg["image"] = "observed.png"
+        cfg["max_side"] = None
     return write_report(out, clean=prepared.clean, degraded=prepared.degraded, results=results,
-                        document=doc, config=cfg)
+                        document=doc, config=cfg, observed=prepared.problem.y if c.observed else None,
+                        maps=maps_figure(prepared.problem, results, prepared.clean))

@@ -87,3 +87,13 @@ class PoissonNoise(NoiseModel):
 def gaussian(sigma255: float) -> NoiseModel:
     """Gaussian noise, or no noise at all for σ = 0."""
     return GaussianNoise(sigma255) if sigma255 > 0 else NoNoise()
+
+
+def estimate_sigma(y: torch.Tensor) -> float:
+    """Gaussian noise σ (0–1 scale) of an observed image, by scikit-image's wavelet estimator
+    (median absolute deviation of the finest diagonal wavelet coefficients; Donoho & Johnstone,
+    "Ideal spatial adaptation by wavelet shrinkage", Biometrika 1994), averaged over channels."""
+    from skimage.restoration import estimate_sigma as wavelet_sigma
+
+    arr = y.detach().float().cpu()[0].numpy().transpose(1, 2, 0)
+    return float(wavelet_sigma(arr, channel_axis=-1, average_sigmas=True))

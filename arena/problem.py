@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from arena.degradations import DEGRADATIONS, Degradation
+from arena.errors import SpecError
+from arena.noise import estimate_sigma
 from arena.params import resolve
 
 
@@ -165,3 +167,51 @@ def make_problem(
     degradation = cls(tuple(clean.shape[1:]), seed=seed, device=device, **checked)
     y = degradation.observe(clean, degradation.generator(0))
     return Problem(y=y, degradation=degradation, seed=seed), clean, notices
+
+
+def observed_problem(
+    y: torch.Tensor, name: str, values: Mapping[str, Any] | None = None, *, seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[Problem, dict[str, Any], list[str]]:
+    """A problem from a photo that is already degraded: ``y`` is the observation, x is unknown.
+
+    The noise level may be ``"auto"``: estimated from ``y`` (:func:`arena.noise.estimate_sigma`) and
+    recorded in the returned values, so a replay uses the same number. SR's x is ``factor`` times
+    larger than the photo; colorization takes the photo's luma; an inpainting mask (``mask=file``)
+    blanks the painted pixels of the photo.
+
+    Returns
+    -------
+    problem, values, notices
+        The problem, the degradation's values as used (numbers, not ``auto``), what was done in words.
+
+    Raises
+    ------
+    SpecError
+        A family whose observation is not an image (MRI, compressive sensing), or a bad value.
+    """
+    cls = DEGRADATIONS.get(name)
+    if not cls.observable:
+        raise SpecError(f"{name}: its measurements are not an image, so a photo cannot be its observation; "
+                        "choose denoise, poisson, blur, sr, inpaint, colorize, quantize or camera")
+    values = dict(values or {})
+    notices: list[str] = []
+    y = y.to(device=device, dtype=torch.float32)
+    if name == "colorize" and y.shape[1] == 3:
+        y = (y * torch.tensor((0.299, 0.587, 0.114), device=y.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        notices.append("the photo's luma (BT.601) is the observation")
+    key = cls.noise_key
+    if key is not None and str(values.get(key, "")).strip().lower() == "auto":
+        sigma = estimate_sigma(y) * 255
+        values[key] = round(sigma, 2)
+        notices.append(f"noise σ estimated from the photo: {sigma:.2f}/255 (wavelet median absolute deviation)")
+    for p in cls.params:
+        if str(values.get(p.name, "")).strip().lower() == "auto":
+            raise SpecError(f"{name}: {p.name}=auto is not estimated from a photo; give a number")
+    checked = resolve(cls.params, values, name)
+    shape = cls.clean_shape(tuple(y.shape[1:]), checked)  # type: ignore[arg-type]
+    degradation = cls(shape, seed=seed, device=device, **checked)
+    mask = degradation.measurement_mask()
+    if mask is not None and tuple(mask.shape[-2:]) == tuple(y.shape[-2:]):
+        y = y * mask
+    return Problem(y=y, degradation=degradation, seed=seed), checked, notices

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.figure import Figure
 
 from arena.images import save_png
 from arena.plots import convergence_figure, display_key, tuning_figure
@@ -105,13 +106,21 @@ def zip_folder(folder: str | Path, target: str | Path) -> Path:
     return target
 
 
-def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor,
+def write_report(out: str | Path, *, clean: torch.Tensor | None, degraded: torch.Tensor,
                  results: Mapping[str, MethodResult], document: Mapping[str, Any],
-                 config: Mapping[str, Any]) -> list[Path]:
-    """Write every output file into ``out`` (created if needed) and return their paths."""
+                 config: Mapping[str, Any], observed: torch.Tensor | None = None,
+                 maps: Figure | None = None) -> list[Path]:
+    """Write every output file into ``out`` (created if needed) and return their paths.
+
+    ``clean`` is None for a photo that came degraded; then ``observed`` (y itself) is written as
+    ``observed.png``, which ``config.json`` replays from. ``maps`` is the residual/error figure."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = [save_png(clean, out / "clean.png"), save_png(degraded, out / "degraded.png")]
+    written = [save_png(degraded, out / "degraded.png")]
+    if clean is not None:
+        written.append(save_png(clean, out / "clean.png"))
+    if observed is not None:
+        written.append(save_png(observed, out / "observed.png"))
     for key, r in results.items():
         if r.x is not None:
             written.append(save_png(r.x, out / image_filename(key)))
@@ -131,6 +140,9 @@ def write_report(out: str | Path, *, clean: torch.Tensor, degraded: torch.Tensor
     fig = convergence_figure(results, degraded_psnr=document.get("degraded", {}).get("psnr"))
     fig.savefig(out / "convergence.png", dpi=100)
     written.append(out / "convergence.png")
+    if maps is not None:
+        maps.savefig(out / "maps.png", dpi=100)
+        written.append(out / "maps.png")
     lam_fig = tuning_figure(results)
     if lam_fig is not None:
         lam_fig.savefig(out / "tuning.png", dpi=100)

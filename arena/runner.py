@@ -153,7 +153,7 @@ def prepare(specs: Sequence[MethodSpec | str]) -> list[_Job]:
 
 def run_comparison(
     problem: Problem,
-    clean: torch.Tensor,
+    clean: torch.Tensor | None,
     specs: Sequence[MethodSpec | str],
     *,
     budget: Budget = Budget(),
@@ -169,8 +169,9 @@ def run_comparison(
     ----------
     problem : Problem
         What the methods see.
-    clean : Tensor
-        The ground truth, used here for PSNR/SSIM every ``metrics_every`` steps and LPIPS at the end.
+    clean : Tensor or None
+        The ground truth, used here for PSNR/SSIM every ``metrics_every`` steps and LPIPS at the end;
+        None for a photo that came degraded: those metrics are then None, never invented.
     specs : sequence of MethodSpec or spec strings
     budget : Budget
         Iteration and wall-time caps per method.
@@ -192,10 +193,12 @@ def run_comparison(
     jobs = prepare(specs)
     if tune not in tuning.MODES:
         raise SpecError(f"tune={tune!r} is not a mode; choose one of {', '.join(tuning.MODES)}")
+    if tune == "oracle" and clean is None:
+        raise SpecError("oracle tuning needs the clean image, and this photo came degraded; use tune=auto")
     cancel = cancel or threading.Event()
     events: queue.Queue[Event] = queue.Queue()
     results: dict[str, MethodResult] = {}
-    clean = clean.to(problem.device)
+    clean = clean.to(problem.device) if clean is not None else None
     threads = [
         threading.Thread(
             target=_work, name=f"arena-{job.key}", daemon=True,
@@ -223,7 +226,7 @@ def run_comparison(
                 t.join(timeout=10.0)
 
 
-def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
+def _work(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budget, every: int,
           cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
           with_lpips: bool, heavy_jobs: int, tune: str = "off") -> None:
     problem = replace(problem, seconds=budget.seconds)
@@ -245,7 +248,7 @@ def _work(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, ever
                      metrics=dict(res.metrics), status=res.status, message=res.message))
 
 
-def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode: str,
+def _tune(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budget, mode: str,
           cancel: threading.Event, events: queue.Queue[Event], res: MethodResult) -> _Job:
     """Choose the job's tunable parameter (:mod:`arena.tuning`); only ``oracle`` is handed the
     clean image, through its score function."""
@@ -265,6 +268,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
         if mode == "auto":
             record = tuning.tune_auto(problem, param, default, evaluate, progress)
         else:
+            assert clean is not None  # run_comparison refuses oracle without it
             record = tuning.tune_oracle(param, default, evaluate, lambda x: metrics.psnr(x, clean), problem, progress)
     except tuning.TuningCancelled:
         res.status, res.message = STATUS_CANCELLED, "stopped while tuning"
@@ -275,7 +279,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
     record.seconds = time.perf_counter() - t0
     if mode == "auto":  # for the λ figure only, after the choice is made: observation, never input
         for trial in record.trials:
-            trial.psnr = metrics.psnr(trial.x, clean) if trial.x is not None else None
+            trial.psnr = metrics.psnr(trial.x, clean) if trial.x is not None and clean is not None else None
     for trial in record.trials:
         trial.x = None
     res.tuning = record.to_json()
@@ -283,7 +287,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, mode
     return replace(job, params={**job.params, param.name: record.chosen})
 
 
-def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, every: int,
+def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budget, every: int,
            cancel: threading.Event, events: queue.Queue[Event], res: MethodResult, heavy_jobs: int) -> None:
     why_not = job.method.supports(problem)
     if why_not:
@@ -334,10 +338,12 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
                                             "compute_seconds": res.compute_seconds, **diag}
                 measured = None
                 if step.it == 1 or step.it % every == 0 or step.it >= res.total:
-                    measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
-                    for name, extra in step.images.items():
-                        if extra.shape == x.shape and not name.startswith("map_"):
-                            measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
+                    measured = {"psnr": None, "ssim": None}
+                    if clean is not None:
+                        measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
+                        for name, extra in step.images.items():
+                            if extra.shape == x.shape and not name.startswith("map_"):
+                                measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
                     record.update({k: v for k, v in measured.items() if v is not None})
                 res.history.append(record)
                 events.put(Event("step", job.key, step.it, res.total, res.seconds, res.compute_seconds,
@@ -365,18 +371,18 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor, budget: Budget, eve
         res.message = " ".join(filter(None, [*res.notes, res.message]))
 
 
-def _finish(problem: Problem, clean: torch.Tensor, res: MethodResult, with_lpips: bool) -> None:
+def _finish(problem: Problem, clean: torch.Tensor | None, res: MethodResult, with_lpips: bool) -> None:
     if res.x is None:
         return
     x = res.x
     m: dict[str, Any] = {
-        "psnr": metrics.psnr(x, clean),
-        "ssim": metrics.ssim(x, clean),
-        "lpips": metrics.lpips_distance(x, clean) if with_lpips else None,
+        "psnr": metrics.psnr(x, clean) if clean is not None else None,
+        "ssim": metrics.ssim(x, clean) if clean is not None else None,
+        "lpips": metrics.lpips_distance(x, clean) if with_lpips and clean is not None else None,
         "data_fit": metrics.data_fit(problem, x),
         "noise_level": metrics.noise_level(problem),
     }
     res.metrics = m
-    if res.history and "psnr" not in res.history[-1]:
+    if res.history and "psnr" not in res.history[-1] and m["psnr"] is not None:
         res.history[-1].update({"psnr": m["psnr"], **({"ssim": m["ssim"]} if m["ssim"] is not None else {})})
 

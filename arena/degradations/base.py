@@ -43,6 +43,10 @@ class Degradation(ABC):
     label: ClassVar[str]
     linear: ClassVar[bool]
     params: ClassVar[tuple[Param, ...]] = ()
+    noise_key: ClassVar[str | None] = "noise"
+    """The parameter holding the Gaussian σ (0–255), which an observed photo may estimate (``auto``)."""
+    observable: ClassVar[bool] = True
+    """Whether a photo can be this operator's observation y (not for k-space or sensing vectors)."""
 
     def __init__(self, shape: Shape, *, seed: int = 0, device: torch.device | str = "cpu", **values: Value) -> None:
         self.shape = tuple(int(s) for s in shape)
@@ -65,6 +69,11 @@ class Degradation(ABC):
         """The clean-image shape this operator needs and how to get there: ``None`` (as is),
         ``"crop"`` (centre crop) or ``"resize"`` (antialiased). The problem builder applies it."""
         return shape, None
+
+    @classmethod
+    def clean_shape(cls, y_shape: Shape, values: Mapping[str, Value]) -> Shape:
+        """The shape of x whose observation has ``y_shape`` (for a photo that is already degraded)."""
+        return y_shape
 
     @abstractmethod
     def A(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
-from arena.degradations.base import DEGRADATIONS, Degradation, noise_param
+from arena.degradations.base import DEGRADATIONS, Degradation, Shape, noise_param
+from arena.params import Value
 
 BT601 = (0.299, 0.587, 0.114)
 
@@ -17,6 +20,10 @@ class Colorize(Degradation):
     label = "Colorization"
     linear = True
     params = (noise_param(0.0),)
+
+    @classmethod
+    def clean_shape(cls, y_shape: Shape, values: Mapping[str, Value]) -> Shape:
+        return (3, y_shape[1], y_shape[2])
 
     def setup(self) -> None:
         if self.shape[0] != 3:

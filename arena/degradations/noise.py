@@ -17,6 +17,7 @@ class Denoise(Degradation):
     label = "Gaussian denoising"
     linear = True
     params = (Param("sigma", 25.0, "noise σ on the 0–255 scale (DIP uses 25 and 50)", min=0.0, max=100.0),)
+    noise_key = "sigma"
 
     def make_noise(self) -> NoiseModel:
         return gaussian(float(self.values["sigma"]))
@@ -42,6 +43,7 @@ class Poisson(Denoise):
     name = "poisson"
     label = "Poisson (shot) noise"
     params = (Param("peak", 30.0, "photons counted for a white pixel (lower is noisier)", min=1.0, max=10000.0, log=True),)
+    noise_key = None
 
     def make_noise(self) -> NoiseModel:
         return PoissonNoise(float(self.values["peak"]))

@@ -34,6 +34,7 @@ class Quantize(Degradation):
     name = "quantize"
     label = "Quantization"
     linear = False
+    noise_key = None
     params = (
         Param("levels", 5, "number of grey levels per channel", min=2, max=256),
         Param("straight_through", True, "back-propagate through rounding as the identity"),

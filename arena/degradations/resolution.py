@@ -39,6 +39,11 @@ class SuperResolution(Degradation):
             return shape, None
         return (c, nh, nw), "crop"
 
+    @classmethod
+    def clean_shape(cls, y_shape: Shape, values: Mapping[str, Value]) -> Shape:
+        f = int(values["factor"])
+        return (y_shape[0], y_shape[1] * f, y_shape[2] * f)
+
     def setup(self) -> None:
         f = int(self.values["factor"])
         c, h, w = self.shape

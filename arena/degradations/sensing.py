@@ -22,6 +22,7 @@ class CompressiveSensing(Degradation):
     """
 
     name = "cs"
+    observable = False
     label = "Compressive sensing (Gaussian)"
     linear = True
     params = (
