@@ -49,10 +49,17 @@ def main() -> None:
     ap.add_argument("--images", default="camera,astronaut,chelsea,coffee")
     ap.add_argument("--methods", default="tikhonov,tv,red")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "DEFAULTS.md"))
+    ap.add_argument("--only", help="recompute these problems (comma-separated labels' first words, e.g. MRI) "
+                                   "and keep the other rows of the JSON sidecar")
     args = ap.parse_args()
     images, methods = args.images.split(","), args.methods.split(",")
+    out = Path(args.out)
     data: dict = {}
+    if args.only and out.with_suffix(".json").is_file():
+        data = json.loads(out.with_suffix(".json").read_text())["data"]
     for label, spec in PROBLEMS.items():
+        if args.only and label.split()[0] not in args.only.split(","):
+            continue
         naive = []
         for image in images:
             cfg = Config.from_specs(image, spec, ["naive"], max_side=args.size)
@@ -67,7 +74,7 @@ def main() -> None:
                     "seconds": statistics.mean(r["seconds"] for r in rows),
                     "values": [r["value"] for r in rows], "reasons": sorted({r["reason"] for r in rows})}
                 print(label, method, mode, f"{data[label][f'{method}/{mode}']['psnr']:.2f}", flush=True)
-    out = Path(args.out)
+    data = {label: data[label] for label in PROBLEMS if label in data}
     out.with_suffix(".json").write_text(json.dumps({"machine": machine(), "size": args.size, "images": images,
                                                     "data": data}, indent=1))
     lines = [f"# Defaults, auto and oracle tuning ({machine()})", "",

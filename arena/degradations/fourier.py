@@ -24,6 +24,7 @@ class MRI(Degradation):
     """
 
     name = "mri"
+    observable = False
     label = "MRI (subsampled Fourier)"
     linear = True
     params = (
