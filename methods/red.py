@@ -16,13 +16,15 @@ from arena.solvers import conjugate_gradient, harmonic_start, missing_pixels
 
 @METHODS.register
 class RED(Method):
-    """min ½‖Ax − y‖² + (λ/2) xᵀ(x − D(x)), whose gradient is Aᵀ(Ax − y) + λ(x − D(x)) — D is
-    never differentiated (Romano, Elad & Milanfar's identity for denoisers with symmetric Jacobian).
+    """Find x with Aᵀ(Ax − y) + λ(x − D(x)) = 0 — the stationarity condition of RED's energy
+    E(x) = ½‖Ax − y‖² + (λ/2) xᵀ(x − D(x)) *when* D is locally homogeneous with a symmetric
+    Jacobian (Romano, Elad & Milanfar's identity ∇[½xᵀ(x − D(x))] = x − D(x)); D is never
+    differentiated.
 
     ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
     denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
     ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
-    choice for non-linear A. D is non-local means, BM3D or TV (``denoiser``).
+    choice for non-linear A. D is non-local means, BM3D, TV or our DnCNN (``denoiser``).
 
     Defaults fitted on training photos (``benchmarks/DEFAULTS.md``): the denoiser runs at
     σ_d = σ_eff = √(σ² + σ_eq²) (at least 3/255), so noiseless SR, inpainting or MRI still get a
@@ -30,6 +32,16 @@ class RED(Method):
     x ≈ (y + D(x))/2 is natural; σ = 2/255 deblurring: 0.18; noiseless: 0.1). When pixels have
     no measurement at all (inpainting), the iteration starts from a harmonic fill of the holes
     (``start=smooth``): a patch denoiser cannot fill holes that stay at zero.
+
+    What is streamed: NLM and BM3D (and TV, and DnCNN) violate those conditions, so x − D(x) is not
+    the gradient of xᵀ(x − D(x))/2 and the iteration does **not** minimise E — on denoising E rises
+    at most steps (Reehorst & Schniter, IEEE TCI 2019; the DeepRED paper says the same). The
+    ``loss`` curve is therefore the **fixed-point residual** ‖x_{k+1} − x_k‖ / ‖x_k‖ (also
+    ``relative_change``), which the iteration drives towards 0 (48² crops, 30 iterations: from
+    ≈ 8·10⁻² to 10⁻⁴–10⁻³ on denoising, deblurring and inpainting), with occasional upticks — no
+    theorem makes it monotone for these denoisers. E itself is kept as
+    ``red_energy`` (evaluated at x_k, the iterate before the step), for comparison, not as an
+    objective.
     """
 
     name = "red"
@@ -65,7 +77,7 @@ class RED(Method):
         for k in range(1, iterations + 1):
             dx = denoise(x, sigma, denoiser)
             fid, g = problem.fidelity_and_grad(x)
-            loss = float(fid + 0.5 * lam * (x * (x - dx)).sum())
+            energy = float(fid + 0.5 * lam * (x * (x - dx)).sum())  # not minimised: see the docstring
             if solver == "steepest":
                 x_new = x - step / (problem.lipschitz + lam) * (g + lam * (x - dx))
             elif otf is not None:
@@ -77,4 +89,4 @@ class RED(Method):
                     pass
             change = float((x_new - x).norm() / x.norm().clamp_min(1e-12))
             x = x_new
-            yield Step(k, x, {"loss": loss, "relative_change": change})
+            yield Step(k, x, {"loss": change, "relative_change": change, "red_energy": energy})

@@ -71,6 +71,16 @@ def test_tv_objective_never_rises_on_the_camera(image, values):
     assert losses[-1] < losses[0]
 
 
+def test_red_streams_its_fixed_point_residual_as_loss_and_its_energy_apart():
+    """RED with NLM does not minimise its energy (issue 14): the curve called loss is the
+    fixed-point residual, which falls; the energy is streamed under its own name."""
+    problem, _, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)
+    _, steps = _last("red", problem, **METHODS.get("red").resolve({"iterations": 12}, problem))
+    for s in steps:
+        assert s.diagnostics["loss"] == s.diagnostics["relative_change"] and "red_energy" in s.diagnostics
+    assert steps[-1].diagnostics["loss"] < 0.1 * steps[0].diagnostics["loss"]
+
+
 def test_pgd_keeps_the_data_and_fills_the_hole():
     problem, clean, _ = make_problem(bundled("shapes", 48), "inpaint", {"ratio": 0.6}, seed=0)
     last, _ = _last("pgd", problem, iterations=300)
