@@ -30,8 +30,9 @@ class DirectNetwork(Method):
 
     name = "direct"
     label = "Direct network (one degradation)"
-    reference = ("Koshelev, Image restoration using learned gradient descent, 2020 (direct baseline); "
-                 "backbone as in Putzky & Welling, 2017")
+    reference = ("no paper: our supervised end-to-end baseline (the 'data-driven, direct' approach that "
+                 "learned gradient descent is set against), built on the RIM's cell of Putzky & Welling, "
+                 "Recurrent Inference Machines for Solving Inverse Problems, 2017")
     order = 71
     heavy = True
     params = (

@@ -10,10 +10,13 @@ from arena.problem import Problem
 
 @METHODS.register
 class Naive(Method):
-    """x̂ = the natural inverse of A: y itself for denoising, bicubic interpolation for SR,
-    zero-fill for inpainting and MRI, Aᵀy for circular deblurring, the pseudo-inverse Φ⁺y for
-    compressive sensing, the gray image in every channel for colorization, the inverted tone curve
-    for the camera. No prior, no iterations: the baseline every method must beat.
+    """x̂ = the degradation's first estimate ``initial(y)``, per family: y itself for denoising,
+    Poisson noise, quantization and circular deblurring (not Aᵀy, which would blur it once more);
+    y extended by edge replication to the full size for ``valid`` deblurring; bicubic
+    interpolation for SR; zero-fill (Aᵀy) for inpainting; the real part of the zero-filled inverse
+    FFT (Aᵀy) for MRI; the pseudo-inverse Φ⁺y for compressive sensing; the gray image in every
+    channel for colorization; the inverted tone curve for the camera. No prior, no iterations: the
+    baseline every method must beat.
     """
 
     name = "naive"

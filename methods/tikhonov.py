@@ -19,6 +19,10 @@ from arena.solvers import conjugate_gradient
 class Tikhonov(Method):
     """x̂ = argmin ½‖Ax − y‖² + (λ/2)‖∇x‖², i.e. (AᵀA + λ∇ᵀ∇) x̂ = Aᵀy (circular ∇).
 
+    Units: the course writes ½‖Ax − y‖² + λ‖∇x‖² (no ½ on the penalty), whose normal equations
+    are (AᵀA + 2λ∇ᵀ∇) x̂ = Aᵀy; so λ here is **twice the course's λ** — halve a value from this tab
+    to compare it with the course (λ = 0.5 here is λ = 0.25 there).
+
     Default λ = 35 σ_eff², σ_eff = √(σ² + σ_eq²) (``Problem.sigma_eff``): for the Wiener filter the
     best λ is the noise-to-signal power ratio σ²/E|∇x|², and the constant was fitted on training
     photos (best λ for Gaussian deblurring at σ = 2/255 and denoising at σ = 25/255, both ≈ 35 σ²;

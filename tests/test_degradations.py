@@ -252,3 +252,16 @@ def test_camera_reading_saturates_after_the_noise():
     x = torch.linspace(0, 1, 256).view(1, 1, 16, 16)
     p, _, _ = make_problem(x, "camera", {"exposure": 2.0, "noise": 20.0}, seed=0)
     assert float(p.y.max()) == 1.0 and float(p.y.min()) >= 0.0
+
+
+def test_initial_is_what_the_naive_docstring_says():
+    """``naive`` returns ``initial(y)``; its docstring lists what that is per family."""
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    for name, values in [("denoise", {}), ("poisson", {}), ("quantize", {}), ("blur", {"boundary": "circular"})]:
+        p, _, _ = make_problem(x, name, values, seed=0)
+        assert torch.equal(p.initial(), p.y), name
+    for name in ("inpaint", "mri"):
+        p, _, _ = make_problem(x, name, {}, seed=0)
+        assert torch.allclose(p.initial(), p.A_adjoint(p.y)), name
+    p, _, _ = make_problem(x, "blur", {"boundary": "valid", "size": 5}, seed=0)
+    assert torch.equal(p.initial()[..., 2:-2, 2:-2], p.y)
