@@ -47,6 +47,10 @@ def build_demo() -> gr.Blocks:
                             image_mode="RGBA", format="png", transforms=(), layers=False,
                             brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14),
                             label="Paint the pixels to remove (inpainting → mask: painted)")
+                with gr.Row():
+                    observed = gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean image, "
+                                                      "no PSNR)", elem_id="observed-mode")
+                    estimate = gr.Checkbox(True, label="estimate its noise level from the photo")
                 preset = gr.Dropdown(choices=h.preset_choices(), value=None, label="Lecture preset")
                 preset_md = gr.Markdown()
                 degradation = gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
@@ -106,6 +110,8 @@ def build_demo() -> gr.Blocks:
                                 interactive=False, elem_id="convergence-plot")
                 lam_plot = gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle marked)",
                                     format="png", interactive=False, visible=False, elem_id="tuning-plot")
+                maps_plot = gr.Image(label="residual maps A(x̂) − y and error maps |x̂ − x|, one colour scale each",
+                                     format="png", interactive=False, visible=False, elem_id="maps-plot")
                 with gr.Row():
                     left = gr.Dropdown(label="slider: left image", choices=[], value=None)
                     right = gr.Dropdown(label="slider: right image", choices=[], value=None)
@@ -116,14 +122,15 @@ def build_demo() -> gr.Blocks:
                     zoom_size = gr.Slider(8, 128, value=32, step=4, label="crop size (px)")
                 zoom = gr.Gallery(columns=6, format="png", label="the same crop in every image", height="auto")
             with gr.Tab("Download"):
-                download = gr.File(label="images, metrics.csv/json, convergence.png, tuning.png, config.json (zip)")
+                download = gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, config.json (zip)")
                 gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this comparison "
                             "with the same seed and numbers.")
 
         # ---- events ------------------------------------------------------------------------
         degr_inputs = [degradation, *degr_widgets]
         method_inputs = [methods, *method_widgets]
-        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential, tune]
+        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential, tune,
+                    observed, estimate]
 
         editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last",
                       show_progress="hidden")
@@ -133,10 +140,11 @@ def build_demo() -> gr.Blocks:
         methods.change(h.show_methods, inputs=[methods], outputs=[*method_boxes, *method_tabs])
         preset.change(h.apply_preset, inputs=[preset],
                       outputs=[preset_md, image_path, clean_img, editor, degradation, *degr_groups, *degr_widgets,
-                               seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds])
+                               seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds, tune,
+                               observed])
         show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md])
         run_outputs = [clean_img, degraded_img, degraded_md, status, overview, *method_imgs, *method_progress,
-                       table, plot, left, right, slider, zoom, download, results_state, lam_plot]
+                       table, plot, left, right, slider, zoom, download, results_state, lam_plot, maps_plot]
         run_btn.click(h.make_run(run_outputs, method_imgs, method_progress), inputs=settings, outputs=run_outputs,
                       concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS, api_visibility="undocumented")
         stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False)

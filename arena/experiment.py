@@ -29,9 +29,17 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets" / "images"
 CONFIG_VERSION = 1
 
 
+OBSERVED = ASSETS.parent / "observed"
+
+
 def bundled_images() -> dict[str, Path]:
     """Bundled image names (``camera``, …) → their files."""
     return {p.stem: p for p in sorted(ASSETS.glob("*.png"))}
+
+
+def bundled_observed() -> dict[str, Path]:
+    """Bundled photos that come already degraded (``noisy_rocket``) → their files; no clean original."""
+    return {p.stem: p for p in sorted(OBSERVED.glob("*.png"))}
 
 
 def resolve_image(image: str) -> Path:
@@ -39,7 +47,7 @@ def resolve_image(image: str) -> Path:
     path = Path(image).expanduser()
     if path.is_file():
         return path.resolve()
-    bundled = bundled_images()
+    bundled = {**bundled_images(), **bundled_observed()}
     if image in bundled:
         return bundled[image]
     raise ImageLoadError(f"no image file {image!r}; give a path or one of the bundled names: {', '.join(bundled)}")

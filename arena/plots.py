@@ -25,13 +25,15 @@ LABELS = {"psnr": "PSNR (dB)", "loss": "objective (log)", "step": "iteration", "
 
 def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None) -> Figure:
     """A 2×2 figure of the methods' histories (finished results or live ones); the PSNR panels
-    show the degraded input's PSNR as a dashed line.
+    show the degraded input's PSNR as a dashed line, and are left out when there is no clean image.
 
     Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it is safe in threads.
     """
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    axes = fig.subplots(2, 2)
-    for ax, (metric, axis) in zip(axes.flat, PANELS):
+    with_psnr = any("psnr" in h for res in results.values() for h in res.history)
+    panels = PANELS if with_psnr else PANELS[2:]
+    fig = Figure(figsize=(11, 7.5 if with_psnr else 3.9), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(panels) // 2, 2, squeeze=False))
+    for ax, (metric, axis) in zip(axes.flat, panels):
         for i, (key, res) in enumerate(results.items()):
             key = display_key(key, res)
             color = f"C{i % 10}"
@@ -86,21 +88,21 @@ def tuning_figure(results: Mapping[str, object]) -> Figure | None:
     tuned = [(k, t) for k, t in tuned if t and t["trials"]]
     if not tuned:
         return None
-    fig = Figure(figsize=(11, 3.6 * len(tuned)), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(tuned), 2))
-    for (key, t), (ax_p, ax_m) in zip(tuned, axes):
+    with_psnr = any(tr["psnr"] is not None for _, t in tuned for tr in t["trials"])
+    fig = Figure(figsize=(11 if with_psnr else 6, 3.6 * len(tuned)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(tuned), 2 if with_psnr else 1, squeeze=False))
+    for (key, t), row in zip(tuned, axes):
+        ax_p, ax_m = (row[0], row[1]) if with_psnr else (None, row[0])
         trials = sorted(t["trials"], key=lambda tr: tr["value"])
         lam = [tr["value"] for tr in trials]
         marks = [(t["default"], "default rule", "gray", ":")]
         scored = [tr for tr in trials if tr["psnr"] is not None]
-        if scored:
+        if scored and ax_p is not None:
             best = max(scored, key=lambda tr: tr["psnr"])
             marks.append((best["value"], "best PSNR (oracle)", "C3", "-"))
             ax_p.plot([tr["value"] for tr in scored], [tr["psnr"] for tr in scored], "o-", color="C0")
             note = " (measured after the choice)" if t.get("psnr_measured_after") else ""
             ax_p.set_title(f"{key}: PSNR against {t['param']}{note}", fontsize=10)
-        else:
-            ax_p.set_title(f"{key}: no clean image, no PSNR", fontsize=10)
         if t["target"]:
             dp = t["chosen"] if t["mode"] == "auto" else discrepancy_crossing(trials, t["target"])
             if dp is not None:
@@ -110,14 +112,15 @@ def tuning_figure(results: Mapping[str, object]) -> Figure | None:
             ax_m.axhline(t["target"], color="C2", linewidth=1, linestyle="--", label="τσ√m")
         ax_m.plot(lam, [tr["misfit"] for tr in trials], "o-", color="C1", label="‖A x̂ − y‖")
         ax_m.set_title(f"{key}: data misfit against {t['param']}", fontsize=10)
-        for ax in (ax_p, ax_m):
+        for ax in filter(None, (ax_p, ax_m)):
             ax.set_xscale("log")
             ax.set_xlabel(t["param"])
             ax.grid(True, alpha=0.3)
             for value, label, color, style in marks:
                 ax.axvline(value, color=color, linestyle=style, linewidth=1.5, label=label)
         ax_m.set_yscale("log")
-        ax_p.set_ylabel("PSNR (dB)")
+        if ax_p is not None:
+            ax_p.set_ylabel("PSNR (dB)")
         ax_m.set_ylabel("misfit")
         ax_m.legend(fontsize=8, loc="best")
     return fig

@@ -32,7 +32,8 @@ def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
         cfg = Config(image=p["image"], degradation=p["degradation"]["name"],
                      degradation_params=dict(p["degradation"].get("params", {})),
                      methods=[{"name": m["name"], "params": dict(m.get("params", {}))} for m in p["methods"]],
-                     seed=int(p.get("seed", 0)), max_side=p.get("max_side", 256), seconds=p.get("seconds"))
+                     seed=int(p.get("seed", 0)), max_side=p.get("max_side", 256), seconds=p.get("seconds"),
+                     tune=p.get("tune", "off"), observed=bool(p.get("observed", False)))
         try:
             cfg.check()
         except SpecError as exc:

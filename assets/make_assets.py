@@ -43,8 +43,20 @@ def shapes() -> np.ndarray:
     return np.asarray(img)
 
 
+def noisy_photo() -> None:
+    """``observed/noisy_rocket.png``: a photo that comes already noisy (σ = 25/255, seed 0, clipped and
+    stored in 8 bits like a real one) for the own-photo lesson; its clean original is not bundled."""
+    folder = OUT.parent / "observed"
+    folder.mkdir(parents=True, exist_ok=True)
+    clean = square(data.rocket(), left=0.45).astype(np.float64)
+    noisy = clean + 25.0 * np.random.default_rng(0).standard_normal(clean.shape)
+    Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8)).save(folder / "noisy_rocket.png", optimize=True)
+    print("observed/noisy_rocket.png", clean.shape)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    noisy_photo()
     images = {
         "camera": square(data.camera()),
         "astronaut": square(data.astronaut()),

@@ -137,3 +137,18 @@ def test_learned_preset_streams_the_rim_steps_and_the_direct_networks_result(bro
     page.locator("div.block", has_text="Recurrent Inference Machine: current iterate").locator("img").first.wait_for(
         timeout=10_000)
     page.screenshot(path=str(shots / "rim_tab.png"), full_page=True)
+
+
+def test_own_noisy_photo_restores_without_a_clean_image_and_shows_residual_maps(browser_page, shots):
+    page = browser_page
+    finished = _run_preset(page, "Your own noisy photo: no clean image, σ estimated", "judge by the data-fit", "red")
+    assert "tv done" in finished and "tikhonov done" in finished
+    page.get_by_text("noise σ estimated from the photo").first.wait_for(timeout=10_000)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#maps-plot img").first.wait_for(timeout=30_000)
+    rows = page.locator(".arena-table table tbody tr")
+    assert "—" in rows.nth(0).inner_text(), "no PSNR for an observed photo"
+    assert "[auto]" in page.locator(".arena-table table").inner_text()
+    page.locator("#tuning-plot img").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "own_photo_compare.png"), full_page=True)
+    page.get_by_role("tab", name="Overview").click()

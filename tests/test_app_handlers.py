@@ -14,6 +14,10 @@ from ui import handlers as h  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 
+OUTPUTS = [f"component-{i}" for i in range(5 + 2 * len(METHODS) + 10)]
+"""Stand-ins for the run's output components (the handler only uses them as dictionary keys)."""
+
+
 class FakeRequest:
     """Only the attribute the handlers read; gradio builds the real one from the HTTP request."""
 
@@ -21,9 +25,9 @@ class FakeRequest:
 
 
 def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0,
-             tune="off"):
+             tune="off", observed=False, estimate=True, image=None):
     """The flat list of widget values in the order app.py wires them."""
-    values = [h.default_image(), degradation]
+    values = [image or h.default_image(), degradation]
     for d in DEGRADATIONS:
         for p in h.ui_params(d):
             values.append((degr or {}).get(p.name, p.default) if d.name == degradation else p.default)
@@ -31,7 +35,7 @@ def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_p
     for m in METHODS:
         for p in m.params:
             values.append((method_params or {}).get(m.name, {}).get(p.name, widget_default(p)))
-    return values + [30, False, tune]
+    return values + [30, False, tune, observed, estimate]
 
 
 def test_settings_become_a_checked_config():
@@ -93,3 +97,20 @@ def test_table_highlights_the_best_value_per_column():
     best_psnr = max(results, key=lambda k: results[k].metrics["psnr"])
     row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="">{best_psnr}</td>'))
     assert '<td class="best">' in row
+
+
+def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
+    from arena.experiment import bundled_observed
+
+    cfg = h._config(settings(methods=("tv",), observed=True, image=str(bundled_observed()["noisy_rocket"])), "s")
+    assert cfg.observed and cfg.degradation_params["sigma"] == "auto"
+    run = h.make_run(OUTPUTS, OUTPUTS[5:5 + len(METHODS)], OUTPUTS[5 + len(METHODS):5 + 2 * len(METHODS)])
+    updates = list(run(FakeRequest(), *settings(methods=("tv",), observed=True, method_params={"tv": {"iterations": 30}},
+                                                image=str(bundled_observed()["noisy_rocket"]))))
+    first, last = updates[0], updates[-1]
+    assert first[OUTPUTS[0]] is None, "no clean image to show"
+    assert "no PSNR" in first[OUTPUTS[2]] and "estimated from the photo" in first[OUTPUTS[2]]
+    table = next(u[OUTPUTS[-10]] for u in updates if OUTPUTS[-10] in u and u[OUTPUTS[-10]])
+    assert "—" in table
+    maps = last[OUTPUTS[-1]]
+    assert maps.visible and str(maps.value["path"] if isinstance(maps.value, dict) else maps.value).endswith("maps.png")

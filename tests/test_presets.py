@@ -2,7 +2,7 @@
 
 import json
 
-from arena.experiment import bundled_images
+from arena.experiment import bundled_images, bundled_observed
 from arena.method import METHODS, load_methods
 from arena.presets import PRESETS_FILE, load_presets
 
@@ -13,7 +13,8 @@ def test_every_preset_is_valid_and_unique():
     assert len(presets) == len(raw) >= 8
     load_methods()
     for p in presets.values():
-        assert p.config.image in bundled_images() and p.title and len(p.description) > 40
+        images = bundled_observed() if p.config.observed else bundled_images()
+        assert p.config.image in images and p.title and len(p.description) > 40
         names = [m["name"] for m in p.config.methods]
         assert len(names) == len(set(names)) and all(n in METHODS for n in names)
 

@@ -18,7 +18,7 @@ from PIL import Image
 from arena.degradations import DEGRADATIONS, Degradation
 from arena.device import pick_device
 from arena.errors import ArenaError, SpecError
-from arena.experiment import Config, Prepared, bundled_images, prepare_experiment, resolve_image, save
+from arena.experiment import Config, Prepared, bundled_images, bundled_observed, prepare_experiment, resolve_image, save
 from arena.experiment import run as run_experiment
 from arena.images import load_image, to_uint8, zoom_crop
 from arena.live import Tracker
@@ -117,14 +117,15 @@ def show_methods(selected: Sequence[str]) -> list[Any]:
 
 
 def apply_preset(pid: str | None) -> list[Any]:
-    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 1
+    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 3
     if not pid or pid not in PRESETS:
         return [gr.skip()] * (n_fixed + sum(len(m.params) for m in METHODS))
     p = PRESETS[pid]
     c = p.config
     path = str(resolve_image(c.image))
     img = editor_background(path, c.max_side or DEFAULT_MAX_SIDE)
-    degr_values = [c.degradation_params.get(prm.name, prm.default) if d.name == c.degradation else gr.skip()
+    degr_values = [_number_or_default(c.degradation_params.get(prm.name, prm.default), prm.default)
+                   if d.name == c.degradation else gr.skip()
                    for d in DEGRADATIONS for prm in ui_params(d)]
     chosen = {m["name"]: m["params"] for m in c.methods}
     method_values = [chosen[m.name].get(prm.name, widget_default(prm)) if m.name in chosen else gr.skip()
@@ -132,7 +133,12 @@ def apply_preset(pid: str | None) -> list[Any]:
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
     return [md, path, img, img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
             c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values,
-            min(c.seconds or 60, MAX_SECONDS)]
+            min(c.seconds or 60, MAX_SECONDS), c.tune, c.observed]
+
+
+def _number_or_default(value: Any, default: Any) -> Any:
+    """A preset's ``auto`` noise level shows as the default in its slider (the estimate replaces it)."""
+    return default if isinstance(value, str) and value.strip().lower() == "auto" else value
 
 
 # ---- settings → Config --------------------------------------------------------------------------
@@ -153,11 +159,14 @@ def _config(values: Sequence[Any], session: str) -> Config:
         for prm in m.params:
             v = next(it)
             method_params.setdefault(m.name, {})[prm.name] = v
-    seconds, sequential, tune = next(it), next(it), next(it)
+    seconds, sequential, tune, observed, estimate = next(it), next(it), next(it), next(it), next(it)
     if not image:
         raise SpecError("choose an image first (Gallery or Upload)")
     if not selected:
         raise SpecError("tick at least one method")
+    noise_key = DEGRADATIONS.get(str(degradation)).noise_key if degradation in DEGRADATIONS else None
+    if observed and estimate and noise_key is not None:
+        degr_params[noise_key] = "auto"
     if degradation == "inpaint" and degr_params.get("mask") == "file":
         if not mask_path:
             raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
@@ -166,7 +175,7 @@ def _config(values: Sequence[Any], session: str) -> Config:
                  methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
                  seed=_int(seed, "seed"), max_side=_int(max_side, "longest side"),
                  seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(sequential),
-                 tune=str(tune or "off"))
+                 tune=str(tune or "off"), observed=bool(observed))
     cfg.check()
     return cfg
 
@@ -211,9 +220,11 @@ def shown(x: torch.Tensor) -> np.ndarray:
 
 def _degraded_text(prep: Prepared) -> str:
     m = prep.degraded_metrics
-    lines = [f"**{prep.problem.degradation.describe()}** · seed {prep.config.seed} · "
-             f"{prep.clean.shape[-1]}×{prep.clean.shape[-2]} px · degraded PSNR **{m['psnr']:.2f} dB**"
-             + (f", SSIM **{m['ssim']:.3f}**" if m["ssim"] is not None else "")]
+    h, w = prep.problem.x_shape[-2:]
+    quality = ("observed photo: no clean image, so no PSNR — judge by data-fit and the residual maps"
+               if m["psnr"] is None else f"degraded PSNR **{m['psnr']:.2f} dB**"
+               + (f", SSIM **{m['ssim']:.3f}**" if m["ssim"] is not None else ""))
+    lines = [f"**{prep.problem.degradation.describe()}** · seed {prep.config.seed} · {w}×{h} px · {quality}"]
     lines += [f"- note: {n}" for n in prep.notices]
     return "\n".join(lines)
 
@@ -223,7 +234,7 @@ def show_degradation(request: gr.Request, *values: Any) -> tuple[Any, Any, str]:
         prep = prepare_experiment(_config(values, _session(request)))
     except ArenaError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
-    return shown(prep.clean), shown(prep.degraded), _degraded_text(prep)
+    return _shown_or_none(prep.clean), shown(prep.degraded), _degraded_text(prep)
 
 
 def _session(request: gr.Request | None) -> str:
@@ -234,7 +245,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
     """The streaming Run handler, bound to the output components it updates."""
     (clean_c, degraded_c, degraded_md, status_c, overview_c, *rest) = outputs
     n = len(METHODS)
-    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c, lam_c = rest[2 * n:]
+    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c, lam_c, maps_c = rest[2 * n:]
     index = {m.name: i for i, m in enumerate(METHODS)}
 
     def run(request: gr.Request, *values: Any) -> Iterator[dict[Any, Any]]:
@@ -246,9 +257,10 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
         flag = RUNS.start(session)
         keys = [m["name"] for m in prep.config.methods]
         try:
-            first: dict[Any, Any] = {clean_c: shown(prep.clean), degraded_c: shown(prep.degraded),
+            first: dict[Any, Any] = {clean_c: _shown_or_none(prep.clean), degraded_c: shown(prep.degraded),
                                      degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
-                                     table_c: "", download_c: None, state_c: None, lam_c: gr.Image(value=None, visible=False)}
+                                     table_c: "", download_c: None, state_c: None, lam_c: gr.Image(value=None, visible=False),
+                                     maps_c: gr.Image(value=None, visible=False)}
             for k in keys:
                 first[method_imgs[index[k]]] = None
                 first[method_progress[index[k]]] = "starting"
@@ -283,7 +295,7 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
                 yield update
             results = tracker.results or {}
             yield from _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
-                              state_c, status_c, overview_c, lam_c)
+                              state_c, status_c, overview_c, lam_c, maps_c)
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         finally:
@@ -293,21 +305,25 @@ def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress
     return run
 
 
+def _shown_or_none(x: torch.Tensor | None) -> Any:
+    return shown(x) if x is not None else None
+
+
 def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[np.ndarray, str]]:
-    items = [(shown(prep.clean), "clean"), (shown(prep.degraded), "degraded")]
+    items = ([(shown(prep.clean), "clean")] if prep.clean is not None else []) + [(shown(prep.degraded), "degraded")]
     items += [(shown(x), k) for k, x in images.items() if x is not None]
     return items
 
 
 def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, plot_c: Any, left_c: Any,
            right_c: Any, slider_c: Any, zoom_c: Any, download_c: Any, state_c: Any, status_c: Any,
-           overview_c: Any, lam_c: Any) -> Iterator[dict[Any, Any]]:
+           overview_c: Any, lam_c: Any, maps_c: Any) -> Iterator[dict[Any, Any]]:
     """Two updates: the comparison at once, then the plot and the zip once they are written."""
-    images = {"clean": prep.clean.cpu(), "degraded": prep.degraded.cpu()}
+    images = ({"clean": prep.clean.cpu()} if prep.clean is not None else {}) | {"degraded": prep.degraded.cpu()}
     images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
     names = list(images)
     statuses = ", ".join(f"{k} {r.status}" for k, r in results.items())
-    best_right = max((k for k in names[2:]), key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
+    best_right = max((k for k in names if k not in ("clean", "degraded")), key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
     state = {"images": images, "order": names}
     yield {
         table_c: table_html(results, prep.degraded_metrics),
@@ -326,7 +342,9 @@ def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, 
     archive = zip_folder(out, out.parent / "restoration-arena.zip")
     lam = out / "tuning.png"
     yield {plot_c: str(out / "convergence.png"), download_c: str(archive), status_c: f"Finished: {statuses}.",
-           lam_c: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False)}
+           lam_c: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False),
+           maps_c: gr.Image(value=str(out / "maps.png"), visible=True) if (out / "maps.png").is_file()
+           else gr.Image(value=None, visible=False)}
 
 
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
@@ -393,8 +411,9 @@ def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> l
 
 # ---- API -------------------------------------------------------------------------------------
 def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
-    if cfg.image not in bundled_images():
-        raise SpecError(f"the API takes a bundled image name: {', '.join(bundled_images())}")
+    names = {**bundled_images(), **bundled_observed()}
+    if cfg.image not in names:
+        raise SpecError(f"the API takes a bundled image name: {', '.join(names)}")
     if cfg.degradation_params.get("path"):
         raise SpecError("mask files are not accepted through the API; painted masks are drawn in the app")
     if any(m.get("params", {}).get("weights") for m in cfg.methods):
