@@ -222,11 +222,12 @@ def test_auto_net_without_a_budget_is_the_light_one_on_a_cpu():
     assert not explicit[0].chosen and not explicit[0].notes, "a net given by name is used as given"
 
 
-def test_input_noise_follows_the_notebooks_rule():
+def test_input_noise_grows_with_the_noise_level():
     m = METHODS.get("dip")
     rn = {s: m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": s})[0])["reg_noise"]
           for s in (10, 25, 50, 75)}
-    assert rn[10] == rn[25] == pytest.approx(1 / 30) and rn[50] == rn[75] == pytest.approx(1 / 20)
+    assert rn[10] == rn[25] == pytest.approx(0.04) and rn[50] == rn[75] == pytest.approx(0.06)
+    assert rn[25] < m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": 40})[0])["reg_noise"] < rn[50]
     assert m.resolve({"reg_noise": 0.1}, make_problem(bundled("camera", 32), "denoise", {"sigma": 50})[0])[
         "reg_noise"] == 0.1
 

@@ -298,7 +298,8 @@ def dip_iterations(problem: Problem) -> int:
     return PAPER_ITERATIONS
 
 
-def dip_reg_noise(problem: Problem) -> float:
-    """The notebooks' input noise: 1/30 up to σ = 25, 1/20 at σ ≥ 50, linear in between."""
+def dip_reg_noise(problem: Problem, at25: float = 1 / 30) -> float:
+    """The input noise rule: ``at25`` up to σ = 25 and 1.5 × ``at25`` from σ = 50 on, linear in
+    between — the notebooks' 1/30 → 1/20 ("set to 1./20. for sigma=50") when ``at25 = 1/30``."""
     s = min(max((problem.sigma * 255.0 - 25.0) / 25.0, 0.0), 1.0)
-    return 1 / 30 + s * (1 / 20 - 1 / 30)
+    return at25 * (1.0 + 0.5 * s)
