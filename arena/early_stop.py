@@ -40,6 +40,8 @@ STOP_RULES = ("es-wmv", "none")
 """Values of the ``stop`` parameter of DIP and DeepRED."""
 TIME_MARGIN = 0.02
 """Share of the time budget left free at the end for the runner's last measurement."""
+PLAN_MARGIN = 0.04
+"""Share of the time left that a re-plan keeps free (the end is guarded step by step anyway)."""
 
 
 def stop_params(patience: int = 300) -> tuple[Param, ...]:
@@ -128,7 +130,7 @@ class WindowedVariance:
 def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int, patience: int,
               seconds: float | None, started: float, ready: int = 0, notes: tuple[str, ...] = (),
               chosen: Mapping[str, Value] | None = None, seconds_per_step: float | None = None,
-              watch: str = "raw") -> Iterator[Step]:
+              cap: int | None = None, watch: str = "raw") -> Iterator[Step]:
     """Pass a fit's steps on until ``iterations``, the stop rule or the time budget ends it.
 
     Parameters
@@ -146,6 +148,11 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         Attached to the first step passed on (where the choice of net and iterations is known).
     seconds_per_step
         A first estimate of a step's time, refined from the steps seen.
+    cap
+        With a budget and ``chosen["iterations"]`` planned from a few timed steps: the most
+        iterations allowed. Once a quarter of the budget has passed, the plan is redone once from
+        the steps actually seen (timing a handful of steps is noisy, more so on busy cores), and a
+        change of more than 5 % is passed on as ``chosen["iterations"]`` with a note.
 
     When the rule fires at step k, the last step passed on carries its result: ``x`` and ``images``
     of the step at the variance minimum t* (its ``it`` stays k), the sentence why, and
@@ -160,10 +167,22 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
     first = True
     last = time.perf_counter()
     per_step = seconds_per_step
+    replan = seconds is not None and cap is not None and chosen is not None and "iterations" in chosen
+    seen = 0
     for step in steps:
         now = time.perf_counter()
         if now - last > 1e-3:  # steps computed before (while timing) arrive at once
-            per_step = now - last if per_step is None else 0.7 * per_step + 0.3 * (now - last)
+            per_step = now - last if per_step is None else 0.9 * per_step + 0.1 * (now - last)
+            seen += 1
+        replanned: dict[str, Any] = {}
+        if replan and seen >= 20 and now - started >= 0.25 * seconds and per_step:
+            replan = False
+            n = min(cap, step.it + int((seconds - (now - started)) * (1 - PLAN_MARGIN) / per_step))
+            if abs(n - iterations) > 0.05 * iterations:
+                replanned = {"notes": (f"iterations re-planned to {n} after {step.it} steps "
+                                       f"({per_step:.3g} s a step, not as timed at first).",),
+                             "chosen": {"iterations": n}}
+                iterations = n
         fired = False
         if rule is not None:
             fired = rule.update(step.images[watch])
@@ -176,6 +195,8 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         if first and (notes or chosen):
             extra = {"notes": tuple(notes), "chosen": dict(chosen or {})}
         first = False
+        if replanned:
+            extra = replanned
         said: list[str] = list(extra.get("notes", ()))
         if fired and best is not None:
             said.append(rule.describe(step.it) + ".")

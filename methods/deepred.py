@@ -88,9 +88,10 @@ class DeepRED(Method):
                 extra = (time.perf_counter() - t) / denoise_every
             plan = plan_net(make, net=net, iterations=iterations, seconds=problem.seconds,
                             device=problem.device, started=started, extra_seconds=extra)
-            yield from supervise(plan.iterates(), iterations=plan.iterations, ready=len(plan.steps), stop=stop,
-                                 window=window, patience=patience, seconds=problem.seconds, started=started,
-                                 notes=plan.notes, chosen=plan.chosen, seconds_per_step=plan.seconds_per_step)
+            yield from supervise(plan.iterates(), iterations=plan.iterations, ready=len(plan.steps),
+                                 stop=stop, window=window, patience=patience, seconds=problem.seconds,
+                                 started=started, notes=plan.notes, chosen=plan.chosen,
+                                 seconds_per_step=plan.seconds_per_step, cap=iterations)
         finally:
             for fit in fits:
                 fit.close()

@@ -208,7 +208,8 @@ def test_auto_net_fits_a_tiny_budget(method):
     assert first.chosen["net"] == "light" and first.chosen["iterations"] < 3000
     assert first.notes[0].startswith("net light: ") and "paper's net" in first.notes[0]
     assert took < 2.0 + 1.0, f"the run took {took:.1f} s for a 2 s budget"
-    assert steps[-1].it <= first.chosen["iterations"]
+    planned = [s.chosen["iterations"] for s in steps if "iterations" in s.chosen]
+    assert steps[-1].it <= max(planned) and len(planned) <= 3, "planned once, re-planned at most once, ended"
 
 
 def test_auto_net_without_a_budget_is_the_light_one_on_a_cpu():
@@ -227,9 +228,10 @@ def test_input_noise_grows_with_the_noise_level():
     rn = {s: m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": s})[0])["reg_noise"]
           for s in (10, 25, 50, 75)}
     assert rn[10] == rn[25] == pytest.approx(0.04) and rn[50] == rn[75] == pytest.approx(0.06)
-    assert rn[25] < m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": 40})[0])["reg_noise"] < rn[50]
-    assert m.resolve({"reg_noise": 0.1}, make_problem(bundled("camera", 32), "denoise", {"sigma": 50})[0])[
-        "reg_noise"] == 0.1
+    at40 = m.resolve({}, make_problem(bundled("camera", 32), "denoise", {"sigma": 40})[0])["reg_noise"]
+    assert rn[25] < at40 < rn[50]
+    given = m.resolve({"reg_noise": 0.1}, make_problem(bundled("camera", 32), "denoise", {"sigma": 50})[0])
+    assert given["reg_noise"] == 0.1
 
 
 def test_paper_presets_keep_the_papers_net_and_run_every_iteration():

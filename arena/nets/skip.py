@@ -188,9 +188,9 @@ class NetPlan:
     seconds_per_step: float | None = None
 
     def iterates(self) -> Iterator[Step]:
-        """The steps already taken while timing, then new ones, up to the planned count."""
-        yield from self.steps[: self.iterations]
-        while self.fit.k < self.iterations:
+        """The steps already taken while timing, then new ones for as long as they are asked for."""
+        yield from self.steps
+        while True:
             yield self.fit.step()
 
 
