@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
@@ -156,8 +156,14 @@ PAPER_COST = 5.0
 when it cannot fit anyway: measured 5× at 64², 7× at 128², 10× at 256² (one thread)."""
 PROBE_STEPS = 2
 """Timed steps per candidate, after one untimed warm-up step (allocations, oneDNN's kernel choice)."""
+SLOW_STEP = 4.0
+"""A step this many times slower than timed, with several torch threads, means other work arrived
+on the cores (see :meth:`NetPlan.iterates`)."""
 MARGIN = 0.05
 """Share of the time left that the plan keeps free for the runner's measurements and for noise."""
+SEVERAL_GAIN = 0.8
+"""Several torch threads are kept only when a step is at least 20 % faster with them: one thread
+loses little when the cores are free, several lose 20× when other work arrives."""
 THREAD_TRIAL = 100
 """Several torch threads are tried only when the time left is this many one-thread steps: when other
 work keeps the cores busy, one several-thread step can take 50× a one-thread step (OpenMP threads
@@ -186,12 +192,27 @@ class NetPlan:
     notes: tuple[str, ...] = ()
     chosen: dict[str, Value] = field(default_factory=dict)
     seconds_per_step: float | None = None
+    threads: int = 1
 
     def iterates(self) -> Iterator[Step]:
-        """The steps already taken while timing, then new ones for as long as they are asked for."""
+        """The steps already taken while timing, then new ones for as long as they are asked for.
+
+        On a CPU with several torch threads, a step slower than ``SLOW_STEP`` × the timed one
+        (other work arrived on the cores: several OpenMP threads then wait for each other) drops to
+        one thread for the rest of the run, with a note."""
         yield from self.steps
+        watch = self.seconds_per_step is not None and torch.get_num_threads() > 1
         while True:
-            yield self.fit.step()
+            t = time.perf_counter()
+            step = self.fit.step()
+            took = time.perf_counter() - t
+            if watch and took > SLOW_STEP * self.seconds_per_step:
+                watch = False
+                torch.set_num_threads(1)
+                step = replace(step, notes=(*step.notes, f"one torch thread from step {step.it}: a step took "
+                                            f"{took:.3g} s with {self.threads}, {self.seconds_per_step:.3g} s "
+                                            f"when timed (other work arrived on the cores)."))
+            yield step
 
 
 def _timed(fit: Fit, n: int) -> tuple[float, list[Step]]:
@@ -252,12 +273,12 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
         if t_several < 2 * t_light:
             t_several, more = _timed(light, PROBE_STEPS)
             steps += more
-        if t_several < t_light:
+        if t_several < SEVERAL_GAIN * t_light:
             t_light = t_several
         else:
             torch.set_num_threads(1)
             notes.append(f"one torch thread: a step took {t_light:.3g} s with one and {t_several:.3g} s "
-                         f"with {threads} (the cores are busy with other work).")
+                         f"with {threads}.")
     elif several:
         notes.append(f"one torch thread: the budget is too short to time {threads}.")
 
@@ -275,7 +296,7 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
             notes.insert(0, f"net paper: a step takes {t_paper:.3g} s here, {seconds:g} s allow {fits} "
                             f"of them; {n} iterations.")
             return NetPlan(paper, "paper", n, psteps, tuple(notes), {"net": "paper", "iterations": n},
-                           t_paper + extra_seconds)
+                           t_paper + extra_seconds, torch.get_num_threads())
         paper.close()
         paper_note = (f"one step of the paper's net takes {t_paper:.3g} s here, {seconds:g} s allow only "
                       f"{fits} of them (it needs about {need})")
@@ -288,7 +309,7 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
     cut = f"; {n} iterations fit" if n < iterations else f"; {n} iterations"
     notes.insert(0, f"net light: {paper_note}{cut}.")
     return NetPlan(light, "light", n, steps, tuple(notes), {"net": "light", "iterations": n},
-                   t_light + extra_seconds)
+                   t_light + extra_seconds, torch.get_num_threads())
 
 
 def dip_iterations(problem: Problem) -> int:
