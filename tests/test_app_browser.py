@@ -60,8 +60,9 @@ def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     table = page.locator(".arena-table table")
     table.wait_for(timeout=10_000)
     text = table.inner_text()
-    for name in ("naive", "lsq", "tikhonov", "tv", "PSNR", "unavailable"):
+    for name in ("naive", "lsq", "tikhonov", "tv", "PSNR", "LPIPS"):
         assert name in text
+    assert "unavailable" not in text, "LPIPS is a number (weights/lpips_alex.safetensors)"
     assert page.locator(".arena-table td.best").count() >= 2, "best values are highlighted"
     plot = page.locator("#convergence-plot img")
     plot.wait_for(timeout=10_000)
