@@ -226,3 +226,26 @@ def test_a_damaged_shipped_file_falls_back_or_says_why(hub, tmp_path):
     save_file(tensors, str(bad))
     status = metrics._Lpips(weights=bad).status()
     assert not status.available and "missing lin4.model.1.weight" in status.reason
+
+
+def test_the_conversion_unpickler_admits_numpy_arrays_only():
+    """training/convert_lpips.py never runs plain pickle.load: anything but numpy arrays is refused."""
+    import importlib.util
+    import pickle
+
+    spec = importlib.util.spec_from_file_location("convert_lpips", Path(__file__).resolve().parent.parent
+                                                  / "training" / "convert_lpips.py")
+    convert = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(convert)
+    tree = {"AlexNet_0": {"Conv_0": {"kernel": np.ones((2, 2, 3, 4), np.float32)}}, "n": [1, 2.0, "s"]}
+    back = convert.load_numpy_pickle(pickle.dumps(tree, protocol=3))
+    assert np.array_equal(back["AlexNet_0"]["Conv_0"]["kernel"], tree["AlexNet_0"]["Conv_0"]["kernel"])
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    with pytest.raises(pickle.UnpicklingError, match="builtins.print"):
+        convert.load_numpy_pickle(pickle.dumps({"w": Evil()}))
+    with pytest.raises(pickle.UnpicklingError):
+        convert.load_numpy_pickle(pickle.dumps(np.array([object()], dtype=object)))
