@@ -182,7 +182,8 @@ def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
         return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
     print(f"{'method':<14}{'PSNR':>8}{'SSIM':>8}{'LPIPS':>8}{'seconds':>9}{'iters':>7}{'data-fit':>10}  status")
-    print(f"{'(degraded)':<14}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}")
+    print(f"{'(degraded)':<14}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}"
+          f"{fmt(degraded.get('lpips'), '.3f'):>8}")
     for key, r in results.items():
         m = r.metrics
         print(f"{display_key(key, r):<14}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"

@@ -203,7 +203,8 @@ def prepare_experiment(config: Config) -> Prepared:
                                         seed=config.seed, device=device)
     notices += made
     degraded = problem.degradation.preview(problem.y).detach()
-    dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean)}
+    dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean),
+          "lpips": metrics.lpips_distance(degraded, clean)}
     return Prepared(config, problem, clean, degraded, notices, dm)
 
 
@@ -227,7 +228,7 @@ def _prepare_observed(config: Config, device: torch.device) -> Prepared:
                                              seed=config.seed, device=device)
     config.degradation_params = values  # the estimated σ, as a number: replays use it
     degraded = problem.degradation.preview(problem.y).detach()
-    return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None})
+    return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None, "lpips": None})
 
 
 def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> Iterator[Event]:

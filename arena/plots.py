@@ -20,7 +20,7 @@ def display_key(key: str, res: object) -> str:
 
 
 PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
-LABELS = {"psnr": "PSNR (dB)", "loss": "objective (log)", "step": "iteration", "seconds": "wall time (s)"}
+LABELS = {"psnr": "PSNR (dB)", "loss": "method's loss (log; see its tab)", "step": "iteration", "seconds": "wall time (s)"}
 
 
 def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None) -> Figure:

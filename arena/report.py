@@ -72,7 +72,8 @@ def summary_table(results: Mapping[str, MethodResult], degraded: Mapping[str, An
         Column index → row index of its best method value (the degraded row never counts).
     """
     headers = ["method", *[h for _, h, _ in TABLE_COLUMNS], "status"]
-    rows: list[list[Any]] = [["(degraded input)", degraded.get("psnr"), degraded.get("ssim"), None, None, None,
+    rows: list[list[Any]] = [["(degraded input)", degraded.get("psnr"), degraded.get("ssim"), degraded.get("lpips"),
+                              None, None,
                               None, ""]]
     for key, r in results.items():
         vals = {**r.metrics, "seconds": r.seconds, "iterations": r.iterations}
