@@ -233,9 +233,11 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
 
     * without a time budget (``seconds=None``): the paper's net on a GPU, the light one on a CPU
       (where a step of the paper's net takes seconds), ``iterations`` as given;
-    * with one: a few steps of the light net are timed (on a CPU also with one torch thread when
-      the method was given several: other busy threads on the same cores can make OpenMP's
-      several-thread steps many times slower, and the faster count is kept); the paper's net is
+    * with one: a few steps of the light net are timed — on a CPU with one torch thread first,
+      then, if the method was given several and the budget is long enough, with those; several
+      are kept only when ``SEVERAL_GAIN`` faster (other work on the same cores makes OpenMP's
+      several-thread steps up to 20× slower, one thread at worst 2×; :meth:`NetPlan.iterates`
+      drops to one thread if that happens later). The paper's net is
       timed too unless even ``PAPER_COST`` × the light step leaves it short of its
       ``PAPER_MIN_ITERATIONS``. The paper's net is chosen when it fits
       ``min(iterations, PAPER_MIN_ITERATIONS)`` steps into the time left, else the light one;
