@@ -78,9 +78,10 @@ class DeepImagePrior(Method):
     )
 
     def defaults(self, problem: Problem) -> dict[str, Value]:
-        """``iterations``: without a time budget 600 on a CPU (the light net's count in the CPU
-        lecture) and the paper's 3000 on a GPU; with a budget the paper's 3000 as the most, cut to
-        what fits by ``net=auto`` (ES-WMV usually ends it sooner). ``reg_noise``: 0.04 for σ ≤ 25,
+        """``iterations``: without a time budget on a CPU 600 at σ ≥ 25 (the light net's count in the
+        CPU lecture), up to 2400 as the noise falls (:func:`arena.nets.skip.dip_iterations`); the
+        paper's 3000 on a GPU, and with a budget as the most, cut to what fits by ``net=auto``
+        (ES-WMV may end it sooner). ``reg_noise``: 0.04 for σ ≤ 25,
         0.06 from σ = 50, linear in σ between (on the 0–255 scale): the notebooks' rule (1/30, and
         "1./20. for sigma=50") scaled by 1.2 (see ``REG_NOISE_AT_25``)."""
         return {"iterations": dip_iterations(problem), "reg_noise": dip_reg_noise(problem, REG_NOISE_AT_25)}
