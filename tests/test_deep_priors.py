@@ -246,6 +246,7 @@ def test_paper_presets_keep_the_papers_net_and_run_every_iteration():
         for m in preset.config.methods:
             if m["name"] in ("dip", "deepred"):
                 assert (m["params"]["net"], m["params"]["stop"]) == ("paper", "none"), preset.id
+                assert {"lr", "reg_noise", "iterations"} <= set(m["params"]), f"{preset.id}: the paper's values"
 
 
 def test_cut_before_the_patience_keeps_the_last_output_and_says_where_the_minimum_was():
