@@ -147,4 +147,4 @@ class _Fit:
         if self.job is not None:
             self.job.cancel()
             self.job = None
-        del self.f, self.opt
+        self.f = self.opt = None  # type: ignore[assignment]  # free the net; safe twice

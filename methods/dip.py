@@ -150,4 +150,4 @@ class _Fit:
         return Step(self.k, self.avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images)
 
     def close(self) -> None:
-        del self.f, self.opt, self.saved
+        self.f = self.opt = self.saved = None  # type: ignore[assignment]  # free the net; safe twice

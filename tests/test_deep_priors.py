@@ -255,3 +255,12 @@ def test_cut_before_the_patience_keeps_the_last_output_and_says_where_the_minimu
     out = list(supervise(steps, iterations=180, stop="es-wmv", window=20, patience=60, seconds=None, started=0.0))
     assert out[-1].it == 180 and torch.equal(out[-1].x, xs[179] * 2)
     assert "ES-WMV had not fired" in out[-1].notes[-1] and "iterations" not in out[-1].chosen
+
+
+@pytest.mark.parametrize("method", ["dip", "deepred"])
+def test_auto_net_takes_the_papers_net_when_its_steps_fit(method):
+    problem, clean, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    m = METHODS.get(method)()
+    steps = list(m.run(replace(problem, seconds=30.0), **m.resolve({"iterations": 4})))
+    assert steps[0].chosen == {"net": "paper", "iterations": 4} and steps[0].notes[0].startswith("net paper: ")
+    assert [s.it for s in steps] == [1, 2, 3, 4] and steps[-1].x.shape == clean.shape
