@@ -35,6 +35,7 @@ KNOWN = {
     ("tikhonov", "camera"): "noise 2 through a saturating curve: the quadratic prior ties with the inverse curve",
     ("tv", "camera"): "noise 2 through a saturating curve: gains stay below 0.1 dB at this size",
     ("red", "camera"): "noise 2 through a saturating curve: gains stay below 0.1 dB at this size",
+    ("dip", "colorize"): "the skip net fits the gray image's structure but has no colour to give (−3.0 dB measured)",
     ("red", "cs"): "NLM at σ_d = σ_eff sees the pseudo-inverse's error as texture and keeps it",
 }
 
