@@ -179,7 +179,7 @@ class _Lpips:
         return LpipsStatus(True, f"LPIPS (AlexNet, lpips {version}; torchvision's {ALEXNET_FILE} from the hub cache)")
 
     def distance(self, x: torch.Tensor, ref: torch.Tensor) -> float | None:
-        if not self.status().available or self._model is None:
+        if not self.status().available or self._model is None or min(x.shape[-2:]) < LPIPS_MIN_SIDE:
             return None
         a = x.detach().float().cpu().clamp(0, 1)
         b = ref.detach().float().cpu().clamp(0, 1)
@@ -188,6 +188,9 @@ class _Lpips:
         with self._lock, torch.no_grad():
             return float(self._model(a, b, normalize=True).mean())
 
+
+LPIPS_MIN_SIDE = 32
+"""AlexNet's stride-4 stem and two 3×3/2 max-pools leave nothing of a smaller image: no LPIPS there."""
 
 LPIPS = _Lpips()
 

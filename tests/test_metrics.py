@@ -249,3 +249,12 @@ def test_the_conversion_unpickler_admits_numpy_arrays_only():
         convert.load_numpy_pickle(pickle.dumps({"w": Evil()}))
     with pytest.raises(pickle.UnpicklingError):
         convert.load_numpy_pickle(pickle.dumps(np.array([object()], dtype=object)))
+
+
+def test_lpips_is_absent_not_an_error_for_images_too_small_for_alexnet():
+    import torch
+
+    from arena import metrics
+
+    tiny = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert metrics.lpips_distance(tiny, tiny.flip(-1)) is None
