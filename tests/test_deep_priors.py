@@ -264,3 +264,20 @@ def test_auto_net_takes_the_papers_net_when_its_steps_fit(method):
     steps = list(m.run(replace(problem, seconds=30.0), **m.resolve({"iterations": 4})))
     assert steps[0].chosen == {"net": "paper", "iterations": 4} and steps[0].notes[0].startswith("net paper: ")
     assert [s.it for s in steps] == [1, 2, 3, 4] and steps[-1].x.shape == clean.shape
+
+
+def test_deepred_schedule_raises_the_weights_and_x_stays_in_range():
+    """The notebook's continuation: λ and μ grow by 0.03 each time the data PSNR passes the threshold."""
+    from arena.method import METHODS
+    from arena.problem import make_problem
+    from conftest import bundled
+
+    problem, _, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 10})  # data PSNR passes 20 dB within a few steps
+    cls = METHODS.get("deepred")
+    values = cls.resolve({"net": "light", "iterations": 60, "schedule": True, "stop": "none", "lr": 0.01,
+                          "denoise_every": 5}, problem)
+    steps = list(cls().run(problem, **values))
+    lams = [s.diagnostics["lam"] for s in steps]
+    assert lams == sorted(lams) and lams[-1] > 0.5, "raised once the net fits the data past 20 dB"
+    assert all(s.diagnostics["mu"] - 0.5 == pytest.approx(s.diagnostics["lam"] - 0.5) for s in steps)
+    assert all(float(s.images["x"].min()) >= 0 and float(s.images["x"].max()) <= 1 for s in steps)

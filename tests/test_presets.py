@@ -27,3 +27,12 @@ def test_paper_presets_follow_the_papers_settings():
     red = next(m for m in presets["deepred-paper-denoise"].config.methods if m["name"] == "deepred")["params"]
     assert (red["lr"], red["lam"], red["mu"], red["reg_noise"], red["denoise_every"], red["denoiser"]) == \
         (0.008, 0.5, 0.5, 0.033, 10, "nlm")
+
+
+def test_deepred_paper_preset_is_the_denoising_notebook():
+    """train_via_admm's defaults in DeepRED's denoising.ipynb (Mataev, Elad & Milanfar's code)."""
+    c = load_presets()["deepred-paper-denoise"].config
+    deepred = next(m["params"] for m in c.methods if m["name"] == "deepred")
+    assert c.degradation == "denoise" and c.degradation_params["sigma"] == 25
+    assert deepred == {**deepred, "iterations": 6000, "lr": 0.008, "lam": 0.5, "mu": 0.5, "reg_noise": 0.033,
+                       "denoise_every": 10, "denoiser": "nlm", "sigma_d": 3.0, "schedule": True, "net": "paper"}
