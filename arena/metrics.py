@@ -93,17 +93,18 @@ class LpipsStatus:
 
 
 def lpips_from_tensors(tensors: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """``lpips.LPIPS(net='alex', pretrained=True, pnet_rand=True)`` — the backbone built without
-    weights (no download), the heads from the ``lpips`` package — with ``tensors`` loaded into it:
-    the five feature convolutions (``net.slice*``) and the five linear heads (``lin*``), every
-    name, shape and value checked first. Raises ``ValueError`` with one sentence otherwise."""
+    """``lpips.LPIPS(net='alex', pretrained=False, pnet_rand=True)`` — built without any weights
+    (no download, and no ``torch.load`` of the package's own heads, which ``tensors`` replace
+    anyway) — with ``tensors`` loaded into it: the five feature convolutions (``net.slice*``) and
+    the five linear heads (``lin*``), every name, shape and value checked first. Raises
+    ``ValueError`` with one sentence otherwise."""
     import warnings
 
     import lpips
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
+        model = lpips.LPIPS(net="alex", pretrained=False, pnet_rand=True, verbose=False)
     expected = {k: v.shape for k, v in model.state_dict().items()
                 if k.startswith(("net.", "lin")) and not k.startswith("lins.")}
     missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))

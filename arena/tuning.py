@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -113,8 +114,6 @@ def evaluator(method: Method, problem: Problem, params: Mapping[str, Value], par
               cancel: threading.Event | None = None, seconds: float | None = None) -> Evaluate:
     """A function λ ↦ x̂_λ that runs ``method`` to completion (checking ``cancel`` every step and
     stopping at ``seconds``), on one torch thread so that trials can run side by side."""
-    import time
-
     def run(value: float) -> torch.Tensor:
         torch.set_num_threads(1)  # per thread; trials run in parallel
         t0 = time.perf_counter()

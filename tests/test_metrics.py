@@ -112,13 +112,20 @@ def shipped():
     return model
 
 
-def _fixed_input(side: int = 64) -> np.ndarray:
+def _convert_script():
+    """training/convert_lpips.py, loaded by path (training/ is a folder of scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("convert_lpips", Path(__file__).resolve().parent.parent
+                                                  / "training" / "convert_lpips.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fixed_input() -> np.ndarray:
     """The conversion script's fixed input (smooth colours, an edge, noise) in [-1, 1], NCHW."""
-    t = np.linspace(0.0, 1.0, side)
-    r = 0.5 + 0.5 * np.sin(7 * t)[:, None] * np.cos(5 * t)[None, :]
-    g = (t[:, None] + t[None, :] > 0.9).astype(np.float64)
-    b = np.random.default_rng(0).random((side, side))
-    return (np.stack([r, g, b])[None] * 2 - 1).astype(np.float32)
+    return _convert_script().fixed_input()
 
 
 def _port_alexnet(kernels_hwio: list[np.ndarray], biases: list[np.ndarray], x_nhwc: np.ndarray) -> list[np.ndarray]:
@@ -230,13 +237,9 @@ def test_a_damaged_shipped_file_falls_back_or_says_why(hub, tmp_path):
 
 def test_the_conversion_unpickler_admits_numpy_arrays_only():
     """training/convert_lpips.py never runs plain pickle.load: anything but numpy arrays is refused."""
-    import importlib.util
     import pickle
 
-    spec = importlib.util.spec_from_file_location("convert_lpips", Path(__file__).resolve().parent.parent
-                                                  / "training" / "convert_lpips.py")
-    convert = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(convert)
+    convert = _convert_script()
     tree = {"AlexNet_0": {"Conv_0": {"kernel": np.ones((2, 2, 3, 4), np.float32)}}, "n": [1, 2.0, "s"]}
     back = convert.load_numpy_pickle(pickle.dumps(tree, protocol=3))
     assert np.array_equal(back["AlexNet_0"]["Conv_0"]["kernel"], tree["AlexNet_0"]["Conv_0"]["kernel"])
