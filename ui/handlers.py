@@ -29,6 +29,7 @@ from arena.plots import convergence_figure, figure_array
 from arena.tuning import LABELS
 from arena.presets import load_presets
 from arena.report import metrics_document, summary_table, zip_folder
+from ui.images import png_file
 from ui.session import Runs, session_dir
 from ui.widgets import widget_default
 
@@ -84,11 +85,15 @@ def editor_background(path: str, max_side: int) -> np.ndarray | None:
         return None
 
 
+def _file_or_none(a: np.ndarray | None) -> str | None:
+    return png_file(a) if a is not None else None
+
+
 # ---- input choices ----------------------------------------------------------------------------
-def pick_bundled(max_side: float, evt: gr.SelectData) -> tuple[str, np.ndarray | None, np.ndarray | None]:
+def pick_bundled(max_side: float, evt: gr.SelectData) -> tuple[str, str | None, np.ndarray | None]:
     path = gallery_items()[evt.index][0]
     img = editor_background(path, int(max_side))
-    return path, img, img
+    return path, _file_or_none(img), img
 
 
 def pick_upload(path: str | None, current: str, max_side: float) -> tuple[Any, Any, Any]:
@@ -101,8 +106,7 @@ def pick_upload(path: str | None, current: str, max_side: float) -> tuple[Any, A
         return current, gr.skip(), gr.skip()
     for notice in loaded.notices:
         gr.Info(notice)
-    img = to_uint8(loaded.x)
-    return path, img, to_uint8(loaded.x.expand(-1, 3, -1, -1))
+    return path, png_file(to_uint8(loaded.x)), to_uint8(loaded.x.expand(-1, 3, -1, -1))
 
 
 def show_group(name: str) -> list[Any]:
@@ -131,7 +135,7 @@ def apply_preset(pid: str | None) -> list[Any]:
     method_values = [chosen[m.name].get(prm.name, widget_default(prm)) if m.name in chosen else gr.skip()
                      for m in METHODS for prm in m.params]
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
-    return [md, path, img, img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
+    return [md, path, _file_or_none(img), img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
             c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values,
             min(c.seconds or 60, MAX_SECONDS), c.tune, c.observed]
 
@@ -211,11 +215,12 @@ DISPLAY_MIN_SIDE = 256
 """Smaller images (the GAN prior's 64×64) are shown enlarged by whole pixels, so they are not specks."""
 
 
-def shown(x: torch.Tensor) -> np.ndarray:
-    """uint8 image for display: enlarged by an integer factor (nearest) when its longest side is small."""
+def shown(x: torch.Tensor) -> str:
+    """The PNG file shown for ``x``: enlarged by an integer factor (nearest) when its longest side
+    is small; written once per picture (:func:`ui.images.png_file`)."""
     a = to_uint8(x)
     k = DISPLAY_MIN_SIDE // max(a.shape[:2])
-    return a if k < 2 else a.repeat(k, axis=0).repeat(k, axis=1)
+    return png_file(a if k < 2 else a.repeat(k, axis=0).repeat(k, axis=1))
 
 
 def _degraded_text(prep: Prepared) -> str:
@@ -309,7 +314,7 @@ def _shown_or_none(x: torch.Tensor | None) -> Any:
     return shown(x) if x is not None else None
 
 
-def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[np.ndarray, str]]:
+def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[str, str]]:
     items = ([(shown(prep.clean), "clean")] if prep.clean is not None else []) + [(shown(prep.degraded), "degraded")]
     items += [(shown(x), k) for k, x in images.items() if x is not None]
     return items
@@ -403,14 +408,14 @@ def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> 
     return (shown(state["images"][left]), shown(state["images"][right]))
 
 
-def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[np.ndarray, str]]:
+def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[str, str]]:
     if not state:
         return []
-    return [(to_uint8(zoom_crop(img, float(x), float(y), int(size))), name) for name, img in state["images"].items()]
+    return [(png_file(to_uint8(zoom_crop(img, float(x), float(y), int(size)))), name) for name, img in state["images"].items()]
 
 
 # ---- API -------------------------------------------------------------------------------------
-def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     names = {**bundled_images(), **bundled_observed()}
     if cfg.image not in names:
         raise SpecError(f"the API takes a bundled image name: {', '.join(names)}")
@@ -431,12 +436,13 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
         m.pop("history", None)
     # gradio_client treats any dict with a "path" key as a file to fetch; the API never takes one.
     doc["degradation"].pop("path", None)
-    images = [(to_uint8(prep.clean), "clean"), (to_uint8(prep.degraded), "degraded")]
-    images += [(to_uint8(r.x), k) for k, r in results.items() if r.x is not None]
+    images = [(png_file(to_uint8(prep.clean)), "clean")] if prep.clean is not None else []
+    images += [(png_file(to_uint8(prep.degraded)), "degraded")]
+    images += [(png_file(to_uint8(r.x)), k) for k, r in results.items() if r.x is not None]
     return doc, images
 
 
-def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Run a comparison described by a ``config.json`` document (bundled images only)."""
     try:
         raw = json.loads(config_json or "")
@@ -469,7 +475,7 @@ def api_inspect_image(path: str | None) -> dict[str, Any]:
     return {"width": wid, "height": hgt, "channels": c, "notices": loaded.notices}
 
 
-def api_run_preset(pid: str, seed: float | None) -> tuple[dict[str, Any], list[tuple[np.ndarray, str]]]:
+def api_run_preset(pid: str, seed: float | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Run a lecture preset by id, optionally with another seed."""
     try:
         if pid not in PRESETS:
