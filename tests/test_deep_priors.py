@@ -281,3 +281,34 @@ def test_deepred_schedule_raises_the_weights_and_x_stays_in_range():
     assert lams == sorted(lams) and lams[-1] > 0.5, "raised once the net fits the data past 20 dB"
     assert all(s.diagnostics["mu"] - 0.5 == pytest.approx(s.diagnostics["lam"] - 0.5) for s in steps)
     assert all(float(s.images["x"].min()) >= 0 and float(s.images["x"].max()) <= 1 for s in steps)
+
+
+def _fit(output: str, reg_noise: float = 0.05, lr: float = 0.01):
+    from methods.dip import _Fit
+
+    problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    return _Fit(problem, "light", lr=lr, reg_noise=reg_noise, ema=0.0, input_depth=8, samples=1,
+                paper_output=output == "paper"), problem
+
+
+@pytest.mark.parametrize("output", ["paper", "notebook"])
+def test_dip_output_is_f_of_z_in_the_paper_mode_and_of_the_perturbed_input_in_the_notebook_mode(output):
+    fit, _ = _fit(output, lr=0.0)  # lr 0: the step leaves θ as it was, so f_θ(z) can be recomputed after it
+    step = fit.step()
+    with torch.no_grad():
+        f_z = fit.f(fit.z)
+    assert torch.equal(step.images["raw"], f_z) == (output == "paper")
+    assert torch.equal(step.x, step.images["raw"]), "ema = 0: the average is the latest output"
+
+
+@pytest.mark.parametrize("drop,rolled_back", [(4.0, False), (6.0, True)])
+def test_dip_backtracks_against_the_previous_step(drop, rolled_back):
+    fit, problem = _fit("notebook", reg_noise=0.0)
+    with torch.no_grad():
+        data_db = -10 * torch.log10(problem.residual(fit.f(fit.z)).pow(2).mean()).item()
+    before = [p.detach().clone() for p in fit.f.parameters()]
+    fit.last_db = data_db + drop  # as if the previous step had fitted the data `drop` dB better
+    fit.step()
+    unchanged = all(torch.equal(a, b) for a, b in zip(before, fit.f.parameters()))
+    assert unchanged == rolled_back
+    assert fit.last_db == (data_db + drop if rolled_back else pytest.approx(data_db, abs=1e-4))

@@ -22,8 +22,8 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 PNG_LEVEL = 1
-"""zlib level 1: a 256² RGB preview encodes in ~4 ms instead of ~20 ms at the default level 6, for
-files ~15 % larger — the browser reads them from the same machine or a LAN."""
+"""zlib level 1: a 256² RGB photo encodes in 7 ms instead of 16 ms at the default level 6 (2-core
+EPYC), for a file 7 % larger — the browser reads it from the same machine or a LAN."""
 
 
 def folder() -> Path:
