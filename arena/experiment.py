@@ -231,12 +231,13 @@ def _prepare_observed(config: Config, device: torch.device) -> Prepared:
     return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None, "lpips": None})
 
 
-def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True) -> Iterator[Event]:
-    """The runner's event stream for a prepared experiment."""
+def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True, workers: str = "threads") -> Iterator[Event]:
+    """The runner's event stream for a prepared experiment (``workers``: see :func:`run_comparison`)."""
     c = prepared.config
     return run_comparison(prepared.problem, prepared.clean, c.method_specs(),
                           budget=Budget(c.iterations, c.seconds), metrics_every=c.metrics_every,
-                          sequential=c.sequential, cancel=cancel, with_lpips=with_lpips, tune=c.tune)
+                          sequential=c.sequential, cancel=cancel, with_lpips=with_lpips, tune=c.tune,
+                          workers=workers)
 
 
 def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) -> list[Path]:

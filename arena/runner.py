@@ -1,7 +1,8 @@
 """Run several methods on one problem at once and stream what happens as events.
 
-Each method runs in its own thread (on CUDA, on its own stream); events go through a queue to
-the single consumer — the CLI, the app or a test — that iterates :func:`run_comparison`.
+Each method runs in its own thread (on CUDA, on its own stream) or its own worker process
+(:mod:`arena.workers`); events go through a queue or a pipe to the single consumer — the CLI, the
+app or a test — that iterates :func:`run_comparison`.
 Consuming the stream never changes the algorithms: the runner only observes the iterates.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 
 from arena import metrics, tuning
+from arena import workers as workers_module
 from arena.errors import ArenaError, SpecError
 from arena.method import ITERATIONS_MAX, METHODS, Method, load_methods
 from arena.params import Value, check_given, parse_spec
@@ -32,6 +34,8 @@ element-wise work (TV on 256² in a worker thread, 2 cores: 4.2 ms/iteration wit
 with 1; on 1024²: 29 ms with 2 threads vs 16 ms with 1), and it makes ``compute_seconds`` exact.
 ``heavy`` methods (conv nets) do gain from threads (DIP's net at 128²: 0.41 s/it with 1 thread,
 0.28 s with 2), so they share the cores: cores // (heavy methods running at once)."""
+
+WORKERS = ("threads", "processes")
 
 STATUS_DONE = "done"
 STATUS_BUDGET = "budget"
@@ -162,6 +166,7 @@ def run_comparison(
     cancel: threading.Event | None = None,
     with_lpips: bool = True,
     tune: str = "off",
+    workers: str = "threads",
 ) -> Iterator[Event]:
     """Run every method on ``problem`` and yield :class:`Event` s as they happen.
 
@@ -184,6 +189,10 @@ def run_comparison(
     tune : {"off", "auto", "oracle"}
         How methods with a tunable parameter choose it (:mod:`arena.tuning`): their default rule,
         the discrepancy principle (never sees ``clean``), or the best PSNR against ``clean``.
+    workers : {"threads", "processes"}
+        Where methods run: threads of this process (no start-up cost; what the CLI uses), or worker
+        processes (:mod:`arena.workers`) that the caller's own Python work cannot slow down and
+        whose crash ends that method only (what the app uses).
 
     Raises
     ------
@@ -195,19 +204,38 @@ def run_comparison(
         raise SpecError(f"tune={tune!r} is not a mode; choose one of {', '.join(tuning.MODES)}")
     if tune == "oracle" and clean is None:
         raise SpecError("oracle tuning needs the clean image, and this photo came degraded; use tune=auto")
+    if workers not in WORKERS:
+        raise SpecError(f"workers={workers!r}; choose one of {', '.join(WORKERS)}")
     cancel = cancel or threading.Event()
-    events: queue.Queue[Event] = queue.Queue()
     results: dict[str, MethodResult] = {}
     clean = clean.to(problem.device) if clean is not None else None
-    threads = [
-        threading.Thread(
-            target=_work, name=f"arena-{job.key}", daemon=True,
-            args=(job, problem, clean, budget, max(1, int(metrics_every)), cancel, events, results, with_lpips,
-                  1 if sequential else max(1, sum(j.method.heavy for j in jobs)), tune),
-        )
-        for job in jobs
-    ]
-    pending, running, limit = list(threads), [], 1 if sequential else len(threads)
+    heavy = 1 if sequential else max(1, sum(j.method.heavy for j in jobs))
+    calls = [(job.key, _work, (job, problem, clean, budget, max(1, int(metrics_every)), with_lpips, heavy, tune))
+             for job in jobs]
+    limit = 1 if sequential else len(jobs)
+    if workers == "processes":
+        by_key = {job.key: job for job in jobs}
+
+        def died(key: str, reason: str) -> list[Event]:
+            job = by_key[key]
+            res = MethodResult(key, job.method.name, job.method.label, dict(job.params),
+                               status=STATUS_ERROR, message=reason)
+            results[key] = res
+            return [Event("end", key, status=res.status, message=res.message)]
+
+        yield from workers_module.run_in_processes(calls, limit, cancel, died, results)
+    else:
+        yield from _run_in_threads(calls, limit, cancel, results)
+    yield Event("done", results={job.key: results[job.key] for job in jobs})
+
+
+def _run_in_threads(calls: list[tuple[str, Any, tuple[Any, ...]]], limit: int, cancel: threading.Event,
+                    results: dict[str, MethodResult]) -> Iterator[Event]:
+    """Each call in its own thread of this process, at most ``limit`` at once; events as they come."""
+    events: queue.Queue[Event] = queue.Queue()
+    threads = [threading.Thread(target=target, name=f"arena-{key}", daemon=True,
+                                args=(*args, cancel, events, results)) for key, target, args in calls]
+    pending, running = list(threads), []
     try:
         while pending or running or not events.empty():
             running = [t for t in running if t.is_alive()]
@@ -218,7 +246,6 @@ def run_comparison(
                 yield events.get(timeout=0.05)
             except queue.Empty:
                 continue
-        yield Event("done", results={job.key: results[job.key] for job in jobs})
     finally:
         cancel.set()
         for t in threads:
@@ -227,8 +254,8 @@ def run_comparison(
 
 
 def _work(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budget, every: int,
-          cancel: threading.Event, events: queue.Queue[Event], results: dict[str, MethodResult],
-          with_lpips: bool, heavy_jobs: int, tune: str = "off") -> None:
+          with_lpips: bool, heavy_jobs: int, tune: str, cancel: threading.Event, events: queue.Queue[Event],
+          results: dict[str, MethodResult]) -> None:
     problem = replace(problem, seconds=budget.seconds)
     job = replace(job, params=job.method.resolve(job.given, problem))
     total = int(job.params.get("iterations", 1))

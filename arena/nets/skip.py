@@ -122,12 +122,27 @@ def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_d
     ``copies`` independent nets in one), its fixed input z ~ U[0, 0.1] (``input_depth`` channels per
     copy), and the generator for the input noise."""
     g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # weight initialisation draws from the global generator
     cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1], copies)
+    f = SkipNet(cfg)
+    seeded_init(f, torch.Generator().manual_seed(seed))
     # channels-last is 1.3× faster per iteration on the CPU here (benchmarks/bench_skipnet.py).
-    f = SkipNet(cfg).to(device, memory_format=torch.channels_last)
+    f = f.to(device, memory_format=torch.channels_last)
     z = (torch.rand((1, input_depth * copies, *shape[-2:]), generator=g) * 0.1).to(device)
     return f, z.contiguous(memory_format=torch.channels_last), g
+
+
+def seeded_init(net: nn.Module, g: torch.Generator) -> None:
+    """Re-draw every convolution's default initialisation (weights kaiming-uniform with a = √5, bias
+    U(±1/√fan_in)) from ``g``, in construction order: the values ``torch.manual_seed`` would give,
+    without seeding the global generator, which methods running beside this one in other threads
+    share (DIP and DeepRED started together drew each other's weights)."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=g)
+            if m.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(m.bias, -bound, bound, generator=g)
 
 
 PAPER_ITERATIONS = 3000
