@@ -7,9 +7,11 @@ from the core; this file lays out the page and wires events. Handlers live in :m
 from __future__ import annotations
 
 import os
+import threading
 
 import gradio as gr
 
+from arena import workers
 from arena.degradations import DEGRADATIONS
 from arena.method import METHODS
 from ui import handlers as h
@@ -26,6 +28,8 @@ CSS = """
 
 def build_demo() -> gr.Blocks:
     """Lay out the page and wire its events; returns the Blocks (not launched)."""
+    if h.WORKERS == "processes":  # the workers' forkserver imports torch and the methods while the page loads
+        threading.Thread(target=workers.warm, name="arena-warm", daemon=True).start()
     with gr.Blocks(title="Restoration Arena", analytics_enabled=False) as demo:
         results_state = gr.State(None)
         mask_path = gr.State(None)
@@ -143,10 +147,18 @@ def build_demo() -> gr.Blocks:
                                seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds, tune,
                                observed])
         show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md])
-        run_outputs = [clean_img, degraded_img, degraded_md, status, overview, *method_imgs, *method_progress,
-                       table, plot, left, right, slider, zoom, download, results_state, lam_plot, maps_plot]
-        run_btn.click(h.make_run(run_outputs, method_imgs, method_progress), inputs=settings, outputs=run_outputs,
-                      concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS, api_visibility="undocumented")
+        view = h.RunView(clean=clean_img, degraded=degraded_img, degraded_md=degraded_md, status=status,
+                         overview=overview, images={m.name: img for m, img in zip(METHODS, method_imgs)},
+                         progress={m.name: md for m, md in zip(METHODS, method_progress)}, table=table, plot=plot,
+                         left=left, right=right, slider=slider, zoom=zoom, download=download, results=results_state,
+                         tuning_plot=lam_plot, maps_plot=maps_plot, live=gr.State(None))
+        (run_btn.click(h.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
+                       api_visibility="undocumented")
+         .success(h.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
+                  concurrency_limit=h.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[status],
+                  api_visibility="undocumented")
+         .then(h.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
+               api_visibility="undocumented"))
         stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False)
         for m, tab, img in zip(METHODS, method_tabs, method_imgs):
             tab.select(h.method_image(m.name), inputs=[results_state], outputs=[img], show_progress="hidden")

@@ -4,7 +4,9 @@ PyTorch reference of the paper's net written here (same layers, no tricks).
     python benchmarks/bench_skipnet.py [--sizes 128 256 512] [--repeats 5] [--net paper|light]
 
 Each variant runs 2 warm-up iterations, then ``--repeats`` timed ones; the median is reported.
-The machine is printed at the top.
+The machine is printed at the top. The last column is DIP itself through the runner (what
+``arena run`` does: the layout its autotune chose, the runner's checks and PSNR every 10 steps),
+timed by the runner's own per-step clock on σ=25 denoising of the astronaut at that side.
 """
 
 from __future__ import annotations
@@ -97,13 +99,26 @@ def main() -> None:
     device = torch.device(args.device)
     cfg = SkipConfig.paper() if args.net == "paper" else SkipConfig.light()
     print(f"Machine: {machine()}; device {device}; net {args.net}; median of {args.repeats}.\n")
-    print("| side | reference s/it | ours s/it | ours, channels-last s/it |")
-    print("|---:|---:|---:|---:|")
+    print("| side | reference s/it | ours s/it | ours, channels-last s/it | DIP through the runner s/it | runner / reference |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for side in args.sizes:
         ref = time_iterations(Reference(cfg), side, args.repeats, False, device)
         ours = time_iterations(SkipNet(cfg), side, args.repeats, False, device)
         last = time_iterations(SkipNet(cfg), side, args.repeats, True, device)
-        print(f"| {side} | {ref:.3f} | {ours:.3f} | {last:.3f} |", flush=True)
+        runner = through_runner(args.net, side, args.repeats, args.device)
+        print(f"| {side} | {ref:.3f} | {ours:.3f} | {last:.3f} | {runner:.3f} | {runner / ref:.2f} |", flush=True)
+
+
+def through_runner(net: str, side: int, repeats: int, device: str) -> float:
+    """Median seconds per DIP step as the runner clocks them (after 2 warm-up steps)."""
+    from arena.experiment import Config, prepare_experiment, run
+
+    cfg = Config(image="astronaut", degradation="denoise", degradation_params={"sigma": 25}, max_side=side,
+                 device=device, methods=[{"name": "dip", "params": {"net": net, "iterations": repeats + 2,
+                                                                     "stop": "none"}}])
+    result = list(run(prepare_experiment(cfg), with_lpips=False))[-1].results["dip"]
+    clock = [h["seconds"] for h in result.history]
+    return statistics.median(b - a for a, b in zip(clock[1:], clock[2:]))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,18 @@ from ui import handlers as h  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 
-OUTPUTS = [f"component-{i}" for i in range(5 + 2 * len(METHODS) + 10)]
-"""Stand-ins for the run's output components (the handler only uses them as dictionary keys)."""
+VIEW = h.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
+                                    "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "live")},
+                 images={m.name: f"image-{m.name}" for m in METHODS}, progress={m.name: f"progress-{m.name}" for m in METHODS})
+"""Stand-ins for the run's output components (the handlers only use them as dictionary keys)."""
+
+
+def run_updates(values) -> list[dict]:
+    """Every update of a Run, through its three chained events as the page fires them."""
+    first = h.start_run(VIEW)(FakeRequest(), *values)
+    streamed = list(h.stream_run(VIEW)(FakeRequest(), first["live"]))
+    live = next(u["live"] for u in reversed(streamed) if "live" in u)
+    return [first, *streamed, *h.finish_run(VIEW)(FakeRequest(), live)]
 
 
 class FakeRequest:
@@ -104,13 +114,13 @@ def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
 
     cfg = h._config(settings(methods=("tv",), observed=True, image=str(bundled_observed()["noisy_rocket"])), "s")
     assert cfg.observed and cfg.degradation_params["sigma"] == "auto"
-    run = h.make_run(OUTPUTS, OUTPUTS[5:5 + len(METHODS)], OUTPUTS[5 + len(METHODS):5 + 2 * len(METHODS)])
-    updates = list(run(FakeRequest(), *settings(methods=("tv",), observed=True, method_params={"tv": {"iterations": 30}},
-                                                image=str(bundled_observed()["noisy_rocket"]))))
+    updates = run_updates(settings(methods=("tv",), observed=True, method_params={"tv": {"iterations": 30}},
+                                   image=str(bundled_observed()["noisy_rocket"])))
     first, last = updates[0], updates[-1]
-    assert first[OUTPUTS[0]] is None, "no clean image to show"
-    assert "no PSNR" in first[OUTPUTS[2]] and "estimated from the photo" in first[OUTPUTS[2]]
-    table = next(u[OUTPUTS[-10]] for u in updates if OUTPUTS[-10] in u and u[OUTPUTS[-10]])
+    assert first["clean"] is None, "no clean image to show"
+    assert "no PSNR" in first["degraded_md"] and "estimated from the photo" in first["degraded_md"]
+    table = next(u["table"] for u in updates if u.get("table"))
     assert "—" in table
-    maps = last[OUTPUTS[-1]]
+    assert any(u.get("image-tv") for u in updates), "the method's tab gets its result"
+    maps = last["maps_plot"]
     assert maps.visible and str(maps.value["path"] if isinstance(maps.value, dict) else maps.value).endswith("maps.png")

@@ -8,6 +8,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -40,10 +41,17 @@ DEFAULT_MAX_SIDE = 512 if GPU else 256
 DEFAULT_METHODS = ["naive", "tikhonov", "tv"]
 MAX_SECONDS = 600
 CONCURRENT_RUNS = 1 if GPU else 2
+WORKERS = "threads" if GPU else "processes"
+"""On a CPU every method runs in a worker process (:mod:`arena.workers`), where the app's own work —
+encoding images, drawing the plot, serving the page — cannot hold the interpreter lock its steps
+need. On a GPU, methods share one device through CUDA streams in threads (one CUDA context)."""
 QUEUE_SIZE = 16
 MAX_FILE_SIZE = "25mb"
 PREVIEW_INTERVAL = 0.5
-PLOT_INTERVAL = 3.0
+PLOT_INTERVAL = 2.0
+PLOT_SHARE = 0.05
+"""The live plot is redrawn at most every PLOT_INTERVAL s, and less often when drawing it would take
+more than this share of the time (a 4-panel figure of 600-step histories: 0.25–0.4 s here)."""
 OVERVIEW_INTERVAL = 1.0
 API_MAX_SECONDS = 120.0
 API_MAX_ITERATIONS = 5000
@@ -242,114 +250,171 @@ def show_degradation(request: gr.Request, *values: Any) -> tuple[Any, Any, str]:
     return _shown_or_none(prep.clean), shown(prep.degraded), _degraded_text(prep)
 
 
+def _shown_or_none(x: torch.Tensor | None) -> str | None:
+    return shown(x) if x is not None else None
+
+
 def _session(request: gr.Request | None) -> str:
     return (getattr(request, "session_hash", None) or "anonymous") if request is not None else "anonymous"
 
 
-def make_run(outputs: Sequence[Any], method_imgs: Sequence[Any], method_progress: Sequence[Any]) -> Callable:
-    """The streaming Run handler, bound to the output components it updates."""
-    (clean_c, degraded_c, degraded_md, status_c, overview_c, *rest) = outputs
-    n = len(METHODS)
-    table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c, state_c, lam_c, maps_c = rest[2 * n:]
-    index = {m.name: i for i, m in enumerate(METHODS)}
+@dataclass
+class RunView:
+    """The components a run writes to, by name; app.py builds it and wires the three run events.
 
-    def run(request: gr.Request, *values: Any) -> Iterator[dict[Any, Any]]:
-        session = _session(request)
+    A run is three chained events, so that the long one streams to three components only: Gradio
+    rebuilds the configuration of every output an update leaves out (a "skip" is an update), which
+    cost the app a quarter of its streaming time when the stream had all thirty-odd outputs."""
+
+    clean: Any
+    degraded: Any
+    degraded_md: Any
+    status: Any
+    overview: Any
+    images: dict[str, Any]
+    """Method name → the image in its tab."""
+    progress: dict[str, Any]
+    """Method name → the progress line in its tab."""
+    table: Any
+    plot: Any
+    left: Any
+    right: Any
+    slider: Any
+    zoom: Any
+    download: Any
+    results: Any
+    """State: the last finished run's images (slider, zoom and the method tabs read it)."""
+    tuning_plot: Any
+    maps_plot: Any
+    live: Any
+    """State: the run in progress, handed from the start to the stream to the finish."""
+
+    def start_outputs(self) -> list[Any]:
+        return [self.clean, self.degraded, self.degraded_md, self.status, self.overview, *self.images.values(),
+                *self.progress.values(), self.table, self.plot, self.download, self.results, self.tuning_plot,
+                self.maps_plot, self.live]
+
+    def stream_outputs(self) -> list[Any]:
+        return [self.status, self.overview, self.plot, self.live]
+
+    def finish_outputs(self) -> list[Any]:
+        return [self.table, self.plot, self.left, self.right, self.slider, self.zoom, self.download, self.results,
+                self.status, self.overview, self.tuning_plot, self.maps_plot, *self.images.values(),
+                *self.progress.values()]
+
+
+def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
+    """Run, first event: check the settings, show the input pair, clear the last run's outputs."""
+
+    def start(request: gr.Request, *values: Any) -> dict[Any, Any]:
         try:
-            prep = prepare_experiment(_config(values, session))
+            prep = prepare_experiment(_config(values, _session(request)))
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        # Each picture is encoded once: the overview reuses the files the panels were given.
+        fixed = ([(shown(prep.clean), "clean")] if prep.clean is not None else []) + [(shown(prep.degraded), "degraded")]
+        chosen = {m["name"] for m in prep.config.methods}
+        return {view.clean: fixed[0][0] if prep.clean is not None else None, view.degraded: fixed[-1][0],
+                view.degraded_md: _degraded_text(prep), view.status: "Starting…", view.overview: fixed,
+                **{c: None for c in view.images.values()},
+                **{c: "starting" if k in chosen else "not run yet" for k, c in view.progress.items()},
+                view.table: "", view.plot: None, view.download: None, view.results: None,
+                view.tuning_plot: gr.Image(value=None, visible=False), view.maps_plot: gr.Image(value=None, visible=False),
+                view.live: {"prep": prep, "fixed": fixed, "results": None}}
+
+    return start
+
+
+def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
+    """Run, second event: compute, streaming the status line, the overview and the plot."""
+
+    def stream(request: gr.Request, live: dict[str, Any] | None) -> Iterator[dict[Any, Any]]:
+        if not live:
+            return
+        prep, fixed, session = live["prep"], live["fixed"], _session(request)
         flag = RUNS.start(session)
-        keys = [m["name"] for m in prep.config.methods]
+        keys = [m.get("key") or m["name"] for m in prep.config.methods]
+        tracker = Tracker(keys)
+        latest: dict[str, str] = {}
+        sent: dict[str, torch.Tensor] = {}
+        last_push = last_overview = 0.0
+        last_plot, plot_cost = time.monotonic(), 0.0
         try:
-            first: dict[Any, Any] = {clean_c: _shown_or_none(prep.clean), degraded_c: shown(prep.degraded),
-                                     degraded_md: _degraded_text(prep), status_c: "Running… (Stop keeps what was reached)",
-                                     table_c: "", download_c: None, state_c: None, lam_c: gr.Image(value=None, visible=False),
-                                     maps_c: gr.Image(value=None, visible=False)}
-            for k in keys:
-                first[method_imgs[index[k]]] = None
-                first[method_progress[index[k]]] = "starting"
-            yield first
-            tracker = Tracker(keys)
-            last_push = last_overview = 0.0
-            last_plot = time.monotonic()
-            in_overview: set[str] = set()
-            for ev in run_experiment(prep, cancel=flag):
+            yield {view.status: "Running… (Stop keeps what was reached)"}
+            for ev in run_experiment(prep, cancel=flag, workers=WORKERS):
                 tracker.update(ev)
                 now = time.monotonic()
-                if ev.kind != "done" and now - last_push < PREVIEW_INTERVAL:
+                if ev.kind == "done" or now - last_push < PREVIEW_INTERVAL:
                     continue
                 last_push = now
-                update: dict[Any, Any] = {}
+                update: dict[Any, Any] = {view.status: "Running… " + " · ".join(
+                    f"{k}: {m.progress()}" for k, m in tracker.methods.items())}
+                new_image = False
                 for k in tracker.take_changed():
-                    live = tracker.methods[k]
-                    if live.x is not None:
-                        update[method_imgs[index[k]]] = shown(live.x)
-                    update[method_progress[index[k]]] = f"**{live.progress()}**"
-                update[status_c] = "Running… " + " · ".join(
-                    f"{k}: {m.step}/{m.total}" if m.status == "running" else f"{k}: {m.status}"
-                    for k, m in tracker.methods.items())
-                if now - last_plot >= PLOT_INTERVAL:
-                    last_plot = now
-                    update[plot_c] = figure_array(convergence_figure(tracker.methods,
-                                                                     degraded_psnr=prep.degraded_metrics["psnr"]))
-                with_image = {k for k, m in tracker.methods.items() if m.x is not None}
-                if with_image - in_overview or now - last_overview >= OVERVIEW_INTERVAL:
-                    last_overview, in_overview = now, with_image
-                    update[overview_c] = _overview(prep, {k: m.x for k, m in tracker.methods.items()})
+                    x = tracker.methods[k].x
+                    if x is not None and x is not sent.get(k):
+                        sent[k], latest[k], new_image = x, shown(x), True
+                if new_image and now - last_overview >= OVERVIEW_INTERVAL:
+                    last_overview = now
+                    update[view.overview] = fixed + [(path, k) for k, path in latest.items()]
+                # The plot is the costly part (matplotlib): at most every PLOT_INTERVAL seconds, and
+                # never more than PLOT_SHARE of this process's time, however long the histories grow.
+                if now - last_plot >= max(PLOT_INTERVAL, plot_cost / PLOT_SHARE):
+                    update[view.plot] = png_file(figure_array(convergence_figure(
+                        tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"])))
+                    last_plot = time.monotonic()
+                    plot_cost = last_plot - now
                 yield update
-            results = tracker.results or {}
-            yield from _final(prep, results, session, table_c, plot_c, left_c, right_c, slider_c, zoom_c, download_c,
-                              state_c, status_c, overview_c, lam_c, maps_c)
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         finally:
             flag.set()
             RUNS.finish(session, flag)
+        yield {view.live: {**live, "results": tracker.results or {}, "tracker": tracker}}
 
-    return run
-
-
-def _shown_or_none(x: torch.Tensor | None) -> Any:
-    return shown(x) if x is not None else None
+    return stream
 
 
-def _overview(prep: Prepared, images: dict[str, torch.Tensor | None]) -> list[tuple[str, str]]:
-    items = ([(shown(prep.clean), "clean")] if prep.clean is not None else []) + [(shown(prep.degraded), "degraded")]
-    items += [(shown(x), k) for k, x in images.items() if x is not None]
-    return items
+def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
+    """Run, third event: the comparison at once, then the plot, the figures and the zip once written."""
 
+    def finish(request: gr.Request, live: dict[str, Any] | None) -> Iterator[dict[Any, Any]]:
+        if not live or live.get("results") is None:
+            return
+        prep, results, tracker = live["prep"], live["results"], live["tracker"]
+        images = ({"clean": prep.clean.cpu()} if prep.clean is not None else {}) | {"degraded": prep.degraded.cpu()}
+        images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
+        names = list(images)
+        statuses = ", ".join(f"{k} {r.status}" for k, r in results.items())
+        best_right = max((k for k in names if k not in ("clean", "degraded")),
+                         key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
+        state = {"images": images, "order": names}
+        paths = {k: shown(x) for k, x in images.items()}
+        maps = [(shown(4 * v), f"{k} {n} (×4)") for k, r in results.items() for n, v in r.images.items()
+                if n.startswith("map_")]
+        yield {
+            view.table: table_html(results, prep.degraded_metrics),
+            view.left: gr.Dropdown(choices=names, value="degraded"),
+            view.right: gr.Dropdown(choices=names, value=best_right),
+            view.slider: (paths["degraded"], paths[best_right]),
+            view.zoom: zoom_all(state, 0.5, 0.5, 32),
+            view.results: state,
+            view.status: f"Finished: {statuses}. Writing the download…",
+            view.overview: [(path, k) for k, path in paths.items()] + maps,
+            **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
+            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**" for k, r in results.items()
+               if r.name in view.progress and k in tracker.methods},
+        }
+        out = session_dir(_session(request)) / "restoration-arena"
+        save(prep, results, out)
+        archive = zip_folder(out, out.parent / "restoration-arena.zip")
+        lam, maps_png = out / "tuning.png", out / "maps.png"
+        yield {view.plot: str(out / "convergence.png"), view.download: str(archive), view.status: f"Finished: {statuses}.",
+               view.tuning_plot: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False),
+               view.maps_plot: gr.Image(value=str(maps_png), visible=True) if maps_png.is_file()
+               else gr.Image(value=None, visible=False)}
 
-def _final(prep: Prepared, results: dict[str, Any], session: str, table_c: Any, plot_c: Any, left_c: Any,
-           right_c: Any, slider_c: Any, zoom_c: Any, download_c: Any, state_c: Any, status_c: Any,
-           overview_c: Any, lam_c: Any, maps_c: Any) -> Iterator[dict[Any, Any]]:
-    """Two updates: the comparison at once, then the plot and the zip once they are written."""
-    images = ({"clean": prep.clean.cpu()} if prep.clean is not None else {}) | {"degraded": prep.degraded.cpu()}
-    images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
-    names = list(images)
-    statuses = ", ".join(f"{k} {r.status}" for k, r in results.items())
-    best_right = max((k for k in names if k not in ("clean", "degraded")), key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
-    state = {"images": images, "order": names}
-    yield {
-        table_c: table_html(results, prep.degraded_metrics),
-        left_c: gr.Dropdown(choices=names, value="degraded"),
-        right_c: gr.Dropdown(choices=names, value=best_right),
-        slider_c: (shown(images["degraded"]), shown(images[best_right])),
-        zoom_c: zoom_all(state, 0.5, 0.5, 32),
-        state_c: state,
-        status_c: f"Finished: {statuses}. Writing the download…",
-        overview_c: _overview(prep, {**{k: r.x for k, r in results.items()},
-                                     **{f"{k} {n} (×4)": 4 * v for k, r in results.items()
-                                        for n, v in r.images.items() if n.startswith("map_")}}),
-    }
-    out = session_dir(session) / "restoration-arena"
-    save(prep, results, out)
-    archive = zip_folder(out, out.parent / "restoration-arena.zip")
-    lam = out / "tuning.png"
-    yield {plot_c: str(out / "convergence.png"), download_c: str(archive), status_c: f"Finished: {statuses}.",
-           lam_c: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False),
-           maps_c: gr.Image(value=str(out / "maps.png"), visible=True) if (out / "maps.png").is_file()
-           else gr.Image(value=None, visible=False)}
+    return finish
 
 
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
@@ -427,7 +492,7 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()
     prep = prepare_experiment(cfg)
-    events = list(run_experiment(prep))
+    events = list(run_experiment(prep, workers=WORKERS))
     results = events[-1].results or {}
     doc = metrics_document(results, degradation={"name": cfg.degradation, **cfg.degradation_params},
                            seed=cfg.seed, degraded=prep.degraded_metrics, notices=prep.notices,

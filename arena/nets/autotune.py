@@ -1,0 +1,90 @@
+"""Machine-dependent choices measured on first use, not fixed: the memory format of a net's step.
+
+Channels-last against PyTorch's default (contiguous) layout for a conv net's forward + backward is
+a matter of the machine and the shape: on one 2-core EPYC the DIP paper net at 256² took 1.13 s per
+step channels-last and 2.33 s contiguous, on another day the same machine measured 3.48 s against
+2.29 (benchmarks/SKIPNET.md, issue 13). So the first time a net configuration meets a shape, a
+device and a thread count, both layouts are timed on a throwaway copy and the faster is kept —
+in memory and in ``~/.cache/restoration-arena/autotune.json`` (like ``cudnn.benchmark``, once per
+machine, not once per run: the app forks a fresh worker per run). ``ARENA_AUTOTUNE=0`` turns it
+off (channels-last, the choice before). The layout changes only the order of floating-point sums:
+the numbers agree to float precision, and a run on one machine repeats bit for bit once chosen.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ENABLED = os.environ.get("ARENA_AUTOTUNE", "1") != "0"
+FALLBACK = "channels_last"
+FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "restoration-arena" / "autotune.json"
+TIMED_STEPS = 2
+"""Timed steps per layout, after one warm-up step each (allocations, oneDNN's kernel choice); the
+fastest counts, as the first steps after a start run slow."""
+_lock = threading.Lock()
+_memo: dict[str, str] = {}
+
+
+def memory_format(key: str, net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.memory_format:
+    """The faster layout for one step of ``net`` on ``z`` (forward, ``loss``, backward), chosen once
+    per ``key`` (what identifies the net, e.g. its config) × shape × device × torch threads."""
+    if not ENABLED:
+        return FORMATS[FALLBACK]
+    full = f"{key}|{tuple(z.shape)}|{z.device.type}|{torch.get_num_threads()}"
+    with _lock:
+        if full not in _memo:
+            _memo.update(_read())
+        if full not in _memo:
+            _memo[full] = _measure(net, z, loss)
+            _write(full, _memo[full])
+        return FORMATS[_memo[full]]
+
+
+def _measure(net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]) -> str:
+    best, best_t = FALLBACK, float("inf")
+    for name, fmt in FORMATS.items():
+        trial = copy.deepcopy(net).to(memory_format=fmt)
+        zf = z.contiguous(memory_format=fmt)
+        times = []
+        for i in range(TIMED_STEPS + 1):
+            t = time.perf_counter()
+            trial.zero_grad(set_to_none=True)
+            loss(trial(zf)).backward()
+            if z.device.type == "cuda":
+                torch.cuda.synchronize(z.device)
+            if i:
+                times.append(time.perf_counter() - t)
+        if min(times) < best_t:
+            best, best_t = name, min(times)
+    return best
+
+
+def _read() -> dict[str, str]:
+    try:
+        data = json.loads(CACHE.read_text())
+        return {k: v for k, v in data.items() if v in FORMATS}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _write(key: str, value: str) -> None:
+    try:
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        data = {**_read(), key: value}
+        fd, tmp = tempfile.mkstemp(dir=CACHE.parent, prefix=".autotune-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, CACHE)
+    except OSError:
+        pass  # a read-only home: the choice still holds for this process
