@@ -1,0 +1,61 @@
+"""The skip net's memory layout is measured, not fixed: the faster layout wins, the choice is kept
+on disk, and both layouts compute the same numbers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from arena.nets import autotune
+from arena.nets.skip import SkipConfig, SkipNet
+
+
+class _SlowIn(nn.Module):
+    """A layer that sleeps when its input is in ``slow`` layout (what the timing must see)."""
+
+    def __init__(self, slow: torch.memory_format) -> None:
+        super().__init__()
+        self.slow = slow
+        self.w = nn.Parameter(torch.ones(1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.is_contiguous(memory_format=self.slow):
+            time.sleep(0.02)
+        return z * self.w
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(autotune, "CACHE", tmp_path / "autotune.json")
+    monkeypatch.setattr(autotune, "ENABLED", True)
+    monkeypatch.setattr(autotune, "_memo", {})
+    return tmp_path / "autotune.json"
+
+
+@pytest.mark.parametrize("slow,expected", [(torch.channels_last, torch.contiguous_format),
+                                           (torch.contiguous_format, torch.channels_last)])
+def test_the_faster_layout_is_chosen_and_kept_on_disk(cache, monkeypatch, slow, expected):
+    z = torch.rand(1, 4, 8, 8)
+    assert autotune.memory_format("slow-net", _SlowIn(slow), z, lambda out: out.sum()) == expected
+    assert cache.is_file() and len(autotune._read()) == 1
+    monkeypatch.setattr(autotune, "_memo", {})  # a new process: the choice comes from the file
+    monkeypatch.setattr(autotune, "_measure", lambda *a: pytest.fail("measured again"))
+    assert autotune.memory_format("slow-net", _SlowIn(slow), z, lambda out: out.sum()) == expected
+
+
+def test_off_means_channels_last(monkeypatch):
+    monkeypatch.setattr(autotune, "ENABLED", False)
+    monkeypatch.setattr(autotune, "_measure", lambda *a: pytest.fail("measured while off"))
+    assert autotune.memory_format("x", nn.Identity(), torch.rand(1, 1, 4, 4), lambda o: o.sum()) == torch.channels_last
+
+
+def test_both_layouts_compute_the_same_numbers():
+    torch.manual_seed(0)
+    net = SkipNet(SkipConfig.light(8, 3))
+    z = torch.rand(1, 8, 40, 40)
+    plain = net(z)
+    last = net.to(memory_format=torch.channels_last)(z.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(plain, last, atol=1e-5, rtol=0)
