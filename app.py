@@ -17,6 +17,10 @@ from arena.method import METHODS
 from ui import handlers as h
 from ui.widgets import param_widget
 
+PRIVATE = {"api_visibility": "private"}
+"""The page's own events: not on the API page, not callable by gradio_client. Only the three
+documented endpoints are an API, and they refuse server paths (Param.server_path)."""
+
 CSS = """
 .arena-table table {border-collapse: collapse; width: 100%; font-size: 0.95em}
 .arena-table th, .arena-table td {padding: 4px 10px; border-bottom: 1px solid var(--border-color-primary); text-align: right}
@@ -80,7 +84,7 @@ def build_demo() -> gr.Blocks:
                 for m in METHODS:
                     with gr.Accordion(f"{m.label} — parameters", open=False,
                                       visible=m.name in h.DEFAULT_METHODS and bool(m.params)) as box:
-                        for p in m.params:
+                        for p in h.ui_params(m):
                             method_widgets.append(param_widget(m.name, p))
                     method_boxes.append(box)
                 with gr.Row():
@@ -136,36 +140,38 @@ def build_demo() -> gr.Blocks:
         settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential, tune,
                     observed, estimate]
 
-        editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last",
+        editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last", **PRIVATE,
                       show_progress="hidden")
-        gallery.select(h.pick_bundled, inputs=[max_side], outputs=[image_path, clean_img, editor])
-        upload.change(h.pick_upload, inputs=[upload, image_path, max_side], outputs=[image_path, clean_img, editor])
-        degradation.change(h.show_group, inputs=[degradation], outputs=degr_groups)
-        methods.change(h.show_methods, inputs=[methods], outputs=[*method_boxes, *method_tabs])
-        preset.change(h.apply_preset, inputs=[preset],
+        gallery.select(h.pick_bundled, inputs=[max_side], outputs=[image_path, clean_img, editor], **PRIVATE)
+        upload.change(h.pick_upload, inputs=[upload, image_path, max_side], outputs=[image_path, clean_img, editor],
+                      **PRIVATE)
+        degradation.change(h.show_group, inputs=[degradation], outputs=degr_groups, **PRIVATE)
+        methods.change(h.show_methods, inputs=[methods], outputs=[*method_boxes, *method_tabs], **PRIVATE)
+        preset.change(h.apply_preset, inputs=[preset], **PRIVATE,
                       outputs=[preset_md, image_path, clean_img, editor, degradation, *degr_groups, *degr_widgets,
                                seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds, tune,
                                observed])
-        show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md])
+        show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md], **PRIVATE)
         view = h.RunView(clean=clean_img, degraded=degraded_img, degraded_md=degraded_md, status=status,
                          overview=overview, images={m.name: img for m, img in zip(METHODS, method_imgs)},
                          progress={m.name: md for m, md in zip(METHODS, method_progress)}, table=table, plot=plot,
                          left=left, right=right, slider=slider, zoom=zoom, download=download, results=results_state,
                          tuning_plot=lam_plot, maps_plot=maps_plot, live=gr.State(None))
         (run_btn.click(h.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
-                       api_visibility="undocumented")
+                       api_visibility="private")
          .success(h.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
                   concurrency_limit=h.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[status],
-                  api_visibility="undocumented")
+                  api_visibility="private")
          .then(h.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
-               api_visibility="undocumented"))
-        stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False)
+               api_visibility="private"))
+        stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False, **PRIVATE)
         for m, tab, img in zip(METHODS, method_tabs, method_imgs):
-            tab.select(h.method_image(m.name), inputs=[results_state], outputs=[img], show_progress="hidden")
+            tab.select(h.method_image(m.name), inputs=[results_state], outputs=[img], show_progress="hidden",
+                       **PRIVATE)
         for comp in (left, right):
-            comp.change(h.slide, inputs=[results_state, left, right], outputs=[slider])
+            comp.change(h.slide, inputs=[results_state, left, right], outputs=[slider], **PRIVATE)
         for comp in (zoom_x, zoom_y, zoom_size):
-            comp.release(h.zoom_all, inputs=[results_state, zoom_x, zoom_y, zoom_size], outputs=[zoom])
+            comp.release(h.zoom_all, inputs=[results_state, zoom_x, zoom_y, zoom_size], outputs=[zoom], **PRIVATE)
 
         # ---- API: JSON in, JSON + images out (what gradio_client and scripts use) --------------
         api_json = gr.Textbox(visible=False)

@@ -183,5 +183,6 @@ def search_params(lr: float) -> tuple[Param, ...]:
         iterations_param(300),
         Param("restarts", 4, "random starts z₀ optimised together; the best is kept", min=1, max=32),
         Param("lr", lr, "Adam learning rate on z", min=1e-4, max=1.0, log=True),
-        Param("weights", "", "a .safetensors checkpoint from training/train_gan.py (empty: the shipped faces GAN)"),
+        Param("weights", "", "a .safetensors checkpoint from training/train_gan.py (empty: the shipped faces GAN)",
+              server_path=True),
     )

@@ -34,6 +34,10 @@ class Param:
         (``Method.defaults``). ``None`` or ``"auto"`` given for it means "use that rule".
     tunable
         The tuner (:mod:`arena.tuning`) may choose it over ``[min, max]`` (log scale when ``log``).
+    server_path
+        A path on the machine that runs the method (a checkpoint, a mask file): the CLI and config
+        files may give it; a web client never may (:func:`refuse_server_paths`) — the app sets the
+        painted mask's path itself and shows no widget for such a parameter.
     """
 
     name: str
@@ -45,6 +49,7 @@ class Param:
     choices: tuple[Value, ...] | None = None
     adaptive: bool = False
     tunable: bool = False
+    server_path: bool = False
 
     @property
     def kind(self) -> type:
@@ -166,3 +171,12 @@ def format_spec(name: str, values: Mapping[str, Value]) -> str:
     """Inverse of :func:`parse_spec`."""
     body = ",".join(f"{k}={v}" for k, v in values.items())
     return f"{name}:{body}" if body else name
+
+
+def refuse_server_paths(schema: Sequence[Param], values: Mapping[str, Any], owner: str) -> None:
+    """Raise :class:`SpecError` when ``values`` gives a ``server_path`` parameter (what a web client
+    sends must never make the server open a file of its choosing)."""
+    for p in schema:
+        if p.server_path and values.get(p.name) not in (None, ""):
+            raise SpecError(f"{owner}: {p.name} names a file on the server, which web clients cannot set; "
+                            "use the shipped one, or the command line with your own file")

@@ -16,10 +16,12 @@ by the system (out of memory, SIGKILL) is noticed at once and reported in one se
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import io
 import multiprocessing as mp
 import os
 import pickle
+import pkgutil
 import signal
 import threading
 import time
@@ -30,8 +32,14 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess
 from typing import Any
 
-PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "methods"]
-"""What the forkserver imports once; ``methods`` is the plugin package (registered on import below)."""
+def _plugins() -> list[str]:
+    spec = importlib.util.find_spec("methods")
+    paths = spec.submodule_search_locations if spec is not None else None
+    return [f"methods.{m.name}" for m in pkgutil.iter_modules(paths or []) if not m.name.startswith("_")]
+
+
+PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "methods", *_plugins()]
+"""What the forkserver imports once, every method plugin included, so a worker imports nothing."""
 
 PREVIEW_SECONDS = 0.2
 """A worker sends an iterate with a step event at most this often (the metrics of every measured

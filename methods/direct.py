@@ -37,7 +37,8 @@ class DirectNetwork(Method):
     heavy = True
     params = (
         iterations_param(8),
-        Param("weights", "", "a .safetensors direct cell from training/train_rim.py (empty: the shipped one)"),
+        Param("weights", "", "a .safetensors direct cell from training/train_rim.py (empty: the shipped one)",
+              server_path=True),
     )
 
     def _meta(self, weights: str = "") -> dict[str, str]:

@@ -31,7 +31,8 @@ class RecurrentInferenceMachine(Method):
     heavy = True
     params = (
         iterations_param(16),
-        Param("weights", "", "a .safetensors cell from training/train_rim.py (empty: the shipped one)"),
+        Param("weights", "", "a .safetensors cell from training/train_rim.py (empty: the shipped one)",
+              server_path=True),
     )
 
     def run(self, problem: Problem, *, iterations: int, weights: str) -> Iterator[Step]:

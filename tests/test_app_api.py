@@ -57,9 +57,9 @@ def test_same_preset_and_seed_give_identical_numbers_and_seed_matters(client):
       "methods": [{"name": "naive"}]}, "not a valid float"),
     ({"image": "/etc/passwd", "degradation": "blur", "methods": [{"name": "naive"}]}, "bundled image name"),
     ({"image": "camera", "degradation": "inpaint", "degradation_params": {"mask": "file", "path": "/etc/hosts"},
-      "methods": [{"name": "naive"}]}, "not accepted through the API"),
+      "methods": [{"name": "naive"}]}, "web clients cannot set"),
     ({"image": "face1", "degradation": "inpaint", "methods": [{"name": "gan", "params": {"weights": "/etc/x.safetensors"}}]},
-     "shipped weights only"),
+     "web clients cannot set"),
     ({"image": "camera", "degradation": "nope", "methods": [{"name": "naive"}]}, "valid names"),
     ({"image": "camera", "degradation": "blur", "methods": [], "bogus": 1}, "unknown config key"),
     ({"image": "camera", "degradation": "blur", "methods": []}, "no method given"),
@@ -103,3 +103,35 @@ def test_two_concurrent_users_get_their_own_results(url):
         assert together[key]["degradation"] == alone[key]["degradation"]
         for name, m in alone[key]["methods"].items():
             assert together[key]["methods"][name]["psnr"] == m["psnr"], (key, name)
+
+
+def test_only_the_documented_endpoints_are_an_api(client):
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert set(named) == {"/run_config", "/run_preset", "/inspect_image"}
+
+
+def test_no_page_event_lets_a_client_name_a_server_file(url):
+    """The page's events stay reachable by raw HTTP (the browser calls them so): none of them has a
+    widget for a server-path parameter, and a forged value for a server-held State is ignored."""
+    import httpx
+
+    from arena.degradations import DEGRADATIONS
+    from arena.method import METHODS
+
+    base = url.rstrip("/")
+    cfg = httpx.get(f"{base}/config").json()
+    comps = {c["id"]: c for c in cfg["components"]}
+    server_paths = {p.name for reg in (DEGRADATIONS, METHODS) for cls in reg for p in cls.params if p.server_path}
+    inputs = {i for dep in cfg["dependencies"] for i in dep["inputs"]}
+    labels = {comps[i]["props"].get("label") for i in inputs if comps[i]["type"] != "state"}
+    assert server_paths and not labels & server_paths, labels & server_paths
+    show = next(d for d in cfg["dependencies"] if d.get("api_name") == "show_degradation")
+    data = ["/etc/hosts" if comps[i]["type"] == "state" else comps[i]["props"].get("value") for i in show["inputs"]]
+    httpx.post(f"{base}/gradio_api/queue/join", timeout=30,
+               json={"data": data, "fn_index": show["id"], "session_hash": "forged", "trigger_id": None})
+    with httpx.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": "forged"}, timeout=60) as s:
+        done = next(json.loads(line[5:]) for line in s.iter_lines()
+                    if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed")
+    assert done["success"], done
+    text = json.dumps(done["output"], ensure_ascii=False)
+    assert "hosts" not in text and "256×256" in text, "the server used its own image, not the forged path"

@@ -43,7 +43,7 @@ def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_p
             values.append((degr or {}).get(p.name, p.default) if d.name == degradation else p.default)
     values += [seed, 64, mask, list(methods)]
     for m in METHODS:
-        for p in m.params:
+        for p in h.ui_params(m):
             values.append((method_params or {}).get(m.name, {}).get(p.name, widget_default(p)))
     return values + [30, False, tune, observed, estimate]
 

@@ -25,7 +25,7 @@ from arena.images import load_image, to_uint8, zoom_crop
 from arena.live import Tracker
 from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
-from arena.params import Param
+from arena.params import Param, refuse_server_paths
 from arena.plots import convergence_figure, figure_array
 from arena.tuning import LABELS
 from arena.presets import load_presets
@@ -47,16 +47,17 @@ encoding images, drawing the plot, serving the page — cannot hold the interpre
 need. On a GPU, methods share one device through CUDA streams in threads (one CUDA context)."""
 QUEUE_SIZE = 16
 MAX_FILE_SIZE = "25mb"
-PREVIEW_INTERVAL = 0.5
+PREVIEW_INTERVAL = 1.0
+"""Seconds between updates of the status line; the overview's images at most every OVERVIEW_INTERVAL.
+Each update costs the browser a re-render: at 0.5 s / 1 s Chromium used a third of a core on a
+2-core machine, taken from the methods (benchmarks/APP.md)."""
 PLOT_INTERVAL = 2.0
 PLOT_SHARE = 0.05
 """The live plot is redrawn at most every PLOT_INTERVAL s, and less often when drawing it would take
 more than this share of the time (a 4-panel figure of 600-step histories: 0.25–0.4 s here)."""
-OVERVIEW_INTERVAL = 1.0
+OVERVIEW_INTERVAL = 2.0
 API_MAX_SECONDS = 120.0
 API_MAX_ITERATIONS = 5000
-HIDDEN_PARAMS = {("inpaint", "path")}
-"""Never a widget: the mask path is set by the server from the painted mask, never typed by users."""
 
 RUNS = Runs()
 
@@ -74,8 +75,10 @@ def preset_choices() -> list[tuple[str, str]]:
     return [(p.title, pid) for pid, p in PRESETS.items()]
 
 
-def ui_params(d: type[Degradation]) -> list[Param]:
-    return [p for p in d.params if (d.name, p.name) not in HIDDEN_PARAMS]
+def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
+    """The parameters that get a widget: all but server paths, which no web client may set (the
+    painted mask's path is set by the server itself)."""
+    return [p for p in d.params if not p.server_path]
 
 
 def teaching_text(m: type[Method]) -> str:
@@ -129,9 +132,9 @@ def show_methods(selected: Sequence[str]) -> list[Any]:
 
 
 def apply_preset(pid: str | None) -> list[Any]:
-    n_fixed = 3 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 3
+    n_fixed = 4 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 3
     if not pid or pid not in PRESETS:
-        return [gr.skip()] * (n_fixed + sum(len(m.params) for m in METHODS))
+        return [gr.skip()] * (n_fixed + sum(len(ui_params(m)) for m in METHODS))
     p = PRESETS[pid]
     c = p.config
     path = str(resolve_image(c.image))
@@ -141,7 +144,7 @@ def apply_preset(pid: str | None) -> list[Any]:
                    for d in DEGRADATIONS for prm in ui_params(d)]
     chosen = {m["name"]: m["params"] for m in c.methods}
     method_values = [chosen[m.name].get(prm.name, widget_default(prm)) if m.name in chosen else gr.skip()
-                     for m in METHODS for prm in m.params]
+                     for m in METHODS for prm in ui_params(m)]
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
     return [md, path, _file_or_none(img), img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
             c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values,
@@ -168,7 +171,7 @@ def _config(values: Sequence[Any], session: str) -> Config:
     selected = list(next(it) or [])
     method_params: dict[str, dict[str, Any]] = {}
     for m in METHODS:
-        for prm in m.params:
+        for prm in ui_params(m):
             v = next(it)
             method_params.setdefault(m.name, {})[prm.name] = v
     seconds, sequential, tune, observed, estimate = next(it), next(it), next(it), next(it), next(it)
@@ -484,10 +487,11 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     names = {**bundled_images(), **bundled_observed()}
     if cfg.image not in names:
         raise SpecError(f"the API takes a bundled image name: {', '.join(names)}")
-    if cfg.degradation_params.get("path"):
-        raise SpecError("mask files are not accepted through the API; painted masks are drawn in the app")
-    if any(m.get("params", {}).get("weights") for m in cfg.methods):
-        raise SpecError("the API runs the shipped weights only; load your own checkpoint in the app or the CLI")
+    if cfg.degradation in DEGRADATIONS:
+        refuse_server_paths(DEGRADATIONS.get(cfg.degradation).params, cfg.degradation_params, cfg.degradation)
+    for m in cfg.methods:
+        if m.get("name") in METHODS:
+            refuse_server_paths(METHODS.get(m["name"]).params, m.get("params") or {}, m["name"])
     cfg.seconds = min(cfg.seconds or API_MAX_SECONDS, API_MAX_SECONDS)
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()

@@ -30,7 +30,7 @@ class Inpaint(Degradation):
         Param("mask", "random", "which pixels are missing", choices=("random", "box", "text", "file")),
         Param("ratio", 0.5, "fraction of pixels missing (random mask)", min=0.0, max=0.99),
         Param("box", 0.5, "side of the centred hole as a fraction of the shorter side (box mask)", min=0.05, max=0.95),
-        Param("path", "", "mask image; white = missing (file mask)"),
+        Param("path", "", "mask image; white = missing (file mask)", server_path=True),
         noise_param(0.0),
     )
 
