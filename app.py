@@ -11,10 +11,10 @@ import threading
 
 import gradio as gr
 
-from arena import workers
 from arena.degradations import DEGRADATIONS
 from arena.method import METHODS
 from ui import handlers as h
+from ui.registry import SETTINGS, Components
 from ui.widgets import param_widget
 
 PRIVATE = {"api_visibility": "private"}
@@ -27,151 +27,174 @@ CSS = """
 .arena-table td:first-child, .arena-table th:first-child {text-align: left}
 .arena-table td.best {font-weight: 700; background: var(--color-accent-soft)}
 .arena-table td.status {text-align: left; font-size: 0.85em; color: var(--body-text-color-subdued)}
+.arena-table {overflow-x: auto; max-width: 100%}
+.mask-help {margin-bottom: 6px}
+@media (max-width: 640px) {
+  /* A phone: two pictures a row, the table scrolls inside its box, nothing wider than the screen. */
+  #overview .grid-container {--grid-cols: 2 !important}
+  .gradio-container {padding: 4px !important; overflow-x: hidden}
+  .arena-table table {font-size: 0.8em}
+  #convergence-plot img, #tuning-plot img, #maps-plot img {width: 100%; height: auto}
+}
 """
 
 
-def build_demo() -> gr.Blocks:
-    """Lay out the page and wire its events; returns the Blocks (not launched)."""
-    if h.WORKERS == "processes":  # the workers' forkserver imports torch and the methods while the page loads
-        threading.Thread(target=workers.warm, name="arena-warm", daemon=True).start()
+def build_demo(ui: Components | None = None) -> gr.Blocks:
+    """Lay out the page and wire its events; returns the Blocks (not launched). ``ui`` receives
+    every named component (tests read it)."""
+    # While the page loads: the workers' forkserver imports torch and the methods, LPIPS loads AlexNet.
+    threading.Thread(target=h.warm, name="arena-warm", daemon=True).start()
+    ui = Components() if ui is None else ui
     with gr.Blocks(title="Restoration Arena", analytics_enabled=False) as demo:
-        results_state = gr.State(None)
-        mask_path = gr.State(None)
-        image_path = gr.State(h.default_image())
+        add = ui.add
+        add("results", gr.State(None))
+        add("mask", gr.State(None))
+        add("image", gr.State(h.default_image()))
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
         with gr.Row():
-            with gr.Column(scale=1, min_width=340):
+            with gr.Column(scale=1, min_width=300):
                 with gr.Tabs():
                     with gr.Tab("Gallery"):
-                        gallery = gr.Gallery(value=h.gallery_items(), columns=3, allow_preview=False, height=260,
-                                             label="Bundled images (click one)", format="png", elem_id="bundled")
+                        add("gallery", gr.Gallery(value=h.gallery_items(), columns=3, allow_preview=False, height=260,
+                                                  object_fit="contain", label="Bundled images (click one)",
+                                                  format="png", elem_id="bundled"))
                     with gr.Tab("Upload / paste"):
-                        upload = gr.Image(type="filepath", sources=["upload", "clipboard"], format="png",
-                                          label="Your image (PNG, JPEG, TIFF, …)")
+                        # A file box, not an image box: Gradio decodes an image box's upload before any
+                        # handler runs and answers a broken file with a bare "Error"; the core loader
+                        # says what is wrong.
+                        add("upload", gr.File(type="filepath", file_types=["image", ".tif", ".tiff", ".webp"],
+                                              label="Your image (PNG, JPEG, TIFF, WebP, …)", elem_id="upload"))
+                        add("paste", gr.Image(type="filepath", sources=["clipboard"], format="png",
+                                              label="…or paste one (Ctrl+V)", height=160))
                     with gr.Tab("Mask"):
-                        editor = gr.ImageEditor(
+                        gr.Markdown("Paint the pixels to remove; inpainting with this mask is then selected.",
+                                    elem_classes=["mask-help"])
+                        add("editor", gr.ImageEditor(
                             value=h.editor_background(h.default_image(), h.DEFAULT_MAX_SIDE), type="numpy",
                             image_mode="RGBA", format="png", transforms=(), layers=False,
                             brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14),
-                            label="Paint the pixels to remove (inpainting → mask: painted)")
+                            show_label=False))
                 with gr.Row():
-                    observed = gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean image, "
-                                                      "no PSNR)", elem_id="observed-mode")
-                    estimate = gr.Checkbox(True, label="estimate its noise level from the photo")
-                preset = gr.Dropdown(choices=h.preset_choices(), value=None, label="Lecture preset")
-                preset_md = gr.Markdown()
-                degradation = gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
-                                          label="Degradation")
-                degr_groups, degr_widgets = [], []
+                    add("observed", gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean "
+                                                             "image, no PSNR)", elem_id="observed-mode"))
+                    add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo"))
+                add("preset", gr.Dropdown(choices=h.preset_choices(), value=None, label="Lecture preset"))
+                add("preset_md", gr.Markdown())
+                add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
+                                               label="Degradation"))
                 for d in DEGRADATIONS:
-                    with gr.Group(visible=d.name == "denoise") as group:
+                    with add(f"group.{d.name}", gr.Group(visible=d.name == "denoise")):
                         for p in h.ui_params(d):
-                            degr_widgets.append(param_widget(d.name, p))
-                    degr_groups.append(group)
+                            add(f"degr.{d.name}.{p.name}", param_widget(d.name, p))
                 with gr.Row():
-                    seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="seed")
-                    max_side = gr.Slider(32, 1024, value=h.DEFAULT_MAX_SIDE, step=8, label="longest side (px)")
+                    add("seed", gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="seed"))
+                    add("max_side", gr.Slider(32, 1024, value=h.DEFAULT_MAX_SIDE, step=8, label="longest side (px)"))
                 show_btn = gr.Button("Show degradation")
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, min_width=300):
                 with gr.Row():
-                    clean_img = gr.Image(label="clean", format="png", interactive=False, height=300, elem_id="clean-image")
-                    degraded_img = gr.Image(label="degraded", format="png", interactive=False, height=300)
-                degraded_md = gr.Markdown()
-                methods = gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=h.DEFAULT_METHODS,
-                                           label="Methods")
-                method_boxes, method_widgets = [], []
+                    add("clean", gr.Image(value=h.default_preview(), label="clean", format="png", interactive=False,
+                                          height=300, elem_id="clean-image"))
+                    add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
+                                             elem_id="degraded-image"))
+                add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
+                add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=h.DEFAULT_METHODS,
+                                                label="Methods"))
                 for m in METHODS:
-                    with gr.Accordion(f"{m.label} — parameters", open=False,
-                                      visible=m.name in h.DEFAULT_METHODS and bool(m.params)) as box:
+                    with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
+                                                           visible=m.name in h.DEFAULT_METHODS and bool(h.ui_params(m)))):
                         for p in h.ui_params(m):
-                            method_widgets.append(param_widget(m.name, p))
-                    method_boxes.append(box)
+                            add(f"method.{m.name}.{p.name}", param_widget(m.name, p))
                 with gr.Row():
-                    seconds = gr.Slider(1, h.MAX_SECONDS, value=60, step=1, label="time budget per method (s)")
-                    sequential = gr.Checkbox(False, label="fair timing (run methods one after another)")
-                tune = gr.Radio(choices=[("off: problem-aware defaults", "off"),
-                                         ("auto: discrepancy principle (never sees the clean image)", "auto"),
-                                         ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
-                                value="off", label="tune λ (Tikhonov, TV, RED)", elem_id="tune-mode")
+                    add("seconds", gr.Slider(1, h.MAX_SECONDS, value=60, step=1, label="time budget per method (s)"))
+                    add("sequential", gr.Checkbox(False, label="fair timing (run methods one after another)"))
+                add("tune", gr.Radio(choices=[("off: problem-aware defaults", "off"),
+                                              ("auto: discrepancy principle (never sees the clean image)", "auto"),
+                                              ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
+                                     value="off", label="tune λ (Tikhonov, TV, RED)", elem_id="tune-mode"))
                 with gr.Row():
-                    run_btn = gr.Button("Run", variant="primary")
+                    run_btn = add("run", gr.Button("Run", variant="primary"))
                     stop_btn = gr.Button("Stop", variant="stop")
-                status = gr.Markdown()
-        with gr.Tabs():
+                add("status", gr.Markdown())
+        with gr.Tabs():  # the comparison (and its download) before the method tabs: a phone shows the first ones
             with gr.Tab("Overview"):
-                overview = gr.Gallery(columns=5, format="png", label="clean, degraded and every output", elem_id="overview",
-                                      height="auto", allow_preview=True)
-            method_tabs, method_imgs, method_progress = [], [], []
-            for m in METHODS:
-                with gr.Tab(m.label, visible=m.name in h.DEFAULT_METHODS) as tab:
-                    with gr.Row():
-                        method_imgs.append(gr.Image(label=f"{m.label}: current iterate", format="png",
-                                                    interactive=False, height=360))
-                        with gr.Column():
-                            method_progress.append(gr.Markdown("not run yet"))
-                            gr.Markdown(h.teaching_text(m))
-                method_tabs.append(tab)
+                add("overview", gr.Gallery(columns=5, format="png", label="clean, degraded and every output",
+                                           elem_id="overview", height="auto", allow_preview=True, object_fit="contain"))
             with gr.Tab("Compare"):
-                table = gr.HTML(elem_classes=["arena-table"])
-                plot = gr.Image(label="convergence: PSNR and objective vs iteration and wall time", format="png",
-                                interactive=False, elem_id="convergence-plot")
-                lam_plot = gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle marked)",
-                                    format="png", interactive=False, visible=False, elem_id="tuning-plot")
-                maps_plot = gr.Image(label="residual maps A(x̂) − y and error maps |x̂ − x|, one colour scale each",
-                                     format="png", interactive=False, visible=False, elem_id="maps-plot")
+                add("table", gr.HTML(elem_classes=["arena-table"]))
+                with gr.Accordion("Download everything (zip)", open=True):
+                    add("download", gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, "
+                                                  "config.json", elem_id="download"))
+                    gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this "
+                                "comparison with the same seed and numbers.")
+                gr.Markdown("**Convergence**: PSNR and objective against iteration and wall time")
+                add("plot", gr.Image(show_label=False, format="png", interactive=False, elem_id="convergence-plot"))
+                add("tuning_plot", gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle "
+                                                  "marked)", format="png", interactive=False, visible=False,
+                                            elem_id="tuning-plot"))
+                add("maps_plot", gr.Image(label="residual maps A(x̂) − y and error maps |x̂ − x|, one colour scale each",
+                                          format="png", interactive=False, visible=False, elem_id="maps-plot"))
                 with gr.Row():
-                    left = gr.Dropdown(label="slider: left image", choices=[], value=None)
-                    right = gr.Dropdown(label="slider: right image", choices=[], value=None)
-                slider = gr.ImageSlider(label="drag to compare", format="png", interactive=False)
+                    add("left", gr.Dropdown(label="slider: left image", choices=[], value=None))
+                    add("right", gr.Dropdown(label="slider: right image", choices=[], value=None))
+                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False))
                 with gr.Row():
-                    zoom_x = gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x")
-                    zoom_y = gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y")
-                    zoom_size = gr.Slider(8, 128, value=32, step=4, label="crop size (px)")
-                zoom = gr.Gallery(columns=6, format="png", label="the same crop in every image", height="auto")
-            with gr.Tab("Download"):
-                download = gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, config.json (zip)")
-                gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this comparison "
-                            "with the same seed and numbers.")
+                    add("zoom_x", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x"))
+                    add("zoom_y", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y"))
+                    add("zoom_size", gr.Slider(8, 128, value=32, step=4, label="crop size (px)"))
+                add("zoom", gr.Gallery(columns=6, format="png", label="the same crop in every image (first: where it is)",
+                                       height="auto", object_fit="contain"))
+            for m in METHODS:
+                with add(f"tab.{m.name}", gr.Tab(m.label, visible=m.name in h.DEFAULT_METHODS)):
+                    with gr.Row():
+                        add(f"image.{m.name}", gr.Image(label=f"{m.label}: result", format="png",
+                                                        interactive=False, height=360))
+                        with gr.Column():
+                            add(f"progress.{m.name}", gr.Markdown("not run yet"))
+                            gr.Markdown(h.teaching_text(m))
 
-        # ---- events ------------------------------------------------------------------------
-        degr_inputs = [degradation, *degr_widgets]
-        method_inputs = [methods, *method_widgets]
-        settings = [image_path, *degr_inputs, seed, max_side, mask_path, *method_inputs, seconds, sequential, tune,
-                    observed, estimate]
-
-        editor.change(h.store_mask, inputs=[editor], outputs=[mask_path], trigger_mode="always_last", **PRIVATE,
-                      show_progress="hidden")
-        gallery.select(h.pick_bundled, inputs=[max_side], outputs=[image_path, clean_img, editor], **PRIVATE)
-        upload.change(h.pick_upload, inputs=[upload, image_path, max_side], outputs=[image_path, clean_img, editor],
-                      **PRIVATE)
-        degradation.change(h.show_group, inputs=[degradation], outputs=degr_groups, **PRIVATE)
-        methods.change(h.show_methods, inputs=[methods], outputs=[*method_boxes, *method_tabs], **PRIVATE)
-        preset.change(h.apply_preset, inputs=[preset], **PRIVATE,
-                      outputs=[preset_md, image_path, clean_img, editor, degradation, *degr_groups, *degr_widgets,
-                               seed, max_side, methods, *method_boxes, *method_tabs, *method_widgets, seconds, tune,
-                               observed])
-        show_btn.click(h.show_degradation, inputs=settings, outputs=[clean_img, degraded_img, degraded_md], **PRIVATE)
-        view = h.RunView(clean=clean_img, degraded=degraded_img, degraded_md=degraded_md, status=status,
-                         overview=overview, images={m.name: img for m, img in zip(METHODS, method_imgs)},
-                         progress={m.name: md for m, md in zip(METHODS, method_progress)}, table=table, plot=plot,
-                         left=left, right=right, slider=slider, zoom=zoom, download=download, results=results_state,
-                         tuning_plot=lam_plot, maps_plot=maps_plot, live=gr.State(None))
-        (run_btn.click(h.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
-                       api_visibility="private")
-         .success(h.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
-                  concurrency_limit=h.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[status],
-                  api_visibility="private")
-         .then(h.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
-               api_visibility="private"))
-        stop_btn.click(h.stop, outputs=[status], concurrency_limit=None, queue=False, **PRIVATE)
-        for m, tab, img in zip(METHODS, method_tabs, method_imgs):
-            tab.select(h.method_image(m.name), inputs=[results_state], outputs=[img], show_progress="hidden",
+        # ---- events: inputs and outputs by name ---------------------------------------------
+        settings = set(ui.group(SETTINGS))
+        pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md"])
+        groups, boxes_tabs = ui.group(["group."]), ui.group(["box.", "tab."])
+        ui["editor"].change(ui.bind(h.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
+                            outputs=[ui["mask"], ui["degradation"], ui["degr.inpaint.mask"], *groups],
+                            show_progress="hidden", **PRIVATE)
+        ui["gallery"].select(ui.bind(h.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs, **PRIVATE)
+        for source in ("upload", "paste"):
+            ui[source].change(ui.bind(h.pick_upload(source)), inputs={ui[source], ui["max_side"]},
+                              outputs=[*pick_outputs, ui[source]], **PRIVATE)
+        ui["degradation"].change(ui.bind(h.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
+        ui["methods"].change(ui.bind(h.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
+        ui["preset"].change(ui.bind(h.apply_preset), inputs={ui["preset"]}, **PRIVATE,
+                            outputs=[ui["preset_md"], *pick_outputs, *ui.group(["degradation", "degr.", "seed",
+                                     "max_side", "methods", "method.", "seconds", "tune", "observed"]),
+                                     *groups, *boxes_tabs])
+        show_btn.click(ui.bind(h.show_degradation), api_name="show_degradation", inputs=settings, outputs=ui.group(["clean", "degraded", "degraded_md"]),
                        **PRIVATE)
-        for comp in (left, right):
-            comp.change(h.slide, inputs=[results_state, left, right], outputs=[slider], **PRIVATE)
-        for comp in (zoom_x, zoom_y, zoom_size):
-            comp.release(h.zoom_all, inputs=[results_state, zoom_x, zoom_y, zoom_size], outputs=[zoom], **PRIVATE)
+        view = h.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],
+                         status=ui["status"], overview=ui["overview"],
+                         images={m.name: ui[f"image.{m.name}"] for m in METHODS},
+                         progress={m.name: ui[f"progress.{m.name}"] for m in METHODS}, table=ui["table"],
+                         plot=ui["plot"], left=ui["left"], right=ui["right"], slider=ui["slider"], zoom=ui["zoom"],
+                         download=ui["download"], results=ui["results"], tuning_plot=ui["tuning_plot"],
+                         maps_plot=ui["maps_plot"], live=gr.State(None), run=ui["run"], names=ui)
+        (run_btn.click(h.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
+                       **PRIVATE)
+         .success(h.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
+                  concurrency_limit=h.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[ui["status"]],
+                  **PRIVATE)
+         .then(h.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
+               **PRIVATE))
+        stop_btn.click(h.stop, outputs=[ui["status"]], concurrency_limit=None, queue=False, **PRIVATE)
+        for m in METHODS:
+            ui[f"tab.{m.name}"].select(h.method_image(m.name), inputs=[ui["results"]], outputs=[ui[f"image.{m.name}"]],
+                                       show_progress="hidden", **PRIVATE)
+        for name in ("left", "right"):
+            ui[name].change(h.slide, inputs=ui.group(["results", "left", "right"]), outputs=[ui["slider"]], **PRIVATE)
+        for name in ("zoom_x", "zoom_y", "zoom_size"):  # typed values too, not only drags
+            ui[name].change(h.zoom_all, inputs=ui.group(["results", "zoom_x", "zoom_y", "zoom_size"]),
+                            outputs=[ui["zoom"]], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
         # ---- API: JSON in, JSON + images out (what gradio_client and scripts use) --------------
         api_json = gr.Textbox(visible=False)

@@ -183,6 +183,10 @@ class Prepared:
     degraded_metrics: dict[str, float | None]
 
 
+TINY_OBSERVATION = 16
+"""An observation with a side below this many pixels (SR ×8 of a 64-pixel image) gets a notice."""
+
+
 def prepare_experiment(config: Config) -> Prepared:
     """Load the image, build the degradation and the observation (raises user-readable errors)."""
     device = pick_device(config.device)
@@ -202,6 +206,10 @@ def prepare_experiment(config: Config) -> Prepared:
     problem, clean, made = make_problem(x, config.degradation, config.degradation_params,
                                         seed=config.seed, device=device)
     notices += made
+    if problem.y.dim() == 4 and min(problem.y.shape[-2:]) < TINY_OBSERVATION:
+        h, w = problem.y.shape[-2:]
+        notices.append(f"the observation is only {w}×{h} pixels: every method has very little to work from "
+                       "(use a larger longest side or a smaller factor)")
     degraded = problem.degradation.preview(problem.y).detach()
     dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean),
           "lpips": metrics.lpips_distance(degraded, clean)}

@@ -245,13 +245,17 @@ def save_png(x: torch.Tensor, path: str | Path) -> Path:
     return path
 
 
+def zoom_window(shape: tuple[int, ...], cx: float, cy: float, size: int) -> tuple[int, int, int]:
+    """(top, left, side) of the ``size``² window centred at (cx, cy) ∈ [0, 1]², kept inside the image."""
+    h, w = shape[-2:]
+    size = max(1, min(size, h, w))
+    return min(max(0, round(cy * h - size / 2)), h - size), min(max(0, round(cx * w - size / 2)), w - size), size
+
+
 def zoom_crop(x: torch.Tensor, cx: float, cy: float, size: int, scale: int = 4) -> torch.Tensor:
     """The ``size``² window centred at the relative position (cx, cy) ∈ [0, 1]², enlarged ``scale``×
     with nearest-neighbour (pixels stay visible as squares)."""
-    h, w = x.shape[-2:]
-    size = max(1, min(size, h, w))
-    top = min(max(0, round(cy * h - size / 2)), h - size)
-    left = min(max(0, round(cx * w - size / 2)), w - size)
+    top, left, size = zoom_window(x.shape, cx, cy, size)
     crop = x[..., top : top + size, left : left + size]
     return crop.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
 

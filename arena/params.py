@@ -34,6 +34,9 @@ class Param:
         (``Method.defaults``). ``None`` or ``"auto"`` given for it means "use that rule".
     tunable
         The tuner (:mod:`arena.tuning`) may choose it over ``[min, max]`` (log scale when ``log``).
+    applies
+        ``(other, values)``: the parameter means something only while parameter ``other`` has one of
+        ``values`` (a random mask's ratio); descriptions and widgets leave it out otherwise.
     server_path
         A path on the machine that runs the method (a checkpoint, a mask file): the CLI and config
         files may give it; a web client never may (:func:`refuse_server_paths`) — the app sets the
@@ -50,6 +53,11 @@ class Param:
     adaptive: bool = False
     tunable: bool = False
     server_path: bool = False
+    applies: tuple[str, tuple[Value, ...]] | None = None
+
+    def used(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter means something given the others' ``values`` (see ``applies``)."""
+        return self.applies is None or values.get(self.applies[0]) in self.applies[1]
 
     @property
     def kind(self) -> type:

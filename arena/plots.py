@@ -20,7 +20,8 @@ def display_key(key: str, res: object) -> str:
 
 
 PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
-LABELS = {"psnr": "PSNR (dB)", "loss": "method's loss (log; see its tab)", "step": "iteration", "seconds": "wall time (s)"}
+LABELS = {"psnr": "PSNR (dB)", "loss": "loss / its first value (log; each method's own, see its tab)",
+          "step": "iteration", "seconds": "wall time (s)"}
 
 
 def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None) -> Figure:
@@ -40,14 +41,15 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
             extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
             for name, dashed in [(metric, False), *((e, True) for e in extras)]:
                 pts = [(h[axis], h[name]) for h in res.history if name in h and axis in h]
-                if metric == "loss":
+                if metric == "loss":  # methods minimise different objectives: each relative to its start
                     pts = [(a, b) for a, b in pts if b > 0]
+                    pts = [(a, b / pts[0][1]) for a, b in pts]
                 if not pts:
                     continue
                 xs, ys = zip(*pts)
-                style = "o" if len(pts) == 1 else "--" if dashed else "-"
+                style = "o" if len(pts) == 1 else ":" if dashed else "-"
                 label = f"{key} ({name.removeprefix('psnr_')})" if dashed else key
-                ax.plot(xs, ys, style, color=color, label=label, markersize=5, alpha=0.6 if dashed else 1.0)
+                ax.plot(xs, ys, style, color=color, label=label, markersize=5, linewidth=1.2 if dashed else 1.6)
         if metric == "loss":
             ax.set_yscale("log")
         if metric == "psnr" and degraded_psnr is not None:
@@ -56,8 +58,8 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
         ax.set_ylabel(LABELS[metric])
         ax.grid(True, alpha=0.3)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside right upper")
+    if handles:  # below the panels: the image box's buttons sit at its top right
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
     return fig
 
 

@@ -210,7 +210,10 @@ def run_comparison(
     results: dict[str, MethodResult] = {}
     clean = clean.to(problem.device) if clean is not None else None
     heavy = 1 if sequential else max(1, sum(j.method.heavy for j in jobs))
-    calls = [(job.key, _work, (job, problem, clean, budget, max(1, int(metrics_every)), with_lpips, heavy, tune))
+    # In worker processes LPIPS is computed here, once the results are back: each fresh worker would
+    # otherwise load AlexNet again (a second and more at the end of every method, on a CPU).
+    in_worker_lpips = with_lpips and workers == "threads"
+    calls = [(job.key, _work, (job, problem, clean, budget, max(1, int(metrics_every)), in_worker_lpips, heavy, tune))
              for job in jobs]
     limit = 1 if sequential else len(jobs)
     if workers == "processes":
@@ -224,6 +227,9 @@ def run_comparison(
             return [Event("end", key, status=res.status, message=res.message)]
 
         yield from workers_module.run_in_processes(calls, limit, cancel, died, results)
+        for res in results.values():
+            if with_lpips and clean is not None and res.x is not None and res.metrics:
+                res.metrics["lpips"] = metrics.lpips_distance(res.x, clean)
     else:
         yield from _run_in_threads(calls, limit, cancel, results)
     yield Event("done", results={job.key: results[job.key] for job in jobs})

@@ -11,18 +11,20 @@ from arena.degradations import DEGRADATIONS  # noqa: E402
 from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
 from ui import handlers as h  # noqa: E402
+from ui.registry import SETTINGS, Components  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 
 VIEW = h.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
                                     "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "live")},
-                 images={m.name: f"image-{m.name}" for m in METHODS}, progress={m.name: f"progress-{m.name}" for m in METHODS})
+                 images={m.name: f"image-{m.name}" for m in METHODS}, progress={m.name: f"progress-{m.name}" for m in METHODS},
+                 run="run", names=Components())
 """Stand-ins for the run's output components (the handlers only use them as dictionary keys)."""
 
 
 def run_updates(values) -> list[dict]:
     """Every update of a Run, through its three chained events as the page fires them."""
-    first = h.start_run(VIEW)(FakeRequest(), *values)
+    first = h.start_run(VIEW)(values, FakeRequest())
     streamed = list(h.stream_run(VIEW)(FakeRequest(), first["live"]))
     live = next(u["live"] for u in reversed(streamed) if "live" in u)
     return [first, *streamed, *h.finish_run(VIEW)(FakeRequest(), live)]
@@ -36,16 +38,17 @@ class FakeRequest:
 
 def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0,
              tune="off", observed=False, estimate=True, image=None):
-    """The flat list of widget values in the order app.py wires them."""
-    values = [image or h.default_image(), degradation]
+    """The settings as the page sends them, by name (ui.registry.SETTINGS); every widget is present."""
+    values = {"image": image or h.default_image(), "degradation": degradation, "seed": seed, "max_side": 64,
+              "mask": mask, "methods": list(methods), "seconds": 30, "sequential": False, "tune": tune,
+              "observed": observed, "estimate": estimate}
     for d in DEGRADATIONS:
         for p in h.ui_params(d):
-            values.append((degr or {}).get(p.name, p.default) if d.name == degradation else p.default)
-    values += [seed, 64, mask, list(methods)]
+            values[f"degr.{d.name}.{p.name}"] = (degr or {}).get(p.name, p.default) if d.name == degradation else p.default
     for m in METHODS:
         for p in h.ui_params(m):
-            values.append((method_params or {}).get(m.name, {}).get(p.name, widget_default(p)))
-    return values + [30, False, tune, observed, estimate]
+            values[f"method.{m.name}.{p.name}"] = (method_params or {}).get(m.name, {}).get(p.name, widget_default(p))
+    return values
 
 
 def test_settings_become_a_checked_config():
@@ -89,12 +92,14 @@ def test_painted_strokes_become_the_inpainting_mask():
 
     layer = np.zeros((64, 64, 4), dtype=np.uint8)
     layer[10:20, 30:50, 3] = 255  # the strokes: alpha > 0
-    path = h.store_mask({"background": None, "layers": [layer], "composite": None}, FakeRequest())
+    update = h.store_mask({"editor": {"background": None, "layers": [layer], "composite": None}}, FakeRequest())
+    path = update["mask"]
+    assert update["degradation"] == "inpaint" and update["degr.inpaint.mask"] == "file", "painting selects it"
     assert path is not None
     prep = prepare_experiment(h._config(settings("inpaint", {"mask": "file"}, mask=path), "s"))
     missing = 1 - prep.problem.degradation.mask[0, 0]
     assert float(missing.sum()) == 200 and float(missing[15, 40]) == 1.0
-    assert h.store_mask({"layers": [np.zeros((8, 8, 4), dtype=np.uint8)]}, FakeRequest()) is None
+    assert h.store_mask({"editor": {"layers": [np.zeros((8, 8, 4), dtype=np.uint8)]}}, FakeRequest()) == {"mask": None}
 
 
 def test_table_highlights_the_best_value_per_column():
@@ -124,3 +129,18 @@ def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
     assert any(u.get("image-tv") for u in updates), "the method's tab gets its result"
     maps = last["maps_plot"]
     assert maps.visible and str(maps.value["path"] if isinstance(maps.value, dict) else maps.value).endswith("maps.png")
+
+
+def test_every_preset_sets_named_components_of_the_page_and_clears_the_last_image():
+    import app
+    from ui.handlers import PRESETS
+
+    ui = Components()
+    app.build_demo(ui)
+    for pid in PRESETS:
+        update = h.apply_preset({"preset": pid}, FakeRequest())
+        ui.keyed(update)  # KeyError for a name the page does not have
+        assert update["degraded"] is None and "new image" in update["degraded_md"], pid
+        assert set(update["methods"]) == {m["name"] for m in PRESETS[pid].config.methods}
+    settings_names = {n for n in SETTINGS if not n.endswith(".")}
+    assert settings_names <= {k for k in settings()}, "the test's settings() sends every setting"

@@ -7,7 +7,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,12 @@ import torch
 from PIL import Image
 
 from arena.degradations import DEGRADATIONS, Degradation
+from arena import workers
 from arena.device import pick_device
 from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, Prepared, bundled_images, bundled_observed, prepare_experiment, resolve_image, save
 from arena.experiment import run as run_experiment
-from arena.images import load_image, to_uint8, zoom_crop
+from arena.images import load_image, to_uint8, zoom_crop, zoom_window
 from arena.live import Tracker
 from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
@@ -31,6 +32,7 @@ from arena.tuning import LABELS
 from arena.presets import load_presets
 from arena.report import metrics_document, summary_table, zip_folder
 from ui.images import png_file
+from ui.registry import Components
 from ui.session import Runs, session_dir
 from ui.widgets import widget_default
 
@@ -62,9 +64,24 @@ API_MAX_ITERATIONS = 5000
 RUNS = Runs()
 
 
+def warm() -> None:
+    """Load what the first run would otherwise wait for: the workers' forkserver, LPIPS's AlexNet."""
+    if WORKERS == "processes":
+        workers.warm()
+    lpips_status()
+
+
 # ---- static content ---------------------------------------------------------------------------
 def default_image() -> str:
     return str(bundled_images()["astronaut"])
+
+
+def default_preview() -> str | None:
+    """The default image as the clean panel shows it before anything is chosen."""
+    try:
+        return png_file(to_uint8(load_image(default_image(), max_side=DEFAULT_MAX_SIDE).x))
+    except ArenaError:
+        return None
 
 
 def gallery_items() -> list[tuple[str, str]]:
@@ -101,54 +118,72 @@ def _file_or_none(a: np.ndarray | None) -> str | None:
 
 
 # ---- input choices ----------------------------------------------------------------------------
-def pick_bundled(max_side: float, evt: gr.SelectData) -> tuple[str, str | None, np.ndarray | None]:
+CLEARED = {"degraded": None, "degraded_md": "*A new image: press **Show degradation** or **Run**.*"}
+"""What a new image or preset leaves in the panels that described the previous one."""
+
+
+def pick_bundled(v: dict[str, Any], request: gr.Request, evt: gr.SelectData) -> dict[str, Any]:
     path = gallery_items()[evt.index][0]
-    img = editor_background(path, int(max_side))
-    return path, _file_or_none(img), img
+    img = editor_background(path, int(v["max_side"]))
+    return {"image": path, "clean": _file_or_none(img), "editor": img, **CLEARED}
 
 
-def pick_upload(path: str | None, current: str, max_side: float) -> tuple[Any, Any, Any]:
-    if not path:
-        return gr.skip(), gr.skip(), gr.skip()
-    try:
-        loaded = load_image(path, max_side=int(max_side))
-    except ArenaError as exc:
-        gr.Warning(str(exc))
-        return current, gr.skip(), gr.skip()
-    for notice in loaded.notices:
-        gr.Info(notice)
-    return path, png_file(to_uint8(loaded.x)), to_uint8(loaded.x.expand(-1, 3, -1, -1))
+def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str, Any]]:
+    """The handler of an upload box named ``source``: the core loader reads the file, and a file it
+    cannot read is named in a sentence while the previous image stays selected."""
+
+    def pick(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+        path = v[source]
+        if not path:
+            return {}
+        try:
+            loaded = load_image(path, max_side=int(v["max_side"]))
+        except ArenaError as exc:
+            gr.Warning(f"{str(exc).rstrip('.')}. The previous image stays selected.")
+            return {source: None}
+        for notice in loaded.notices:
+            gr.Info(notice)
+        return {"image": path, "clean": png_file(to_uint8(loaded.x)),
+                "editor": to_uint8(loaded.x.expand(-1, 3, -1, -1)), **CLEARED}
+
+    return pick
 
 
-def show_group(name: str) -> list[Any]:
-    return [gr.Group(visible=d.name == name) for d in DEGRADATIONS]
+def show_group(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    return {f"group.{d.name}": gr.Group(visible=d.name == v["degradation"]) for d in DEGRADATIONS}
 
 
-def show_methods(selected: Sequence[str]) -> list[Any]:
-    chosen = set(selected or [])
-    boxes = [gr.Accordion(visible=m.name in chosen and bool(m.params)) for m in METHODS]
-    tabs = [gr.Tab(visible=m.name in chosen) for m in METHODS]
-    return boxes + tabs
+def show_methods(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    chosen = set(v["methods"] or [])
+    return ({f"box.{m.name}": gr.Accordion(visible=m.name in chosen and bool(ui_params(m))) for m in METHODS}
+            | {f"tab.{m.name}": gr.Tab(visible=m.name in chosen) for m in METHODS})
 
 
-def apply_preset(pid: str | None) -> list[Any]:
-    n_fixed = 4 + 1 + len(DEGRADATIONS) + sum(len(ui_params(d)) for d in DEGRADATIONS) + 2 + 1 + 2 * len(METHODS) + 3
+def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    pid = v["preset"]
     if not pid or pid not in PRESETS:
-        return [gr.skip()] * (n_fixed + sum(len(ui_params(m)) for m in METHODS))
+        return {"preset_md": ""}
     p = PRESETS[pid]
     c = p.config
     path = str(resolve_image(c.image))
     img = editor_background(path, c.max_side or DEFAULT_MAX_SIDE)
-    degr_values = [_number_or_default(c.degradation_params.get(prm.name, prm.default), prm.default)
-                   if d.name == c.degradation else gr.skip()
-                   for d in DEGRADATIONS for prm in ui_params(d)]
+    d = DEGRADATIONS.get(c.degradation)
     chosen = {m["name"]: m["params"] for m in c.methods}
-    method_values = [chosen[m.name].get(prm.name, widget_default(prm)) if m.name in chosen else gr.skip()
-                     for m in METHODS for prm in ui_params(m)]
     md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
-    return [md, path, _file_or_none(img), img, c.degradation, *show_group(c.degradation), *degr_values, c.seed,
-            c.max_side or DEFAULT_MAX_SIDE, list(chosen), *show_methods(list(chosen)), *method_values,
-            min(c.seconds or 60, MAX_SECONDS), c.tune, c.observed]
+    return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED,
+            "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
+            **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),
+                                                                prm.default) for prm in ui_params(d)},
+            "seed": c.seed, "max_side": c.max_side or DEFAULT_MAX_SIDE, "methods": list(chosen),
+            **show_methods({"methods": list(chosen)}, request),
+            **{f"method.{m.name}.{prm.name}": _shown_value(chosen[m.name].get(prm.name, widget_default(prm)))
+               for m in METHODS if m.name in chosen for prm in ui_params(m)},
+            "seconds": min(c.seconds or 60, MAX_SECONDS), "tune": c.tune, "observed": c.observed}
+
+
+def _shown_value(value: Any) -> Any:
+    """A float as a person types it (a preset's 1/30 shows as 0.0333333)."""
+    return float(f"{value:.6g}") if isinstance(value, float) else value
 
 
 def _number_or_default(value: Any, default: Any) -> Any:
@@ -157,40 +192,33 @@ def _number_or_default(value: Any, default: Any) -> Any:
 
 
 # ---- settings → Config --------------------------------------------------------------------------
-def _config(values: Sequence[Any], session: str) -> Config:
-    """Unpack the ``settings`` inputs (order fixed in app.py) into a checked :class:`Config`."""
-    it = iter(values)
-    image, degradation = next(it), next(it)
-    degr_params: dict[str, Any] = {}
-    for d in DEGRADATIONS:
-        for prm in ui_params(d):
-            v = next(it)
-            if d.name == degradation:
-                degr_params[prm.name] = v
-    seed, max_side, mask_path = next(it), next(it), next(it)
-    selected = list(next(it) or [])
-    method_params: dict[str, dict[str, Any]] = {}
-    for m in METHODS:
-        for prm in ui_params(m):
-            v = next(it)
-            method_params.setdefault(m.name, {})[prm.name] = v
-    seconds, sequential, tune, observed, estimate = next(it), next(it), next(it), next(it), next(it)
+def _config(v: Mapping[str, Any], session: str) -> Config:
+    """The ``settings`` widgets' values, by name (:data:`ui.registry.SETTINGS`), as a checked :class:`Config`."""
+    image, degradation = v.get("image"), v.get("degradation")
+    d = DEGRADATIONS.get(str(degradation)) if degradation in DEGRADATIONS else None
+    degr_params: dict[str, Any] = {p.name: v.get(f"degr.{degradation}.{p.name}", widget_default(p))
+                                   for p in (ui_params(d) if d else [])}
+    selected = list(v.get("methods") or [])
+    method_params = {n: {p.name: v.get(f"method.{n}.{p.name}", widget_default(p)) for p in ui_params(METHODS.get(n))}
+                     for n in selected if n in METHODS}
     if not image:
         raise SpecError("choose an image first (Gallery or Upload)")
     if not selected:
         raise SpecError("tick at least one method")
-    noise_key = DEGRADATIONS.get(str(degradation)).noise_key if degradation in DEGRADATIONS else None
-    if observed and estimate and noise_key is not None:
-        degr_params[noise_key] = "auto"
+    if v.get("observed") and v.get("estimate", True) and d is not None and d.noise_key is not None:
+        degr_params[d.noise_key] = "auto"
     if degradation == "inpaint" and degr_params.get("mask") == "file":
-        if not mask_path:
+        if not v.get("mask"):
             raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
-        degr_params["path"] = mask_path
+        degr_params["path"] = v["mask"]
+    seconds = v.get("seconds")
+    if seconds is not None and float(seconds) > MAX_SECONDS:
+        gr.Info(f"the time budget is at most {MAX_SECONDS} s per method in the app; {MAX_SECONDS} s is used")
     cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
                  methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
-                 seed=_int(seed, "seed"), max_side=_int(max_side, "longest side"),
-                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(sequential),
-                 tune=str(tune or "off"), observed=bool(observed))
+                 seed=_int(v.get("seed", 0), "seed"), max_side=_int(v.get("max_side", DEFAULT_MAX_SIDE), "longest side"),
+                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(v.get("sequential")),
+                 tune=str(v.get("tune") or "off"), observed=bool(v.get("observed")))
     cfg.check()
     return cfg
 
@@ -205,9 +233,18 @@ def _int(value: Any, what: str) -> int:
     return int(f)
 
 
-def store_mask(editor: Any, request: gr.Request) -> str | None:
+def store_mask(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     """Save the painted strokes (any non-transparent pixel of a drawing layer) as this session's mask
-    PNG and return its server-side path (kept in a ``gr.State``, never sent by the browser)."""
+    PNG, keep its server-side path (in a ``gr.State``, never sent by the browser), and switch the
+    degradation to inpainting with the painted mask: painting says what the user wants."""
+    path = _painted_mask(v["editor"], request)
+    if path is None:
+        return {"mask": None}
+    return {"mask": path, "degradation": "inpaint", "degr.inpaint.mask": "file",
+            **show_group({"degradation": "inpaint"}, request)}
+
+
+def _painted_mask(editor: Any, request: gr.Request) -> str | None:
     layers = (editor or {}).get("layers") or []
     painted = None
     for layer in layers:
@@ -245,12 +282,12 @@ def _degraded_text(prep: Prepared) -> str:
     return "\n".join(lines)
 
 
-def show_degradation(request: gr.Request, *values: Any) -> tuple[Any, Any, str]:
+def show_degradation(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     try:
-        prep = prepare_experiment(_config(values, _session(request)))
+        prep = prepare_experiment(_config(v, _session(request)))
     except ArenaError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
-    return _shown_or_none(prep.clean), shown(prep.degraded), _degraded_text(prep)
+    return {"clean": _shown_or_none(prep.clean), "degraded": shown(prep.degraded), "degraded_md": _degraded_text(prep)}
 
 
 def _shown_or_none(x: torch.Tensor | None) -> str | None:
@@ -291,11 +328,15 @@ class RunView:
     maps_plot: Any
     live: Any
     """State: the run in progress, handed from the start to the stream to the finish."""
+    run: Any
+    """The Run button: disabled while a run of this page computes (a second click would queue)."""
+    names: Components
+    """The page's registry: the settings arrive keyed by component and are read by name."""
 
     def start_outputs(self) -> list[Any]:
         return [self.clean, self.degraded, self.degraded_md, self.status, self.overview, *self.images.values(),
                 *self.progress.values(), self.table, self.plot, self.download, self.results, self.tuning_plot,
-                self.maps_plot, self.live]
+                self.maps_plot, self.live, self.run]
 
     def stream_outputs(self) -> list[Any]:
         return [self.status, self.overview, self.plot, self.live]
@@ -303,15 +344,15 @@ class RunView:
     def finish_outputs(self) -> list[Any]:
         return [self.table, self.plot, self.left, self.right, self.slider, self.zoom, self.download, self.results,
                 self.status, self.overview, self.tuning_plot, self.maps_plot, *self.images.values(),
-                *self.progress.values()]
+                *self.progress.values(), self.run]
 
 
 def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
     """Run, first event: check the settings, show the input pair, clear the last run's outputs."""
 
-    def start(request: gr.Request, *values: Any) -> dict[Any, Any]:
+    def start(given: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         try:
-            prep = prepare_experiment(_config(values, _session(request)))
+            prep = prepare_experiment(_config(view.names.named(given), _session(request)))
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         # Each picture is encoded once: the overview reuses the files the panels were given.
@@ -323,7 +364,7 @@ def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
                 **{c: "starting" if k in chosen else "not run yet" for k, c in view.progress.items()},
                 view.table: "", view.plot: None, view.download: None, view.results: None,
                 view.tuning_plot: gr.Image(value=None, visible=False), view.maps_plot: gr.Image(value=None, visible=False),
-                view.live: {"prep": prep, "fixed": fixed, "results": None}}
+                view.live: {"prep": prep, "fixed": fixed, "results": None}, view.run: gr.Button(interactive=False)}
 
     return start
 
@@ -382,7 +423,8 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
     """Run, third event: the comparison at once, then the plot, the figures and the zip once written."""
 
     def finish(request: gr.Request, live: dict[str, Any] | None) -> Iterator[dict[Any, Any]]:
-        if not live or live.get("results") is None:
+        if not live or live.get("results") is None:  # the stream failed (its error is shown) or never began
+            yield {view.run: gr.Button(interactive=True)}
             return
         prep, results, tracker = live["prep"], live["results"], live["tracker"]
         images = ({"clean": prep.clean.cpu()} if prep.clean is not None else {}) | {"degraded": prep.degraded.cpu()}
@@ -403,6 +445,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.zoom: zoom_all(state, 0.5, 0.5, 32),
             view.results: state,
             view.status: f"Finished: {statuses}. Writing the download…",
+            view.run: gr.Button(interactive=True),
             view.overview: [(path, k) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
             **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**" for k, r in results.items()
@@ -477,9 +520,20 @@ def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> 
 
 
 def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[str, str]]:
+    """The same crop of every image, after a thumbnail that marks where the crop is."""
     if not state:
         return []
-    return [(png_file(to_uint8(zoom_crop(img, float(x), float(y), int(size)))), name) for name, img in state["images"].items()]
+    ref = state["images"].get("clean", state["images"]["degraded"])
+    top, left, side = zoom_window(ref.shape, float(x), float(y), int(size))
+    where = to_uint8(ref.expand(-1, 3, -1, -1)).copy()
+    t = max(1, max(where.shape[:2]) // 128)  # the frame stays visible once the page scales it down
+    for rows, cols in ((slice(top, top + t), slice(left, left + side)),
+                       (slice(top + side - t, top + side), slice(left, left + side)),
+                       (slice(top, top + side), slice(left, left + t)),
+                       (slice(top, top + side), slice(left + side - t, left + side))):
+        where[rows, cols] = (255, 32, 32)
+    return [(png_file(where), "where")] + [(png_file(to_uint8(zoom_crop(img, float(x), float(y), int(size)))), name)
+                                           for name, img in state["images"].items()]
 
 
 # ---- API -------------------------------------------------------------------------------------

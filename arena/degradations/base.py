@@ -149,11 +149,18 @@ class Degradation(ABC):
         return {"name": self.name, **self.values}
 
     def describe(self) -> str:
-        vals = ", ".join(f"{k}={v}" for k, v in self.values.items())
+        """Label, the parameters that apply (never a server path: a painted mask is "mask=file"), noise."""
+        shown = {p.name for p in self.params if p.used(self.values) and not p.server_path}
+        vals = ", ".join(f"{k}={_short(v)}" for k, v in self.values.items() if k in shown)
         return f"{self.label} ({vals}; {self.noise.describe()})"
 
     def fail(self, message: str) -> SpecError:
         return SpecError(f"{self.name}: {message}")
+
+
+def _short(v: object) -> str:
+    """A value as a person writes it: 1/30 as 0.0333333, not 0.033333333333333333."""
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 DEGRADATIONS: Registry[Degradation] = Registry("degradation")

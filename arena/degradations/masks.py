@@ -28,9 +28,11 @@ class Inpaint(Degradation):
     linear = True
     params = (
         Param("mask", "random", "which pixels are missing", choices=("random", "box", "text", "file")),
-        Param("ratio", 0.5, "fraction of pixels missing (random mask)", min=0.0, max=0.99),
-        Param("box", 0.5, "side of the centred hole as a fraction of the shorter side (box mask)", min=0.05, max=0.95),
-        Param("path", "", "mask image; white = missing (file mask)", server_path=True),
+        Param("ratio", 0.5, "fraction of pixels missing (random mask)", min=0.0, max=0.99,
+              applies=("mask", ("random",))),
+        Param("box", 0.5, "side of the centred hole as a fraction of the shorter side (box mask)", min=0.05, max=0.95,
+              applies=("mask", ("box",))),
+        Param("path", "", "mask image; white = missing (file mask)", server_path=True, applies=("mask", ("file",))),
         noise_param(0.0),
     )
 
