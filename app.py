@@ -155,7 +155,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
 
         # ---- events: inputs and outputs by name ---------------------------------------------
         settings = set(ui.group(SETTINGS))
-        pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md"])
+        pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md", "preset", "preset_md"])
         groups, boxes_tabs = ui.group(["group."]), ui.group(["box.", "tab."])
         ui["editor"].change(ui.bind(h.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
                             outputs=[ui["mask"], ui["degradation"], ui["degr.inpaint.mask"], *groups],
@@ -165,13 +165,16 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
             ui[source].change(ui.bind(h.pick_upload(source)), inputs={ui[source], ui["max_side"]},
                               outputs=[*pick_outputs, ui[source]], **PRIVATE)
         ui["degradation"].change(ui.bind(h.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
+        for name in ("degradation", "methods"):  # the user's own edits (not a preset's): its text goes
+            ui[name].input(ui.bind(h.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
+                           show_progress="hidden", **PRIVATE)
         ui["methods"].change(ui.bind(h.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
         ui["preset"].change(ui.bind(h.apply_preset), inputs={ui["preset"]}, **PRIVATE,
-                            outputs=[ui["preset_md"], *pick_outputs, *ui.group(["degradation", "degr.", "seed",
+                            outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed",
                                      "max_side", "methods", "method.", "seconds", "tune", "observed"]),
                                      *groups, *boxes_tabs])
-        show_btn.click(ui.bind(h.show_degradation), api_name="show_degradation", inputs=settings, outputs=ui.group(["clean", "degraded", "degraded_md"]),
-                       **PRIVATE)
+        show_btn.click(ui.bind(h.show_degradation), api_name="show_degradation", inputs=settings,
+                       outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
         view = h.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],
                          status=ui["status"], overview=ui["overview"],
                          images={m.name: ui[f"image.{m.name}"] for m in METHODS},

@@ -201,7 +201,7 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         said: list[str] = [*step.notes, *extra.get("notes", ())]
         if fired and best is not None:
             said.append(rule.describe(step.it) + ".")
-            yield replace(step, x=best.x, images=best.images, notes=tuple(said),
+            yield replace(step, x=best.x, images=best.images, maps=best.maps, notes=tuple(said),
                           chosen={**extra.get("chosen", {}), "iterations": step.it})
             return
         if late and not done:

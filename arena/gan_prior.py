@@ -100,7 +100,7 @@ def pixel_mask(problem: Problem) -> torch.Tensor | None:
 
 
 def _operator(problem: Problem, s: LatentSearch):
-    if s.identity_quantizer and problem.degradation.name == "quantize":
+    if s.identity_quantizer and problem.degradation.rounds_only:
         return lambda x: x, None
     return problem.A, problem.degradation.measurement_mask()
 

@@ -36,6 +36,9 @@ class Step:
     images : mapping of str to Tensor
         Other estimates worth showing beside ``x`` (e.g. DIP's raw network output next to its
         averaged one); the runner measures their PSNR too, as ``psnr_<name>``.
+    maps : mapping of str to Tensor
+        Per-pixel quantities that are not images of the scene (DIP's standard deviation across
+        seeds): shown and saved on their own scale (×4), never scored against the clean image.
     notes : tuple of str
         Sentences for the user about choices the method made on its own ("net light: a step of the
         paper's net takes 2.1 s, too slow for 60 s", "stopped at step 840 because …"); the runner
@@ -50,6 +53,7 @@ class Step:
     x: torch.Tensor
     diagnostics: Mapping[str, float] = field(default_factory=dict)
     images: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    maps: Mapping[str, torch.Tensor] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     chosen: Mapping[str, Value] = field(default_factory=dict)
 

@@ -22,6 +22,8 @@ class Preset:
     description: str
     convention: str
     config: Config
+    topic: str = ""
+    """What the preset teaches about, for grouping (classical, deep priors, paper settings, …)."""
 
 
 def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
@@ -43,5 +45,5 @@ def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
         names = [m["name"] for m in p["methods"]]
         if len(names) != len(set(names)):
             raise SpecError(f"preset {p['id']!r} lists a method twice; the app shows one tab per method")
-        out[p["id"]] = Preset(p["id"], p["title"], p["description"], p.get("convention", ""), cfg)
+        out[p["id"]] = Preset(p["id"], p["title"], p["description"], p.get("convention", ""), cfg, p.get("topic", ""))
     return out

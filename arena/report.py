@@ -125,9 +125,10 @@ def write_report(out: str | Path, *, clean: torch.Tensor | None, degraded: torch
     for key, r in results.items():
         if r.x is not None:
             written.append(save_png(r.x, out / image_filename(key)))
-        for name, img in r.images.items():  # raw outputs, uncertainty maps (std scaled ×4 to be visible)
-            scaled = img * 4 if name.startswith("map_") else img
-            written.append(save_png(scaled, out / image_filename(f"{key}_{name}")))
+        for name, img in r.images.items():  # other estimates, e.g. DIP's raw output
+            written.append(save_png(img, out / image_filename(f"{key}_{name}")))
+        for name, img in r.maps.items():  # per-pixel maps, scaled ×4 to be visible
+            written.append(save_png(img * 4, out / image_filename(f"{key}_map_{name}")))
     (out / "metrics.json").write_text(json.dumps(document, indent=2, ensure_ascii=False))
     written.append(out / "metrics.json")
     with open(out / "metrics.csv", "w", newline="") as f:

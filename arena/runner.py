@@ -113,6 +113,7 @@ class MethodResult:
     compute_seconds: float = 0.0
     x: torch.Tensor | None = None
     images: dict[str, torch.Tensor] = field(default_factory=dict)
+    maps: dict[str, torch.Tensor] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -361,6 +362,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
                                    "(try a smaller step or learning rate); the last finite iterate is kept")
                     break
                 res.iterations, res.x, res.images = step.it, x, {k: v.detach() for k, v in step.images.items()}
+                res.maps = {k: v.detach() for k, v in step.maps.items()}
                 res.params.update(step.chosen)
                 if "iterations" in step.chosen:
                     res.total = min(int(step.chosen["iterations"]), budget.iterations or ITERATIONS_MAX)
@@ -375,7 +377,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
                     if clean is not None:
                         measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
                         for name, extra in step.images.items():
-                            if extra.shape == x.shape and not name.startswith("map_"):
+                            if extra.shape == x.shape:
                                 measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
                     record.update({k: v for k, v in measured.items() if v is not None})
                 res.history.append(record)

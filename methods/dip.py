@@ -66,7 +66,7 @@ class DeepImagePrior(Method):
     steps, so its variance measures slow drift, and its minimum fell far from the peak (camera 128²: step
     1987 against a peak at 1131). With ``samples = K`` K independently initialised nets (grouped
     convolutions, one network call) are fitted at once; the result is the mean of their averaged
-    outputs and ``map_std`` their per-pixel standard deviation — where the prior is unsure.
+    outputs and the map ``std`` their per-pixel standard deviation — where the prior is unsure.
 
     The paper's setting is one preset away (``dip-paper-*``: net=paper, lr 0.01, input noise 1/30,
     3000 iterations, stop=none).
@@ -165,10 +165,10 @@ class _Fit:
             self.opt.step()
         self.avg = raw if self.avg is None else self.ema * self.avg + (1 - self.ema) * raw
         images = {"raw": raw.mean(0, keepdim=True)}
-        if self.samples > 1:
-            images["map_std"] = self.avg.std(0, keepdim=True)
+        maps = {"std": self.avg.std(0, keepdim=True)} if self.samples > 1 else {}
         self.k += 1
-        return Step(self.k, self.avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images)
+        return Step(self.k, self.avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images,
+                    maps)
 
     def close(self) -> None:
         self.f = self.opt = self.saved = None  # type: ignore[assignment]  # free the net; safe twice

@@ -99,6 +99,9 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     print(f"Stop → results shown and worker free: {stop_to_results:.2f} s")
     assert stop_to_results < 3.0
     sync_api.expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled()
+    page.get_by_role("combobox", name="Degradation").click()  # the user's own change: the preset's text goes
+    page.get_by_role("option", name="Deblurring").click()
+    sync_api.expect(page.get_by_text("Tikhonov blurs edges")).to_have_count(0, timeout=10_000)
     assert "tv cancelled" in page.get_by_text("Finished:").inner_text()
     page.screenshot(path=str(shots / "stopped.png"), full_page=True)
     page.get_by_role("button", name="Run", exact=True).wait_for(state="visible")

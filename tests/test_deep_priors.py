@@ -103,9 +103,9 @@ def test_dip_samples_are_independent_nets_in_one_call_with_a_std_map():
     problem, clean, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
     one = _steps("dip", problem, net="light", iterations=20, samples=1)
     three = _steps("dip", problem, net="light", iterations=20, samples=3)
-    std = three[-1].images["map_std"]
+    std = three[-1].maps["std"]
     assert std.shape == clean.shape and float(std.mean()) > 0
-    assert "map_std" not in one[-1].images
+    assert not one[-1].maps and "std" not in three[-1].images
     assert three[-1].x.shape == clean.shape and torch.isfinite(three[-1].x).all()
 
 

@@ -89,7 +89,10 @@ def gallery_items() -> list[tuple[str, str]]:
 
 
 def preset_choices() -> list[tuple[str, str]]:
-    return [(p.title, pid) for pid, p in PRESETS.items()]
+    """Presets grouped by topic (in the order topics first appear), each with its time budget."""
+    topics = list(dict.fromkeys(p.topic for p in PRESETS.values()))
+    return [(f"{p.topic} · {p.title}" + (f" · ≤ {p.config.seconds:g} s per method" if p.config.seconds else ""), pid)
+            for t in topics for pid, p in PRESETS.items() if p.topic == t]
 
 
 def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
@@ -122,10 +125,18 @@ CLEARED = {"degraded": None, "degraded_md": "*A new image: press **Show degradat
 """What a new image or preset leaves in the panels that described the previous one."""
 
 
+NO_PRESET = {"preset": None, "preset_md": ""}
+"""A user's own change of image, degradation or methods: the preset's text no longer describes the page."""
+
+
+def leave_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    return NO_PRESET if v.get("preset") else {}
+
+
 def pick_bundled(v: dict[str, Any], request: gr.Request, evt: gr.SelectData) -> dict[str, Any]:
     path = gallery_items()[evt.index][0]
     img = editor_background(path, int(v["max_side"]))
-    return {"image": path, "clean": _file_or_none(img), "editor": img, **CLEARED}
+    return {"image": path, "clean": _file_or_none(img), "editor": img, **CLEARED, **NO_PRESET}
 
 
 def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str, Any]]:
@@ -144,7 +155,7 @@ def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str,
         for notice in loaded.notices:
             gr.Info(notice)
         return {"image": path, "clean": png_file(to_uint8(loaded.x)),
-                "editor": to_uint8(loaded.x.expand(-1, 3, -1, -1)), **CLEARED}
+                "editor": to_uint8(loaded.x.expand(-1, 3, -1, -1)), **CLEARED, **NO_PRESET}
 
     return pick
 
@@ -435,8 +446,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                          key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
         state = {"images": images, "order": names}
         paths = {k: shown(x) for k, x in images.items()}
-        maps = [(shown(4 * v), f"{k} {n} (×4)") for k, r in results.items() for n, v in r.images.items()
-                if n.startswith("map_")]
+        maps = [(shown(4 * v), f"{k} {n} (×4)") for k, r in results.items() for n, v in r.maps.items()]
         yield {
             view.table: table_html(results, prep.degraded_metrics),
             view.left: gr.Dropdown(choices=names, value="degraded"),

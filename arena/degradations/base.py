@@ -47,6 +47,9 @@ class Degradation(ABC):
     """The parameter holding the Gaussian σ (0–255), which an observed photo may estimate (``auto``)."""
     observable: ClassVar[bool] = True
     """Whether a photo can be this operator's observation y (not for k-space or sensing vectors)."""
+    rounds_only: ClassVar[bool] = False
+    """A(x) is x up to rounding to levels (quantization): a search may stand in the identity for A,
+    as Yeh et al. do, since rounding has no useful gradient."""
 
     def __init__(self, shape: Shape, *, seed: int = 0, device: torch.device | str = "cpu", **values: Value) -> None:
         self.shape = tuple(int(s) for s in shape)

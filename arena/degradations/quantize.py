@@ -34,6 +34,7 @@ class Quantize(Degradation):
     name = "quantize"
     label = "Quantization"
     linear = False
+    rounds_only = True
     noise_key = None
     params = (
         Param("levels", 5, "number of grey levels per channel", min=2, max=256),
