@@ -202,7 +202,7 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         if fired and best is not None:
             said.append(rule.describe(step.it) + ".")
             yield replace(step, x=best.x, images=best.images, maps=best.maps, notes=tuple(said),
-                          chosen={**extra.get("chosen", {}), "iterations": step.it})
+                          chosen={**step.chosen, **extra.get("chosen", {}), "iterations": step.it})
             return
         if late and not done:
             said.append(f"stopped at step {step.it} to finish inside the {seconds:g} s budget.")
@@ -213,6 +213,8 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         if said or late:
             extra = {"notes": tuple(said), "chosen": {**extra.get("chosen", {}),
                                                       **({"iterations": step.it} if late else {})}}
+        if "chosen" in extra:
+            extra["chosen"] = {**step.chosen, **extra["chosen"]}
         yield replace(step, **extra) if extra else step
         if done or late:
             return

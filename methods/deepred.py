@@ -82,7 +82,7 @@ class DeepRED(Method):
 
     def run(self, problem: Problem, *, iterations: int, lr: float, lam: float, mu: float, denoiser: str,
             denoise_every: int, sigma_d: float, schedule: bool, reg_noise: float, ema: float, net: str,
-            input_depth: int, stop: str, window: int, patience: int) -> Iterator[Step]:
+            input_depth: int, precision: str, stop: str, window: int, patience: int) -> Iterator[Step]:
         started = time.perf_counter()
         threads = torch.get_num_threads()
         sigma = denoiser_sigma(problem.noise_rms, sigma_d)
@@ -92,7 +92,7 @@ class DeepRED(Method):
         def make(name: str) -> _Fit:
             fits.append(_Fit(problem, name, pool, lr=lr, lam=lam, mu=mu, denoiser=denoiser, sigma=sigma,
                              denoise_every=denoise_every, reg_noise=reg_noise, ema=ema, input_depth=input_depth,
-                             schedule=schedule))
+                             schedule=schedule, precision=precision))
             return fits[-1]
 
         try:
@@ -120,13 +120,15 @@ class _Fit:
 
     def __init__(self, problem: Problem, net: str, pool: ThreadPoolExecutor, *, lr: float, lam: float, mu: float,
                  denoiser: str, sigma: float, denoise_every: int, reg_noise: float, ema: float,
-                 input_depth: int, schedule: bool = False) -> None:
+                 input_depth: int, schedule: bool = False, precision: str = "fp32") -> None:
         self.problem, self.pool = problem, pool
         self.lam, self.mu, self.denoiser, self.sigma, self.every = lam, mu, denoiser, sigma, denoise_every
         self.reg_noise, self.ema = reg_noise, ema
         self.schedule, self.threshold = schedule, SCHEDULE_START_DB
-        self.f, self.z, self.g = dip_setup(problem.x_shape, problem.device, net=net, input_depth=input_depth,
-                                           seed=problem.seed)
+        self.f, self.z, self.g, self.precision = dip_setup(problem.x_shape, problem.device, net=net,
+                                                           input_depth=input_depth, seed=problem.seed,
+                                                           precision=precision)
+        self.chosen = {"precision": self.precision} if precision == "auto" else {}  # what timing settled
         self.opt = torch.optim.Adam(self.f.parameters(), lr=lr)
         self.x = problem.initial()
         self.u = torch.zeros_like(self.x)
@@ -160,7 +162,7 @@ class _Fit:
         gap = (raw - self.x).pow(2).mean().sqrt().item()
         return Step(self.k, self.avg, {"loss": loss.item(), "data_mse": data.item(), "admm_gap": gap,
                                        "lam": self.lam, "mu": self.mu},
-                    {"raw": raw, "x": self.x})
+                    {"raw": raw, "x": self.x}, chosen=self.chosen)
 
     def close(self) -> None:
         if self.job is not None:

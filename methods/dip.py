@@ -101,14 +101,14 @@ class DeepImagePrior(Method):
         return {"iterations": dip_iterations(problem), "reg_noise": dip_reg_noise(problem, REG_NOISE_AT_25)}
 
     def run(self, problem: Problem, *, iterations: int, lr: float, reg_noise: float, ema: float, net: str,
-            input_depth: int, output: str, samples: int, stop: str, window: int, patience: int) -> Iterator[Step]:
+            input_depth: int, precision: str, output: str, samples: int, stop: str, window: int, patience: int) -> Iterator[Step]:
         started = time.perf_counter()
         threads = torch.get_num_threads()
         fits: list[_Fit] = []
 
         def make(name: str) -> _Fit:
             fits.append(_Fit(problem, name, lr=lr, reg_noise=reg_noise, ema=ema, input_depth=input_depth,
-                             samples=samples, paper_output=output == "paper"))
+                             samples=samples, paper_output=output == "paper", precision=precision))
             return fits[-1]
 
         try:
@@ -128,11 +128,13 @@ class _Fit:
     """One DIP fit (K nets when ``samples = K``): the state the notebook's training loop keeps."""
 
     def __init__(self, problem: Problem, net: str, *, lr: float, reg_noise: float, ema: float,
-                 input_depth: int, samples: int, paper_output: bool = False) -> None:
+                 input_depth: int, samples: int, paper_output: bool = False, precision: str = "fp32") -> None:
         self.problem, self.reg_noise, self.ema, self.samples = problem, reg_noise, ema, samples
         self.paper_output = paper_output
-        self.f, self.z, self.g = dip_setup(problem.x_shape, problem.device, net=net, input_depth=input_depth,
-                                           seed=problem.seed, copies=samples)
+        self.f, self.z, self.g, self.precision = dip_setup(problem.x_shape, problem.device, net=net,
+                                                           input_depth=input_depth, seed=problem.seed, copies=samples,
+                                                           precision=precision)
+        self.chosen = {"precision": self.precision} if precision == "auto" else {}  # what timing settled
         self.opt = torch.optim.Adam(self.f.parameters(), lr=lr)
         self.saved = [p.detach().clone() for p in self.f.parameters()]
         self.last_db = -float("inf")
@@ -168,7 +170,7 @@ class _Fit:
         maps = {"std": self.avg.std(0, keepdim=True)} if self.samples > 1 else {}
         self.k += 1
         return Step(self.k, self.avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images,
-                    maps)
+                    maps, chosen=self.chosen)
 
     def close(self) -> None:
         self.f = self.opt = self.saved = None  # type: ignore[assignment]  # free the net; safe twice

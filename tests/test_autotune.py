@@ -59,3 +59,31 @@ def test_both_layouts_compute_the_same_numbers():
     plain = net(z)
     last = net.to(memory_format=torch.channels_last)(z.contiguous(memory_format=torch.channels_last))
     torch.testing.assert_close(plain, last, atol=1e-5, rtol=0)
+
+
+def test_precision_auto_takes_the_faster_and_the_report_says_which(cache):
+    from arena.method import METHODS, load_methods
+    from arena.problem import make_problem
+    from tests.conftest import bundled
+
+    load_methods()
+    problem = make_problem(bundled("camera", 24), "denoise", {"sigma": 25}, seed=0)[0]
+    m = METHODS.get("dip")()
+    steps = list(m.run(problem, **m.resolve({"net": "light", "iterations": 3, "stop": "none", "precision": "auto",
+                                             "input_depth": 4})))
+    chosen = steps[-1].chosen["precision"]
+    assert chosen in ("fp32", "bf16")
+    keys = [k for k in autotune._read(("fp32", "bf16")) if k.endswith("|1") or "precision" in k]
+    assert any("precision" in k for k in keys), "the choice is cached"
+
+
+def test_bf16_stays_close_to_fp32():
+    torch.manual_seed(0)
+    net = SkipNet(SkipConfig.light(8, 3))
+    z = torch.rand(1, 8, 32, 32)
+    from arena.nets.skip import Autocast
+
+    diff = (Autocast(net)(z) - net(z)).abs()
+    # bfloat16 keeps 8 significant bits: errors of ~1/256 per value (a wrong cast would give ~0.1);
+    # what matters, the fits' PSNR, is measured in benchmarks/SKIPNET.md
+    assert diff.mean() < 8e-3 and diff.max() < 0.06, (float(diff.mean()), float(diff.max()))
