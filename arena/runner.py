@@ -264,19 +264,24 @@ def _work(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budge
           with_lpips: bool, heavy_jobs: int, tune: str, cancel: threading.Event, events: queue.Queue[Event],
           results: dict[str, MethodResult]) -> None:
     problem = replace(problem, seconds=budget.seconds)
-    job = replace(job, params=job.method.resolve(job.given, problem))
-    total = int(job.params.get("iterations", 1))
-    if budget.iterations is not None:
-        total = min(total, budget.iterations)
-    res = MethodResult(job.key, job.method.name, job.method.label, dict(job.params), total=total)
-    if cancel.is_set():
-        res.status, res.message = STATUS_CANCELLED, "stopped before it started"
-    else:
-        if tune != "off" and job.method.tunable() is not None and job.method.supports(problem) is None:
-            job = _tune(job, problem, clean, budget, tune, cancel, events, res)
-        if res.status == STATUS_DONE:
-            _solve(job, problem, clean, budget, every, cancel, events, res, heavy_jobs)
-    _finish(problem, clean, res, with_lpips)
+    res = MethodResult(job.key, job.method.name, job.method.label, dict(job.params))
+    total = 0
+    try:  # anything that fails here ends this method only, with a readable line (never a traceback)
+        job = replace(job, params=job.method.resolve(job.given, problem))
+        total = int(job.params.get("iterations", 1))
+        if budget.iterations is not None:
+            total = min(total, budget.iterations)
+        res.params, res.total = dict(job.params), total
+        if cancel.is_set():
+            res.status, res.message = STATUS_CANCELLED, "stopped before it started"
+        else:
+            if tune != "off" and job.method.tunable() is not None and job.method.supports(problem) is None:
+                job = _tune(job, problem, clean, budget, tune, cancel, events, res)
+            if res.status == STATUS_DONE:
+                _solve(job, problem, clean, budget, every, cancel, events, res, heavy_jobs)
+        _finish(problem, clean, res, with_lpips)
+    except Exception as exc:
+        res.status, res.message = STATUS_ERROR, f"{type(exc).__name__}: {exc}"
     results[job.key] = res
     events.put(Event("end", job.key, res.iterations, total, res.seconds, res.compute_seconds, res.x,
                      metrics=dict(res.metrics), status=res.status, message=res.message))

@@ -177,13 +177,21 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
     pending = list(calls)
     running: dict[Connection, tuple[str, Any]] = {}
     reported: set[str] = set()
+    unreadable: dict[str, str] = {}
     try:
         while pending or running:
             while pending and len(running) < limit:
                 key, target, args = pending.pop(0)
                 recv, send = _CTX.Pipe(duplex=False)
-                proc = _Process(target=_child, args=(send, target, args, stop.value), name=f"arena-{key}", daemon=True)
-                proc.start()
+                try:
+                    proc = _Process(target=_child, args=(send, target, args, stop.value), name=f"arena-{key}",
+                                    daemon=True)
+                    proc.start()
+                except Exception as exc:  # e.g. no file descriptors or processes left
+                    recv.close()
+                    send.close()
+                    yield from died(key, f"its worker process could not start ({type(exc).__name__}: {exc})")
+                    continue
                 send.close()  # the worker holds the only write end: its exit is our EOF
                 running[recv] = (key, proc)
                 _running[proc.pid] = key
@@ -192,34 +200,48 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
             for conn in wait(list(running), timeout=0.1):
                 key, proc = running[conn]
                 try:
-                    msg = pickle.loads(conn.recv_bytes())
-                except Exception:  # EOF, or a message cut short by the worker's death
+                    data = conn.recv_bytes()
+                except (EOFError, OSError):  # the worker has exited (or died mid-message)
                     msg = None
+                else:
+                    try:
+                        msg = pickle.loads(data)
+                    except Exception as exc:  # the worker lives on; say what could not be read if it ends unreported
+                        unreadable[key] = f"a message from its worker could not be read ({type(exc).__name__}: {exc})"
+                        continue
                 if isinstance(msg, tuple) and msg and msg[0] == "result":
                     results.update(msg[1])
                     reported.add(key)
                 elif msg is not None:
                     yield msg
                     continue
-                proc.join(JOIN_SECONDS)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join()
-                conn.close()
+                _reap(conn, proc)
                 del running[conn]
-                _running.pop(proc.pid, None)
                 if key not in reported:
-                    yield from died(key, _why(proc.exitcode))
+                    yield from died(key, unreadable.get(key) or _why(proc.exitcode))
     finally:
         stop.set()
+        # Keep reading until the workers exit: one blocked writing an iterate larger than the pipe's
+        # buffer would never see the stop flag, and would be killed only at the deadline.
         deadline = time.monotonic() + JOIN_SECONDS
+        while running and time.monotonic() < deadline:
+            for conn in wait(list(running), timeout=0.1):
+                try:
+                    conn.recv_bytes()
+                except (EOFError, OSError):
+                    _reap(conn, running.pop(conn)[1])
         for conn, (_, proc) in running.items():
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-            conn.close()
-            _running.pop(proc.pid, None)
+            _reap(conn, proc, wait_seconds=0.0)
+
+
+def _reap(conn: Connection, proc: Any, wait_seconds: float = JOIN_SECONDS) -> None:
+    """Close a worker's pipe and wait for its exit (killing it when it does not exit in time)."""
+    proc.join(wait_seconds)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    conn.close()
+    _running.pop(proc.pid, None)
 
 
 def _why(exitcode: int | None) -> str:

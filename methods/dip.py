@@ -54,8 +54,8 @@ class DeepImagePrior(Method):
     28.17 dB against 26.46 (its peak 26.55), astronaut 27.06 against 26.46; the extra forward cost
     ~18 % of a step. When the data PSNR drops by more than 5 dB
     from the previous accepted step, the parameters roll back to those of that step and this step's
-    update is skipped (the notebooks' backtracking; they still apply the rejected step's gradient to
-    the restored parameters).
+    update is skipped, and its output stays out of the average (the notebooks' backtracking; they
+    still apply the rejected step's gradient to the restored parameters and average its output).
     ``net=paper`` is the paper's net (128 ch × 5 scales), ``light`` a CPU-sized one (32 × 4);
     ``net=auto`` times a few steps here and takes the paper's net only when enough of its steps fit
     in the time budget (:func:`arena.nets.skip.plan_net`), cutting ``iterations`` to what fits.
@@ -165,7 +165,11 @@ class _Fit:
             raw = out.detach()
         if accepted:
             self.opt.step()
-        self.avg = raw if self.avg is None else self.ema * self.avg + (1 - self.ema) * raw
+            # A rejected step's output (5 dB worse, or NaN) stays out of the average; the notebooks
+            # average it in, and one NaN forward would then end the run although θ was restored.
+            self.avg = raw if self.avg is None else self.ema * self.avg + (1 - self.ema) * raw
+        elif self.avg is None:
+            self.avg = raw
         images = {"raw": raw.mean(0, keepdim=True)}
         maps = {"std": self.avg.std(0, keepdim=True)} if self.samples > 1 else {}
         self.k += 1

@@ -369,6 +369,7 @@ def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
         # Each picture is encoded once: the overview reuses the files the panels were given.
         fixed = ([(shown(prep.clean), "clean")] if prep.clean is not None else []) + [(shown(prep.degraded), "degraded")]
         chosen = {m["name"] for m in prep.config.methods}
+        RUNS.start(_session(request))  # from now on Stop applies, even while the run waits for a slot
         return {view.clean: fixed[0][0] if prep.clean is not None else None, view.degraded: fixed[-1][0],
                 view.degraded_md: _degraded_text(prep), view.status: "Starting…", view.overview: fixed,
                 **{c: None for c in view.images.values()},
@@ -387,7 +388,7 @@ def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         if not live:
             return
         prep, fixed, session = live["prep"], live["fixed"], _session(request)
-        flag = RUNS.start(session)
+        flag = RUNS.current(session) or RUNS.start(session)
         keys = [m.get("key") or m["name"] for m in prep.config.methods]
         tracker = Tracker(keys)
         latest: dict[str, str] = {}
@@ -560,8 +561,10 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()
     prep = prepare_experiment(cfg)
-    events = list(run_experiment(prep, workers=WORKERS))
-    results = events[-1].results or {}
+    last = None
+    for last in run_experiment(prep, workers=WORKERS):  # only the final event is kept
+        pass
+    results = (last.results if last is not None else None) or {}
     doc = metrics_document(results, degradation={"name": cfg.degradation, **cfg.degradation_params},
                            seed=cfg.seed, degraded=prep.degraded_metrics, notices=prep.notices,
                            lpips_status=lpips_status().reason)

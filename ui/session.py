@@ -22,6 +22,11 @@ class Runs:
             flag = self._flags[session] = threading.Event()
             return flag
 
+    def current(self, session: str) -> threading.Event | None:
+        """The flag of the session's run, if one was started (it may still wait in the queue)."""
+        with self._lock:
+            return self._flags.get(session)
+
     def stop(self, session: str) -> bool:
         with self._lock:
             flag = self._flags.get(session)

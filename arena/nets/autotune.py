@@ -16,6 +16,7 @@ one step agrees to float precision, a long fit drifts apart a little (DIP light 
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import tempfile
@@ -33,7 +34,8 @@ FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "restoration-arena" / "autotune.json"
 TIMED_STEPS = 2
 """Timed steps per layout, after one warm-up step each (allocations, oneDNN's kernel choice); the
-fastest counts, as the first steps after a start run slow."""
+fastest counts, as the first steps after a start run slow. The first use of a shape pays for these
+steps (not interruptible by Stop; other threads' lookups wait on the lock meanwhile)."""
 _lock = threading.Lock()
 _memo: dict[str, str] = {}
 
@@ -92,22 +94,26 @@ def _step_seconds(net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor]
 def _read(valid: Iterable[str] = FORMATS) -> dict[str, str]:
     try:
         data = json.loads(CACHE.read_text())
-        return {k: v for k, v in data.items() if v in valid}
+        return {k: v for k, v in data.items() if isinstance(v, str) and v in valid}
     except (OSError, ValueError, AttributeError):
         return {}
 
 
 def _write(key: str, value: str) -> None:
+    """Add one entry to the cache file: under an exclusive lock (two workers tuning at once must not
+    drop each other's entry), written to a temporary file and renamed into place."""
     try:
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            old = json.loads(CACHE.read_text())
-        except (OSError, ValueError):
-            old = {}
-        data = {**(old if isinstance(old, dict) else {}), key: value}
-        fd, tmp = tempfile.mkstemp(dir=CACHE.parent, prefix=".autotune-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, CACHE)
+        with open(CACHE.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                old = json.loads(CACHE.read_text())
+            except (OSError, ValueError):
+                old = {}
+            data = {**(old if isinstance(old, dict) else {}), key: value}
+            fd, tmp = tempfile.mkstemp(dir=CACHE.parent, prefix=".autotune-")
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1, sort_keys=True)
+            os.replace(tmp, CACHE)
     except OSError:
         pass  # a read-only home: the choice still holds for this process
