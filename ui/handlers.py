@@ -7,7 +7,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from arena.degradations import DEGRADATIONS, Degradation
 from arena import workers
+from arena.degradations import DEGRADATIONS, Degradation
 from arena.device import pick_device
 from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, Prepared, bundled_images, bundled_observed, prepare_experiment, resolve_image, save
