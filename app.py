@@ -1,7 +1,8 @@
 """Restoration Arena — the Gradio app: ``python app.py`` (honours GRADIO_SERVER_NAME/PORT).
 
 A thin layer over :mod:`arena`: widgets come from the registries' parameter schemas, every number
-from the core; this file lays out the page and wires events. Handlers live in :mod:`ui.handlers`.
+from the core; this file lays out the page and wires events. Handlers live in :mod:`ui.inputs`,
+:mod:`ui.run` and :mod:`ui.api` (shared limits and helpers: :mod:`ui.common`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gradio as gr
 
 from arena.degradations import DEGRADATIONS
 from arena.method import METHODS
-from ui import handlers as h
+from ui import api, common, inputs, run
 from ui.registry import SETTINGS, Components
 from ui.widgets import param_widget
 
@@ -43,20 +44,20 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
     """Lay out the page and wire its events; returns the Blocks (not launched). ``ui`` receives
     every named component (tests read it)."""
     # While the page loads: the workers' forkserver imports torch and the methods, LPIPS loads AlexNet.
-    threading.Thread(target=h.warm, name="arena-warm", daemon=True).start()
+    threading.Thread(target=common.warm, name="arena-warm", daemon=True).start()
     ui = Components() if ui is None else ui
     with gr.Blocks(title="Restoration Arena", analytics_enabled=False) as demo:
         add = ui.add
         add("results", gr.State(None))
         add("mask", gr.State(None))
-        add("image", gr.State(h.default_image()))
+        add("image", gr.State(common.default_image()))
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 with gr.Tabs():
                     with gr.Tab("Gallery"):
-                        add("gallery", gr.Gallery(value=h.gallery_items(), columns=3, allow_preview=False, height=260,
+                        add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height=260,
                                                   object_fit="contain", label="Bundled images (click one)",
                                                   format="png", elem_id="bundled"))
                     with gr.Tab("Upload / paste"):
@@ -71,7 +72,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                         gr.Markdown("Paint the pixels to remove; inpainting with this mask is then selected.",
                                     elem_classes=["mask-help"])
                         add("editor", gr.ImageEditor(
-                            value=h.editor_background(h.default_image(), h.DEFAULT_MAX_SIDE), type="numpy",
+                            value=common.editor_background(common.default_image(), common.DEFAULT_MAX_SIDE), type="numpy",
                             image_mode="RGBA", format="png", transforms=(), layers=False,
                             brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14),
                             show_label=False))
@@ -79,34 +80,34 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                     add("observed", gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean "
                                                              "image, no PSNR)", elem_id="observed-mode"))
                     add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo"))
-                add("preset", gr.Dropdown(choices=h.preset_choices(), value=None, label="Lecture preset"))
+                add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
                 add("preset_md", gr.Markdown())
                 add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
                                                label="Degradation"))
                 for d in DEGRADATIONS:
                     with add(f"group.{d.name}", gr.Group(visible=d.name == "denoise")):
-                        for p in h.ui_params(d):
+                        for p in common.ui_params(d):
                             add(f"degr.{d.name}.{p.name}", param_widget(d.name, p))
                 with gr.Row():
                     add("seed", gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="seed"))
-                    add("max_side", gr.Slider(32, 1024, value=h.DEFAULT_MAX_SIDE, step=8, label="longest side (px)"))
+                    add("max_side", gr.Slider(32, 1024, value=common.DEFAULT_MAX_SIDE, step=8, label="longest side (px)"))
                 show_btn = gr.Button("Show degradation")
             with gr.Column(scale=2, min_width=300):
                 with gr.Row():
-                    add("clean", gr.Image(value=h.default_preview(), label="clean", format="png", interactive=False,
+                    add("clean", gr.Image(value=common.default_preview(), label="clean", format="png", interactive=False,
                                           height=300, elem_id="clean-image"))
                     add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
                                              elem_id="degraded-image"))
                 add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
-                add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=h.DEFAULT_METHODS,
+                add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=common.DEFAULT_METHODS,
                                                 label="Methods"))
                 for m in METHODS:
                     with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
-                                                           visible=m.name in h.DEFAULT_METHODS and bool(h.ui_params(m)))):
-                        for p in h.ui_params(m):
+                                                           visible=m.name in common.DEFAULT_METHODS and bool(common.ui_params(m)))):
+                        for p in common.ui_params(m):
                             add(f"method.{m.name}.{p.name}", param_widget(m.name, p))
                 with gr.Row():
-                    add("seconds", gr.Slider(1, h.MAX_SECONDS, value=60, step=1, label="time budget per method (s)"))
+                    add("seconds", gr.Slider(1, common.MAX_SECONDS, value=60, step=1, label="time budget per method (s)"))
                     add("sequential", gr.Checkbox(False, label="fair timing (run methods one after another)"))
                 add("tune", gr.Radio(choices=[("off: problem-aware defaults", "off"),
                                               ("auto: discrepancy principle (never sees the clean image)", "auto"),
@@ -145,58 +146,58 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 add("zoom", gr.Gallery(columns=6, format="png", label="the same crop in every image (first: where it is)",
                                        height="auto", object_fit="contain"))
             for m in METHODS:
-                with add(f"tab.{m.name}", gr.Tab(m.label, visible=m.name in h.DEFAULT_METHODS)):
+                with add(f"tab.{m.name}", gr.Tab(m.label, visible=m.name in common.DEFAULT_METHODS)):
                     with gr.Row():
                         add(f"image.{m.name}", gr.Image(label=f"{m.label}: result", format="png",
                                                         interactive=False, height=360))
                         with gr.Column():
                             add(f"progress.{m.name}", gr.Markdown("not run yet"))
-                            gr.Markdown(h.teaching_text(m))
+                            gr.Markdown(common.teaching_text(m))
 
         # ---- events: inputs and outputs by name ---------------------------------------------
         settings = set(ui.group(SETTINGS))
         pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md", "preset", "preset_md"])
         groups, boxes_tabs = ui.group(["group."]), ui.group(["box.", "tab."])
-        ui["editor"].change(ui.bind(h.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
+        ui["editor"].change(ui.bind(inputs.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
                             outputs=[ui["mask"], ui["degradation"], ui["degr.inpaint.mask"], *groups],
                             show_progress="hidden", **PRIVATE)
-        ui["gallery"].select(ui.bind(h.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs, **PRIVATE)
+        ui["gallery"].select(ui.bind(inputs.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs, **PRIVATE)
         for source in ("upload", "paste"):
-            ui[source].change(ui.bind(h.pick_upload(source)), inputs={ui[source], ui["max_side"]},
+            ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"]},
                               outputs=[*pick_outputs, ui[source]], **PRIVATE)
-        ui["degradation"].change(ui.bind(h.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
+        ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
         for name in ("degradation", "methods"):  # the user's own edits (not a preset's): its text goes
-            ui[name].input(ui.bind(h.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
+            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
                            show_progress="hidden", **PRIVATE)
-        ui["methods"].change(ui.bind(h.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
-        ui["preset"].change(ui.bind(h.apply_preset), inputs={ui["preset"]}, **PRIVATE,
+        ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
+        ui["preset"].change(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
                             outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed",
                                      "max_side", "methods", "method.", "seconds", "tune", "observed"]),
                                      *groups, *boxes_tabs])
-        show_btn.click(ui.bind(h.show_degradation), api_name="show_degradation", inputs=settings,
+        show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,
                        outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
-        view = h.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],
+        view = run.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],
                          status=ui["status"], overview=ui["overview"],
                          images={m.name: ui[f"image.{m.name}"] for m in METHODS},
                          progress={m.name: ui[f"progress.{m.name}"] for m in METHODS}, table=ui["table"],
                          plot=ui["plot"], left=ui["left"], right=ui["right"], slider=ui["slider"], zoom=ui["zoom"],
                          download=ui["download"], results=ui["results"], tuning_plot=ui["tuning_plot"],
                          maps_plot=ui["maps_plot"], live=gr.State(None), run=ui["run"], names=ui)
-        (run_btn.click(h.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
+        (run_btn.click(run.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
                        **PRIVATE)
-         .success(h.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
-                  concurrency_limit=h.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[ui["status"]],
+         .success(run.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
+                  concurrency_limit=common.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[ui["status"]],
                   **PRIVATE)
-         .then(h.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
+         .then(run.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
                **PRIVATE))
-        stop_btn.click(h.stop, outputs=[ui["status"]], concurrency_limit=None, queue=False, **PRIVATE)
+        stop_btn.click(run.stop, outputs=[ui["status"]], concurrency_limit=None, queue=False, **PRIVATE)
         for m in METHODS:
-            ui[f"tab.{m.name}"].select(h.method_image(m.name), inputs=[ui["results"]], outputs=[ui[f"image.{m.name}"]],
+            ui[f"tab.{m.name}"].select(run.method_image(m.name), inputs=[ui["results"]], outputs=[ui[f"image.{m.name}"]],
                                        show_progress="hidden", **PRIVATE)
         for name in ("left", "right"):
-            ui[name].change(h.slide, inputs=ui.group(["results", "left", "right"]), outputs=[ui["slider"]], **PRIVATE)
+            ui[name].change(run.slide, inputs=ui.group(["results", "left", "right"]), outputs=[ui["slider"]], **PRIVATE)
         for name in ("zoom_x", "zoom_y", "zoom_size"):  # typed values too, not only drags
-            ui[name].change(h.zoom_all, inputs=ui.group(["results", "zoom_x", "zoom_y", "zoom_size"]),
+            ui[name].change(run.zoom_all, inputs=ui.group(["results", "zoom_x", "zoom_y", "zoom_size"]),
                             outputs=[ui["zoom"]], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
         # ---- API: JSON in, JSON + images out (what gradio_client and scripts use) --------------
@@ -205,26 +206,26 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         api_seed = gr.Number(visible=False, precision=0)
         api_metrics = gr.JSON(visible=False)
         api_images = gr.Gallery(visible=False, format="png")
-        gr.Button(visible=False).click(h.api_run_config, inputs=[api_json], outputs=[api_metrics, api_images],
+        gr.Button(visible=False).click(api.api_run_config, inputs=[api_json], outputs=[api_metrics, api_images],
                                        api_name="run_config", concurrency_id="compute",
-                                       concurrency_limit=h.CONCURRENT_RUNS)
+                                       concurrency_limit=common.CONCURRENT_RUNS)
         api_file = gr.File(visible=False, type="filepath")
         api_info = gr.JSON(visible=False)
-        gr.Button(visible=False).click(h.api_inspect_image, inputs=[api_file], outputs=[api_info],
+        gr.Button(visible=False).click(api.api_inspect_image, inputs=[api_file], outputs=[api_info],
                                        api_name="inspect_image")
-        gr.Button(visible=False).click(h.api_run_preset, inputs=[api_preset, api_seed],
+        gr.Button(visible=False).click(api.api_run_preset, inputs=[api_preset, api_seed],
                                        outputs=[api_metrics, api_images], api_name="run_preset",
-                                       concurrency_id="compute", concurrency_limit=h.CONCURRENT_RUNS)
+                                       concurrency_id="compute", concurrency_limit=common.CONCURRENT_RUNS)
     return demo
 
 
 def main() -> None:
     demo = build_demo()
-    demo.queue(max_size=h.QUEUE_SIZE, default_concurrency_limit=h.CONCURRENT_RUNS)
+    demo.queue(max_size=common.QUEUE_SIZE, default_concurrency_limit=common.CONCURRENT_RUNS)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ["GRADIO_SERVER_PORT"]) if os.environ.get("GRADIO_SERVER_PORT") else None,
-        max_file_size=h.MAX_FILE_SIZE, css=CSS, show_error=False,
+        max_file_size=common.MAX_FILE_SIZE, css=CSS, show_error=False,
     )
 
 

@@ -94,7 +94,7 @@ def cpu_seconds() -> dict[str, float]:
 def api_then_browser(pid: str, repeats: int) -> None:
     import gradio_client
 
-    from ui.handlers import PRESETS
+    from ui.common import PRESETS
     from ui.session import TMP_ROOT
 
     preset = PRESETS[pid]

@@ -17,7 +17,7 @@ def free_port() -> int:
 def running_app() -> Iterator[str]:
     """Start ``app.build_demo()`` with the production queue settings; yield its URL."""
     import app
-    from ui import handlers as h
+    from ui import common as h
 
     demo = app.build_demo()
     demo.queue(max_size=h.QUEUE_SIZE, default_concurrency_limit=h.CONCURRENT_RUNS)

@@ -10,12 +10,12 @@ pytest.importorskip("gradio")
 from arena.degradations import DEGRADATIONS  # noqa: E402
 from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
-from ui import handlers as h  # noqa: E402
+from ui import common, inputs, run  # noqa: E402
 from ui.registry import SETTINGS, Components  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 
-VIEW = h.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
+VIEW = run.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
                                     "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "live")},
                  images={m.name: f"image-{m.name}" for m in METHODS}, progress={m.name: f"progress-{m.name}" for m in METHODS},
                  run="run", names=Components())
@@ -24,10 +24,10 @@ VIEW = h.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status",
 
 def run_updates(values) -> list[dict]:
     """Every update of a Run, through its three chained events as the page fires them."""
-    first = h.start_run(VIEW)(values, FakeRequest())
-    streamed = list(h.stream_run(VIEW)(FakeRequest(), first["live"]))
+    first = run.start_run(VIEW)(values, FakeRequest())
+    streamed = list(run.stream_run(VIEW)(FakeRequest(), first["live"]))
     live = next(u["live"] for u in reversed(streamed) if "live" in u)
-    return [first, *streamed, *h.finish_run(VIEW)(FakeRequest(), live)]
+    return [first, *streamed, *run.finish_run(VIEW)(FakeRequest(), live)]
 
 
 class FakeRequest:
@@ -39,26 +39,26 @@ class FakeRequest:
 def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0,
              tune="off", observed=False, estimate=True, image=None):
     """The settings as the page sends them, by name (ui.registry.SETTINGS); every widget is present."""
-    values = {"image": image or h.default_image(), "degradation": degradation, "seed": seed, "max_side": 64,
+    values = {"image": image or common.default_image(), "degradation": degradation, "seed": seed, "max_side": 64,
               "mask": mask, "methods": list(methods), "seconds": 30, "sequential": False, "tune": tune,
               "observed": observed, "estimate": estimate}
     for d in DEGRADATIONS:
-        for p in h.ui_params(d):
+        for p in common.ui_params(d):
             values[f"degr.{d.name}.{p.name}"] = (degr or {}).get(p.name, p.default) if d.name == degradation else p.default
     for m in METHODS:
-        for p in h.ui_params(m):
+        for p in common.ui_params(m):
             values[f"method.{m.name}.{p.name}"] = (method_params or {}).get(m.name, {}).get(p.name, widget_default(p))
     return values
 
 
 def test_settings_become_a_checked_config():
-    cfg = h._config(settings("blur", {"sigma": 2.0}, method_params={"tv": {"lam": 0.01}}), "s")
+    cfg = inputs.config_from(settings("blur", {"sigma": 2.0}, method_params={"tv": {"lam": 0.01}}), "s")
     assert cfg.degradation == "blur" and cfg.degradation_params["sigma"] == 2.0
     assert [m["name"] for m in cfg.methods] == ["naive", "tv"] and cfg.methods[1]["params"]["lam"] == 0.01
 
 
 def test_untouched_adaptive_widgets_leave_the_rule_to_the_problem_and_tune_is_passed():
-    cfg = h._config(settings("blur", methods=("tv", "red"), tune="oracle"), "s")
+    cfg = inputs.config_from(settings("blur", methods=("tv", "red"), tune="oracle"), "s")
     assert cfg.tune == "oracle"
     tv, red = (cfg.methods[0]["params"], cfg.methods[1]["params"])
     assert tv["lam"] is None and red["start"] == "auto"  # empty box / "auto" entry
@@ -81,10 +81,10 @@ def test_bad_settings_are_refused_with_a_sentence(kw, needle):
         from arena.experiment import prepare_experiment
 
         with pytest.raises(SpecError, match="odd"):
-            prepare_experiment(h._config(settings(**kw), "s"))
+            prepare_experiment(inputs.config_from(settings(**kw), "s"))
         return
     with pytest.raises(SpecError, match=needle):
-        h._config(settings(**kw), "s")
+        inputs.config_from(settings(**kw), "s")
 
 
 def test_painted_strokes_become_the_inpainting_mask():
@@ -92,22 +92,23 @@ def test_painted_strokes_become_the_inpainting_mask():
 
     layer = np.zeros((64, 64, 4), dtype=np.uint8)
     layer[10:20, 30:50, 3] = 255  # the strokes: alpha > 0
-    update = h.store_mask({"editor": {"background": None, "layers": [layer], "composite": None}}, FakeRequest())
+    update = inputs.store_mask({"editor": {"background": None, "layers": [layer], "composite": None}}, FakeRequest())
     path = update["mask"]
     assert update["degradation"] == "inpaint" and update["degr.inpaint.mask"] == "file", "painting selects it"
     assert path is not None
-    prep = prepare_experiment(h._config(settings("inpaint", {"mask": "file"}, mask=path), "s"))
+    prep = prepare_experiment(inputs.config_from(settings("inpaint", {"mask": "file"}, mask=path), "s"))
     missing = 1 - prep.problem.degradation.mask[0, 0]
     assert float(missing.sum()) == 200 and float(missing[15, 40]) == 1.0
-    assert h.store_mask({"editor": {"layers": [np.zeros((8, 8, 4), dtype=np.uint8)]}}, FakeRequest()) == {"mask": None}
+    assert inputs.store_mask({"editor": {"layers": [np.zeros((8, 8, 4), dtype=np.uint8)]}}, FakeRequest()) == {"mask": None}
 
 
 def test_table_highlights_the_best_value_per_column():
-    from arena.experiment import prepare_experiment, run
+    from arena.experiment import prepare_experiment
+    from arena.experiment import run as run_experiment
 
-    prep = prepare_experiment(h._config(settings(), "s"))
-    results = list(run(prep, with_lpips=False))[-1].results
-    html = h.table_html(results, prep.degraded_metrics)
+    prep = prepare_experiment(inputs.config_from(settings(), "s"))
+    results = list(run_experiment(prep, with_lpips=False))[-1].results
+    html = run.table_html(results, prep.degraded_metrics)
     assert html.count('class="best"') >= 2
     best_psnr = max(results, key=lambda k: results[k].metrics["psnr"])
     row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="">{best_psnr}</td>'))
@@ -117,7 +118,7 @@ def test_table_highlights_the_best_value_per_column():
 def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
     from arena.experiment import bundled_observed
 
-    cfg = h._config(settings(methods=("tv",), observed=True, image=str(bundled_observed()["noisy_rocket"])), "s")
+    cfg = inputs.config_from(settings(methods=("tv",), observed=True, image=str(bundled_observed()["noisy_rocket"])), "s")
     assert cfg.observed and cfg.degradation_params["sigma"] == "auto"
     updates = run_updates(settings(methods=("tv",), observed=True, method_params={"tv": {"iterations": 30}},
                                    image=str(bundled_observed()["noisy_rocket"])))
@@ -133,12 +134,12 @@ def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
 
 def test_every_preset_sets_named_components_of_the_page_and_clears_the_last_image():
     import app
-    from ui.handlers import PRESETS
+    from ui.common import PRESETS
 
     ui = Components()
     app.build_demo(ui)
     for pid in PRESETS:
-        update = h.apply_preset({"preset": pid}, FakeRequest())
+        update = inputs.apply_preset({"preset": pid}, FakeRequest())
         ui.keyed(update)  # KeyError for a name the page does not have
         assert update["degraded"] is None and "new image" in update["degraded_md"], pid
         assert set(update["methods"]) == {m["name"] for m in PRESETS[pid].config.methods}

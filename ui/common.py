@@ -1,0 +1,134 @@
+"""What the app's handlers share: its limits and rates, the session's Stop flags, the bundled
+content, and how a picture becomes a file the page shows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from arena import workers
+from arena.degradations import Degradation
+from arena.device import pick_device
+from arena.errors import ArenaError, SpecError
+from arena.experiment import bundled_images
+from arena.images import load_image, to_uint8
+from arena.method import Method, load_methods
+from arena.metrics import lpips_status
+from arena.params import Param
+from arena.presets import load_presets
+from ui.images import png_file
+from ui.session import Runs
+
+load_methods()
+PRESETS = load_presets()
+GPU = pick_device().type == "cuda"
+DEFAULT_MAX_SIDE = 512 if GPU else 256
+DEFAULT_METHODS = ["naive", "tikhonov", "tv"]
+MAX_SECONDS = 600
+CONCURRENT_RUNS = 1 if GPU else 2
+WORKERS = "threads" if GPU else "processes"
+"""On a CPU every method runs in a worker process (:mod:`arena.workers`), where the app's own work —
+encoding images, drawing the plot, serving the page — cannot hold the interpreter lock its steps
+need. On a GPU, methods share one device through CUDA streams in threads (one CUDA context)."""
+QUEUE_SIZE = 16
+MAX_FILE_SIZE = "25mb"
+PREVIEW_INTERVAL = 1.0
+"""Seconds between updates of the status line; the overview's images at most every OVERVIEW_INTERVAL.
+Each update costs the browser a re-render: at 0.5 s / 1 s Chromium used a third of a core on a
+2-core machine, taken from the methods (benchmarks/APP.md)."""
+PLOT_INTERVAL = 2.0
+PLOT_SHARE = 0.05
+"""The live plot is redrawn at most every PLOT_INTERVAL s, and less often when drawing it would take
+more than this share of the time (a 4-panel figure of 600-step histories: 0.25–0.4 s here)."""
+OVERVIEW_INTERVAL = 2.0
+API_MAX_SECONDS = 120.0
+API_MAX_ITERATIONS = 5000
+
+RUNS = Runs()
+
+
+def warm() -> None:
+    """Load what the first run would otherwise wait for: the workers' forkserver, LPIPS's AlexNet."""
+    if WORKERS == "processes":
+        workers.warm()
+    lpips_status()
+
+
+# ---- static content ---------------------------------------------------------------------------
+def default_image() -> str:
+    return str(bundled_images()["astronaut"])
+
+
+def default_preview() -> str | None:
+    """The default image as the clean panel shows it before anything is chosen."""
+    try:
+        return png_file(to_uint8(load_image(default_image(), max_side=DEFAULT_MAX_SIDE).x))
+    except ArenaError:
+        return None
+
+
+def gallery_items() -> list[tuple[str, str]]:
+    return [(str(p), name) for name, p in bundled_images().items()]
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    """Presets grouped by topic (in the order topics first appear), each with its time budget."""
+    topics = list(dict.fromkeys(p.topic for p in PRESETS.values()))
+    return [(f"{p.topic} · {p.title}" + (f" · ≤ {p.config.seconds:g} s per method" if p.config.seconds else ""), pid)
+            for t in topics for pid, p in PRESETS.items() if p.topic == t]
+
+
+def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
+    """The parameters that get a widget: all but server paths, which no web client may set (the
+    painted mask's path is set by the server itself)."""
+    return [p for p in d.params if not p.server_path]
+
+
+def teaching_text(m: type[Method]) -> str:
+    doc = "\n".join(line.strip() for line in (m.__doc__ or "").strip().splitlines())
+    params = "\n".join(f"- **{p.name}** ({'default from the problem' if p.adaptive else f'default {p.default}'}"
+                       f"{', tunable' if p.tunable else ''}): {p.help}" for p in m.params) or "- none"
+    domain = f"\n\n**Domain.** {m.domain_note}" if m.domain_note else ""
+    return f"**Update rule.** {doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
+
+
+def editor_background(path: str, max_side: int) -> np.ndarray | None:
+    try:
+        return to_uint8(load_image(path, max_side=int(max_side), mode="rgb").x)
+    except ArenaError:
+        return None
+
+
+def as_int(value: Any, what: str) -> int:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{what} must be a whole number, not {value!r}") from None
+    if not math.isfinite(f) or f != int(f) or f < 0 or f >= 2**31:
+        raise SpecError(f"{what} must be a whole number between 0 and 2147483647, not {value!r}")
+    return int(f)
+
+
+# ---- pictures and sessions --------------------------------------------------------------------
+DISPLAY_MIN_SIDE = 256
+"""Smaller images (the GAN prior's 64×64) are shown enlarged by whole pixels, so they are not specks."""
+
+
+def shown(x: torch.Tensor) -> str:
+    """The PNG file shown for ``x``: enlarged by an integer factor (nearest) when its longest side
+    is small; written once per picture (:func:`ui.images.png_file`)."""
+    a = to_uint8(x)
+    k = DISPLAY_MIN_SIDE // max(a.shape[:2])
+    return png_file(a if k < 2 else a.repeat(k, axis=0).repeat(k, axis=1))
+
+
+def shown_or_none(x: torch.Tensor | None) -> str | None:
+    return shown(x) if x is not None else None
+
+
+def session_of(request: gr.Request | None) -> str:
+    return (getattr(request, "session_hash", None) or "anonymous") if request is not None else "anonymous"

@@ -1,0 +1,165 @@
+"""Choosing the input: a bundled or uploaded image, a painted mask, a preset; and the settings
+widgets' values, by name, as a checked :class:`~arena.experiment.Config`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from arena.degradations import DEGRADATIONS
+from arena.errors import ArenaError, SpecError
+from arena.experiment import Config, resolve_image
+from arena.images import load_image, to_uint8
+from arena.method import METHODS
+from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, session_of,
+                       ui_params)
+from ui.images import png_file
+from ui.session import session_dir
+from ui.widgets import widget_default
+
+
+def _file_or_none(a: np.ndarray | None) -> str | None:
+    return png_file(a) if a is not None else None
+
+
+# ---- input choices ----------------------------------------------------------------------------
+CLEARED = {"degraded": None, "degraded_md": "*A new image: press **Show degradation** or **Run**.*"}
+"""What a new image or preset leaves in the panels that described the previous one."""
+
+
+NO_PRESET = {"preset": None, "preset_md": ""}
+"""A user's own change of image, degradation or methods: the preset's text no longer describes the page."""
+
+
+def leave_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    return NO_PRESET if v.get("preset") else {}
+
+
+def pick_bundled(v: dict[str, Any], request: gr.Request, evt: gr.SelectData) -> dict[str, Any]:
+    path = gallery_items()[evt.index][0]
+    img = editor_background(path, int(v["max_side"]))
+    return {"image": path, "clean": _file_or_none(img), "editor": img, **CLEARED, **NO_PRESET}
+
+
+def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str, Any]]:
+    """The handler of an upload box named ``source``: the core loader reads the file, and a file it
+    cannot read is named in a sentence while the previous image stays selected."""
+
+    def pick(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+        path = v[source]
+        if not path:
+            return {}
+        try:
+            loaded = load_image(path, max_side=int(v["max_side"]))
+        except ArenaError as exc:
+            gr.Warning(f"{str(exc).rstrip('.')}. The previous image stays selected.")
+            return {source: None}
+        for notice in loaded.notices:
+            gr.Info(notice)
+        return {"image": path, "clean": png_file(to_uint8(loaded.x)),
+                "editor": to_uint8(loaded.x.expand(-1, 3, -1, -1)), **CLEARED, **NO_PRESET}
+
+    return pick
+
+
+def show_group(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    return {f"group.{d.name}": gr.Group(visible=d.name == v["degradation"]) for d in DEGRADATIONS}
+
+
+def show_methods(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    chosen = set(v["methods"] or [])
+    return ({f"box.{m.name}": gr.Accordion(visible=m.name in chosen and bool(ui_params(m))) for m in METHODS}
+            | {f"tab.{m.name}": gr.Tab(visible=m.name in chosen) for m in METHODS})
+
+
+def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    pid = v["preset"]
+    if not pid or pid not in PRESETS:
+        return {"preset_md": ""}
+    p = PRESETS[pid]
+    c = p.config
+    path = str(resolve_image(c.image))
+    img = editor_background(path, c.max_side or DEFAULT_MAX_SIDE)
+    d = DEGRADATIONS.get(c.degradation)
+    chosen = {m["name"]: m["params"] for m in c.methods}
+    md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
+    return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED,
+            "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
+            **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),
+                                                                prm.default) for prm in ui_params(d)},
+            "seed": c.seed, "max_side": c.max_side or DEFAULT_MAX_SIDE, "methods": list(chosen),
+            **show_methods({"methods": list(chosen)}, request),
+            **{f"method.{m.name}.{prm.name}": _shown_value(chosen[m.name].get(prm.name, widget_default(prm)))
+               for m in METHODS if m.name in chosen for prm in ui_params(m)},
+            "seconds": min(c.seconds or 60, MAX_SECONDS), "tune": c.tune, "observed": c.observed}
+
+
+def _shown_value(value: Any) -> Any:
+    """A float as a person types it (a preset's 1/30 shows as 0.0333333)."""
+    return float(f"{value:.6g}") if isinstance(value, float) else value
+
+
+def _number_or_default(value: Any, default: Any) -> Any:
+    """A preset's ``auto`` noise level shows as the default in its slider (the estimate replaces it)."""
+    return default if isinstance(value, str) and value.strip().lower() == "auto" else value
+
+
+# ---- settings → Config --------------------------------------------------------------------------
+def config_from(v: Mapping[str, Any], session: str) -> Config:
+    """The ``settings`` widgets' values, by name (:data:`ui.registry.SETTINGS`), as a checked :class:`Config`."""
+    image, degradation = v.get("image"), v.get("degradation")
+    d = DEGRADATIONS.get(str(degradation)) if degradation in DEGRADATIONS else None
+    degr_params: dict[str, Any] = {p.name: v.get(f"degr.{degradation}.{p.name}", widget_default(p))
+                                   for p in (ui_params(d) if d else [])}
+    selected = list(v.get("methods") or [])
+    method_params = {n: {p.name: v.get(f"method.{n}.{p.name}", widget_default(p)) for p in ui_params(METHODS.get(n))}
+                     for n in selected if n in METHODS}
+    if not image:
+        raise SpecError("choose an image first (Gallery or Upload)")
+    if not selected:
+        raise SpecError("tick at least one method")
+    if v.get("observed") and v.get("estimate", True) and d is not None and d.noise_key is not None:
+        degr_params[d.noise_key] = "auto"
+    if degradation == "inpaint" and degr_params.get("mask") == "file":
+        if not v.get("mask"):
+            raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
+        degr_params["path"] = v["mask"]
+    seconds = v.get("seconds")
+    if seconds is not None and float(seconds) > MAX_SECONDS:
+        gr.Info(f"the time budget is at most {MAX_SECONDS} s per method in the app; {MAX_SECONDS} s is used")
+    cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
+                 methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
+                 seed=as_int(v.get("seed", 0), "seed"), max_side=as_int(v.get("max_side", DEFAULT_MAX_SIDE), "longest side"),
+                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(v.get("sequential")),
+                 tune=str(v.get("tune") or "off"), observed=bool(v.get("observed")))
+    cfg.check()
+    return cfg
+
+
+def store_mask(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """Save the painted strokes (any non-transparent pixel of a drawing layer) as this session's mask
+    PNG, keep its server-side path (in a ``gr.State``, never sent by the browser), and switch the
+    degradation to inpainting with the painted mask: painting says what the user wants."""
+    path = _painted_mask(v["editor"], request)
+    if path is None:
+        return {"mask": None}
+    return {"mask": path, "degradation": "inpaint", "degr.inpaint.mask": "file",
+            **show_group({"degradation": "inpaint"}, request)}
+
+
+def _painted_mask(editor: Any, request: gr.Request) -> str | None:
+    layers = (editor or {}).get("layers") or []
+    painted = None
+    for layer in layers:
+        if isinstance(layer, np.ndarray) and layer.ndim == 3 and layer.shape[2] == 4:
+            alpha = layer[..., 3] > 0
+            painted = alpha if painted is None else painted | alpha
+    if painted is None or not painted.any():
+        return None
+    path = session_dir(session_of(request) + "mask") / "mask.png"
+    Image.fromarray((painted * 255).astype(np.uint8)).save(path)
+    return str(path)
