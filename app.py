@@ -86,8 +86,9 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                label="Degradation"))
                 for d in DEGRADATIONS:
                     with add(f"group.{d.name}", gr.Group(visible=d.name == "denoise")):
+                        defaults = {q.name: q.default for q in d.params}
                         for p in common.ui_params(d):
-                            add(f"degr.{d.name}.{p.name}", param_widget(d.name, p))
+                            add(f"degr.{d.name}.{p.name}", param_widget(d.name, p, visible=p.used(defaults)))
                 with gr.Row():
                     add("seed", gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="seed"))
                     add("max_side", gr.Slider(32, 1024, value=common.DEFAULT_MAX_SIDE, step=8, label="longest side (px)"))
@@ -170,6 +171,12 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
             ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
                            show_progress="hidden", **PRIVATE)
         ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
+        for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
+            for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
+                dependants = [f"degr.{d.name}.{p.name}" for p in common.ui_params(d) if p.applies and p.applies[0] == other]
+                ui[f"degr.{d.name}.{other}"].change(ui.bind(inputs.show_applicable(d.name, other)),
+                                                     inputs={ui[f"degr.{d.name}.{other}"]},
+                                                     outputs=ui.group(dependants), show_progress="hidden", **PRIVATE)
         ui["preset"].change(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
                             outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed",
                                      "max_side", "methods", "method.", "seconds", "tune", "observed"]),

@@ -145,3 +145,11 @@ def test_every_preset_sets_named_components_of_the_page_and_clears_the_last_imag
         assert set(update["methods"]) == {m["name"] for m in PRESETS[pid].config.methods}
     settings_names = {n for n in SETTINGS if not n.endswith(".")}
     assert settings_names <= {k for k in settings()}, "the test's settings() sends every setting"
+
+
+def test_a_widget_shows_only_while_its_parameter_applies():
+    show = inputs.show_applicable("inpaint", "mask")
+    for mask, shown in (("random", {"ratio"}), ("box", {"box"}), ("text", set()), ("file", set())):
+        update = show({"degr.inpaint.mask": mask}, FakeRequest())
+        assert {k.split(".")[-1] for k, u in update.items() if u["visible"]} == shown, mask
+        assert set(update) == {"degr.inpaint.ratio", "degr.inpaint.box"}, "the server path has no widget"

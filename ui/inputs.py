@@ -66,6 +66,19 @@ def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str,
     return pick
 
 
+def show_applicable(degradation: str, other: str) -> Callable[[dict[str, Any], gr.Request], dict[str, Any]]:
+    """The handler that shows a degradation's widgets only while they apply (``Param.applies``) as
+    its parameter ``other`` changes — a random mask's ratio, a box mask's side."""
+    d = DEGRADATIONS.get(degradation)
+
+    def show(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+        values = {other: v[f"degr.{degradation}.{other}"]}
+        return {f"degr.{degradation}.{p.name}": gr.update(visible=p.used(values))
+                for p in ui_params(d) if p.applies and p.applies[0] == other}
+
+    return show
+
+
 def show_group(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     return {f"group.{d.name}": gr.Group(visible=d.name == v["degradation"]) for d in DEGRADATIONS}
 

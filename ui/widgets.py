@@ -15,8 +15,9 @@ AUTO = "auto"
 the method's problem-aware rule applies, and the report records the value it gave."""
 
 
-def param_widget(owner: str, p: Param) -> gr.components.Component:
-    """One input for ``p``: dropdown for choices, checkbox for bools, slider for bounded linear
+def param_widget(owner: str, p: Param, *, visible: bool = True) -> gr.components.Component:
+    """One input for ``p`` (hidden while ``visible`` is False: a parameter that does not apply). A
+    dropdown for choices, checkbox for bools, slider for bounded linear
     numbers, number box for logarithmic or unbounded ones. Adaptive parameters start as "auto"
     (a dropdown entry, or an empty number box) so the problem-aware rule applies unless the user
     types a value. The core re-checks every value."""
@@ -25,18 +26,20 @@ def param_widget(owner: str, p: Param) -> gr.components.Component:
         choices = [(CHOICE_LABELS.get((owner, p.name, c), str(c)), c) for c in p.choices]
         if p.adaptive:
             choices = [("auto (from the problem)", AUTO), *choices]
-        return gr.Dropdown(choices=choices, value=AUTO if p.adaptive else p.default, label=label, info=p.help)
+        return gr.Dropdown(choices=choices, value=AUTO if p.adaptive else p.default, label=label, info=p.help,
+                           visible=visible)
     if p.adaptive and isinstance(p.default, (int, float)):
-        return gr.Number(value=None, minimum=p.min, maximum=p.max, label=label, info=p.help,
+        return gr.Number(value=None, minimum=p.min, maximum=p.max, label=label, info=p.help, visible=visible,
                          placeholder="auto (from the problem): leave empty or type a value",
                          precision=0 if isinstance(p.default, int) else None)
     if isinstance(p.default, bool):
-        return gr.Checkbox(value=p.default, label=label, info=p.help)
+        return gr.Checkbox(value=p.default, label=label, info=p.help, visible=visible)
     if isinstance(p.default, (int, float)):
         if p.min is not None and p.max is not None and not p.log and p.max - p.min <= 1000:
             step = 1 if isinstance(p.default, int) else _step(p)
-            return gr.Slider(minimum=p.min, maximum=p.max, value=p.default, step=step, label=label, info=p.help)
-        return gr.Number(value=p.default, minimum=p.min, maximum=p.max, label=label, info=p.help,
+            return gr.Slider(minimum=p.min, maximum=p.max, value=p.default, step=step, label=label, info=p.help,
+                             visible=visible)
+        return gr.Number(value=p.default, minimum=p.min, maximum=p.max, label=label, info=p.help, visible=visible,
                          precision=0 if isinstance(p.default, int) else None,
                          step=1 if isinstance(p.default, int) else 0.001)
     return gr.Textbox(value=str(p.default), label=label, info=p.help, visible=False)
