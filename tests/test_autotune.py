@@ -40,15 +40,15 @@ def cache(tmp_path, monkeypatch):
 def test_the_faster_layout_is_chosen_and_kept_on_disk(cache, monkeypatch, slow, expected):
     z = torch.rand(1, 4, 8, 8)
     assert autotune.memory_format("slow-net", _SlowIn(slow), z, lambda out: out.sum()) == expected
-    assert cache.is_file() and len(autotune._read()) == 1
+    assert cache.is_file() and len(autotune._read(autotune.FORMATS)) == 1
     monkeypatch.setattr(autotune, "_memo", {})  # a new process: the choice comes from the file
-    monkeypatch.setattr(autotune, "_measure", lambda *a: pytest.fail("measured again"))
+    monkeypatch.setattr(autotune, "_step_seconds", lambda *a: pytest.fail("measured again"))
     assert autotune.memory_format("slow-net", _SlowIn(slow), z, lambda out: out.sum()) == expected
 
 
 def test_off_means_channels_last(monkeypatch):
     monkeypatch.setattr(autotune, "ENABLED", False)
-    monkeypatch.setattr(autotune, "_measure", lambda *a: pytest.fail("measured while off"))
+    monkeypatch.setattr(autotune, "_step_seconds", lambda *a: pytest.fail("measured while off"))
     assert autotune.memory_format("x", nn.Identity(), torch.rand(1, 1, 4, 4), lambda o: o.sum()) == torch.channels_last
 
 

@@ -186,7 +186,9 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         best_right = max((k for k in names if k not in ("clean", "degraded")),
                          key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
         state = {"images": images, "order": names}
-        paths = {k: shown(x) for k, x in images.items()}
+        # clean and degraded were encoded by the start event; only the results are new pictures
+        paths = {name: path for path, name in live["fixed"]} | {k: shown(x) for k, x in images.items()
+                                                               if k not in ("clean", "degraded")}
         maps = [(shown(4 * v), f"{k} {n} (×4)") for k, r in results.items() for n, v in r.maps.items()]
         yield {
             view.table: table_html(results, prep.degraded_metrics),

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 ENABLED = os.environ.get("ARENA_AUTOTUNE", "1") != "0"
-FALLBACK = "channels_last"
 FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+"""The first is the choice when the autotune is off (the layout used before it existed)."""
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "restoration-arena" / "autotune.json"
 TIMED_STEPS = 2
 """Timed steps per layout, after one warm-up step each (allocations, oneDNN's kernel choice); the
@@ -43,28 +43,16 @@ _memo: dict[str, str] = {}
 def memory_format(key: str, net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.memory_format:
     """The faster layout for one step of ``net`` on ``z`` (forward, ``loss``, backward), chosen once
     per ``key`` (what identifies the net, e.g. its config) × shape × device × torch threads."""
-    if not ENABLED:
-        return FORMATS[FALLBACK]
-    full = f"{key}|{tuple(z.shape)}|{z.device.type}|{torch.get_num_threads()}"
-    with _lock:
-        if full not in _memo:
-            _memo.update(_read())
-        if full not in _memo:
-            _memo[full] = _measure(net, z, loss)
-            _write(full, _memo[full])
-        return FORMATS[_memo[full]]
+    layouts = {name: (lambda fmt=fmt: (copy.deepcopy(net).to(memory_format=fmt), z.contiguous(memory_format=fmt)))
+               for name, fmt in FORMATS.items()}
+    return FORMATS[faster(key, z, layouts, loss)]
 
 
-def _measure(net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    times = {name: _step_seconds(copy.deepcopy(net).to(memory_format=fmt), z.contiguous(memory_format=fmt), loss)
-             for name, fmt in FORMATS.items()}
-    return min(times, key=times.__getitem__)
-
-
-def faster(key: str, candidates: dict[str, Callable[[], nn.Module]], z: torch.Tensor,
+def faster(key: str, z: torch.Tensor, candidates: dict[str, Callable[[], tuple[nn.Module, torch.Tensor]]],
            loss: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    """The name of the candidate net whose step is fastest on ``z``, timed once per ``key`` × shape ×
-    device × threads and cached like the layout (``ARENA_AUTOTUNE=0``: the first candidate)."""
+    """The name of the candidate — a throwaway (net, input) pair — whose step is fastest, timed once
+    per ``key`` × the shape and device of ``z`` × torch threads, kept in memory and in ``CACHE``
+    (``ARENA_AUTOTUNE=0``: the first candidate)."""
     if not ENABLED:
         return next(iter(candidates))
     full = f"{key}|{tuple(z.shape)}|{z.device.type}|{torch.get_num_threads()}"
@@ -72,7 +60,7 @@ def faster(key: str, candidates: dict[str, Callable[[], nn.Module]], z: torch.Te
         if full not in _memo:
             _memo.update(_read(candidates))
         if full not in _memo:
-            times = {name: _step_seconds(make(), z, loss) for name, make in candidates.items()}
+            times = {name: _step_seconds(*make(), loss) for name, make in candidates.items()}
             _memo[full] = min(times, key=times.__getitem__)
             _write(full, _memo[full])
         return _memo[full]
@@ -91,7 +79,7 @@ def _step_seconds(net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor]
     return min(times)
 
 
-def _read(valid: Iterable[str] = FORMATS) -> dict[str, str]:
+def _read(valid: Iterable[str]) -> dict[str, str]:
     try:
         data = json.loads(CACHE.read_text())
         return {k: v for k, v in data.items() if isinstance(v, str) and v in valid}

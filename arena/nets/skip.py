@@ -146,9 +146,9 @@ def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_d
     f = f.to(device)
     z = (torch.rand((1, input_depth * copies, *shape[-2:]), generator=g) * 0.1).to(device)
     if precision == "auto":
-        precision = autotune.faster(f"{cfg!r}|precision", {"fp32": lambda: copy.deepcopy(f),
-                                                             "bf16": lambda: Autocast(copy.deepcopy(f))},
-                                    z, lambda out: out.square().mean())
+        precision = autotune.faster(f"{cfg!r}|precision", z, {"fp32": lambda: (copy.deepcopy(f), z),
+                                                                "bf16": lambda: (Autocast(copy.deepcopy(f)), z)},
+                                    lambda out: out.square().mean())
     f = Autocast(f) if precision == "bf16" else f
     fmt = autotune.memory_format(f"{cfg!r}|{precision}", f, z, lambda out: out.square().mean())
     return f.to(memory_format=fmt), z.contiguous(memory_format=fmt), g, precision
