@@ -5,6 +5,7 @@
               [--seed N] [--device auto|cpu|cuda] [--max-side N] [--out DIR] [--seconds S]
               [--tune off|auto|oracle]
     arena run --config DIR/config.json [--out DIR]
+    arena sweep SPEC.toml --out DIR [--address ADDR] [--workers N] [--fresh]
 
 SPEC = name[:key=value,key=value], e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
 Bad input prints one line starting with ``error:`` and exits with code 2.
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(args.json)
+        if args.command == "sweep":
+            return _sweep(args)
         return _run(args, parser)
     except ArenaError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -68,7 +71,32 @@ def _parser() -> argparse.ArgumentParser:
                         "(discrepancy principle, never sees the clean image), oracle (best PSNR: uses it)")
     r.add_argument("--no-lpips", action="store_true", help="skip LPIPS")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    sw = sub.add_parser("sweep", help="run every (image, degradation, method, seed) of a TOML spec on Ray, "
+                                      "resumably; see arena/sweep.py for the spec")
+    sw.add_argument("spec", help="the sweep spec (TOML)")
+    sw.add_argument("--out", required=True, help="results.csv, summary.md, psnr.png and runs/ go here")
+    sw.add_argument("--address", help="join this Ray cluster (default: an embedded one on this machine)")
+    sw.add_argument("--workers", type=int, help="runs at once on the embedded Ray (default: one per CPU core)")
+    sw.add_argument("--fresh", action="store_true", help="forget the results already in --out")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from arena.errors import SpecError
+    from arena.sweep import SweepSpec, sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise SpecError(f"--workers={args.workers} must be at least 1")
+    out = Path(args.out)
+    rows = sweep(SweepSpec.load(args.spec), out, address=args.address, workers=args.workers, fresh=args.fresh,
+                 quiet=args.quiet)
+    failed = sum(r["status"] not in ("done", "budget") for r in rows.values())
+    print(f"{len(rows)} runs in {out / 'results.csv'} ({failed} failed); summary: {out / 'summary.md'}",
+          file=sys.stderr)
+    return 0
 
 
 def _list(as_json: bool) -> int:
@@ -101,7 +129,7 @@ def _list(as_json: bool) -> int:
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from arena.errors import SpecError
-    from arena.experiment import Config, prepare_experiment, run, save
+    from arena.experiment import Config, prepare_experiment, save
 
     if args.config:
         if args.image or args.observed or args.degradation or args.method:

@@ -22,19 +22,20 @@ from arena.images import fit_domain, load_image
 from arena.params import parse_spec
 from arena.problem import Problem, make_problem, observed_problem
 from arena.plots import maps_figure
+from arena.resources import ASSETS
 from arena.report import metrics_document, write_report
 from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "images"
 CONFIG_VERSION = 1
 
 
-OBSERVED = ASSETS.parent / "observed"
+IMAGES = ASSETS / "images"
+OBSERVED = ASSETS / "observed"
 
 
 def bundled_images() -> dict[str, Path]:
     """Bundled image names (``camera``, …) → their files."""
-    return {p.stem: p for p in sorted(ASSETS.glob("*.png"))}
+    return {p.stem: p for p in sorted(IMAGES.glob("*.png"))}
 
 
 def bundled_observed() -> dict[str, Path]:

@@ -148,7 +148,7 @@ class Method(ABC):
 METHODS: Registry[Method] = Registry("method")
 
 
-def load_methods(package: str = "methods") -> Registry[Method]:
+def load_methods(package: str = "arena.methods") -> Registry[Method]:
     """Import every module of the plugin package (each registers itself) and return the registry."""
     pkg = importlib.import_module(package)
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):

@@ -21,13 +21,14 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from arena.images import to_numpy
 from arena.problem import Problem
+from arena.resources import WEIGHTS
 
 DATA_RANGE = 1.0
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 """torchvision's ImageNet AlexNet weights, the backbone of LPIPS (net='alex')."""
-LPIPS_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lpips_alex.safetensors"
+LPIPS_WEIGHTS = WEIGHTS / "lpips_alex.safetensors"
 """LPIPS's AlexNet features and linear heads as safetensors (see ``weights/lpips_alex.md``)."""
-LPIPS_CONVERT = "python training/convert_lpips.py"
+LPIPS_CONVERT = "python -m training.convert_lpips"
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -33,12 +33,12 @@ from multiprocessing.context import ForkServerProcess
 from typing import Any
 
 def _plugins() -> list[str]:
-    spec = importlib.util.find_spec("methods")
+    spec = importlib.util.find_spec("arena.methods")
     paths = spec.submodule_search_locations if spec is not None else None
-    return [f"methods.{m.name}" for m in pkgutil.iter_modules(paths or []) if not m.name.startswith("_")]
+    return [f"arena.methods.{m.name}" for m in pkgutil.iter_modules(paths or []) if not m.name.startswith("_")]
 
 
-PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "methods", *_plugins()]
+PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "arena.methods", *_plugins()]
 """What the forkserver imports once, every method plugin included, so a worker imports nothing."""
 
 PREVIEW_SECONDS = 0.2

@@ -1,7 +1,7 @@
 """Time what a lecturer waits for in the browser: Run → first streamed image, Run → final table.
 
-    python benchmarks/bench_app.py [--repeats 3]
-    python benchmarks/bench_app.py --preset dip-cpu-lecture [--repeats 1]
+    python -m benchmarks.bench_app [--repeats 3]
+    python -m benchmarks.bench_app --preset dip-cpu-lecture [--repeats 1]
 
 Launches the app on 127.0.0.1, drives Debian's Chromium with Playwright, runs the app's default
 settings (Gaussian denoising σ=25 on the astronaut, 256², naive + Tikhonov + TV), and prints the
@@ -19,17 +19,15 @@ import json
 import os
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from tests.app_server import running_app  # noqa: E402
-from tests.test_app_browser import ARGS, CHROMIUM  # noqa: E402
+from tests.app_server import running_app
+from tests.test_app_browser import ARGS, CHROMIUM
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Fair defaults and tuning: every regularised method with its problem-aware default (``off``),
 the discrepancy principle (``auto``) and the best PSNR (``oracle``), on the bundled photos.
 
-    python benchmarks/bench_defaults.py [--size 128] [--images camera,astronaut,chelsea,coffee]
+    python -m benchmarks.bench_defaults [--size 128] [--images camera,astronaut,chelsea,coffee]
                                         [--methods tikhonov,tv,red] [--out benchmarks/DEFAULTS.md]
 
 The bundled photos are held out: every rule and τ was fitted on the training photos of
@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from arena.experiment import Config, prepare_experiment, run  # noqa: E402
-from benchmarks.bench_methods import machine  # noqa: E402
+from arena.experiment import Config, prepare_experiment, run
+from benchmarks.bench_methods import machine
 
 PROBLEMS = {
     "Gaussian blur σ=1.6, noise 2": "blur:kernel=gaussian,sigma=1.6,noise=2",
@@ -81,7 +79,7 @@ def main() -> None:
              f"Mean PSNR (dB) over {', '.join(images)} at {args.size}² (held out: rules fitted on "
              "`arena.data.photos`); in brackets the gain over the naive inverse; then mean seconds per "
              "method including tuning trials (× the untuned run). Bold: at least 0.5 dB over naive. "
-             "`python benchmarks/bench_defaults.py` regenerates this file and `DEFAULTS.json`.", ""]
+             "`python -m benchmarks.bench_defaults` regenerates this file and `DEFAULTS.json`.", ""]
     head = "| problem | naive | " + " | ".join(f"{m} {mode}" for m in methods for mode in MODES) + " |"
     lines += [head, "|" + "---|" * (2 + len(methods) * len(MODES))]
     for label, row in data.items():

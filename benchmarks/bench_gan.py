@@ -1,6 +1,6 @@
 """Reproduce Yeh et al.'s table (ICASSP 2018, Table 1) on our domain, and Bora et al.'s measurement sweep.
 
-    python benchmarks/bench_gan.py [--images 50] [--out benchmarks/GAN.md]
+    python -m benchmarks.bench_gan [--images 50] [--out benchmarks/GAN.md]
 
 Five corruptions of Yeh et al. on held-out 64×64 faces (never in the GAN's training set): a
 centre 32×32 hole, grayscale, ×4 downsampling, Gaussian noise σ = 0.1 (25.5 on the 0–255 scale)
@@ -14,7 +14,6 @@ Gaussian matrix at several m/n. Mean PSNR / SSIM; deterministic (fixed seeds).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -23,14 +22,13 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from arena import metrics  # noqa: E402
-from arena.data.faces import HELD_OUT_SEEDS, faces  # noqa: E402
-from arena.gan_prior import LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend  # noqa: E402
-from arena.method import METHODS, load_methods  # noqa: E402
-from arena.problem import Problem, build_degradation  # noqa: E402
-from benchmarks.bench_methods import machine  # noqa: E402
+from arena import metrics
+from arena.data.faces import HELD_OUT_SEEDS, faces
+from arena.gan_prior import LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend
+from arena.method import METHODS, load_methods
+from arena.problem import Problem, build_degradation
+from benchmarks.bench_methods import machine
 
 CORRUPTIONS = [
     ("centre 32×32 hole", "inpaint", {"mask": "box", "box": 0.5}),
@@ -159,7 +157,7 @@ def main() -> None:
              f"GAN prior and CSGM: {args.iterations} Adam steps, {args.restarts} restarts (plugin defaults 300 and 4); "
              "otherwise `gan` defaults (ℓ₁ contextual loss, λ_D 0.003, "
              f"importance weights + Poisson blending for the hole, A = I for quantization). "
-             f"Total {time.time() - t_start:.0f} s. Regenerate: `python benchmarks/bench_gan.py`.\n",
+             f"Total {time.time() - t_start:.0f} s. Regenerate: `python -m benchmarks.bench_gan`.\n",
              "| corruption | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for label, res, chosen in rows:
         finite = {m: v for m, v in res.items() if v is not None and m != "degraded input"}

@@ -1,6 +1,6 @@
 """When does knowing A help? RIM vs the direct network vs TV vs DIP-lite, inside and outside the training family.
 
-    python benchmarks/bench_learned.py [--side 96] [--out benchmarks/LEARNED.md] [--reuse dip]
+    python -m benchmarks.bench_learned [--side 96] [--out benchmarks/LEARNED.md] [--reuse dip]
 
 Held-out images (the bundled camera, astronaut, chelsea, coffee — never in the training patches),
 centre ``side``² crops. Degradations inside the RIM's training family, one of them the direct
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -27,17 +26,16 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from arena import metrics  # noqa: E402
-from arena.data.photos import natural_photos  # noqa: E402
-from arena.experiment import bundled_images  # noqa: E402
-from arena.images import load_image  # noqa: E402
-from arena.method import METHODS, load_methods  # noqa: E402
-from arena.nets.rim import DEFAULT_DIRECT  # noqa: E402
-from arena.problem import make_problem  # noqa: E402
-from arena.rim import trained_cell, unroll  # noqa: E402
-from benchmarks.bench_methods import machine  # noqa: E402
+from arena import metrics
+from arena.data.photos import natural_photos
+from arena.experiment import bundled_images
+from arena.images import load_image
+from arena.method import METHODS, load_methods
+from arena.nets.rim import DEFAULT_DIRECT
+from arena.problem import make_problem
+from arena.rim import trained_cell, unroll
+from benchmarks.bench_methods import machine
 
 IMAGES = ("camera", "astronaut", "chelsea", "coffee")
 CASES = [  # label, inside the RIM's family?, degradation, values
@@ -141,7 +139,7 @@ def main() -> None:
              f"{', '.join(f'{v:g}' for v in LAMBDAS)}); DIP-lite: light net, 500 iterations. "
              f"Total {time.time() - t_start:.0f} s"
              + (f"; columns {', '.join(args.reuse)} reused from the previous run's LEARNED.json" if args.reuse else "")
-             + ". Regenerate: `python benchmarks/bench_learned.py`.\n",
+             + ". Regenerate: `python -m benchmarks.bench_learned`.\n",
              "| degradation | in RIM's training family | degraded | TV (tuned λ) | DIP-lite | direct | RIM |",
              "|---|---|---|---|---|---|---|"]
     for label, inside, mean, forced, lam in rows:

@@ -1,6 +1,6 @@
 """Time each classical method's iteration and report its quality at a fixed iteration budget.
 
-    python benchmarks/bench_methods.py [--size 128] [--repeats 5] [--out benchmarks/RESULTS.md]
+    python -m benchmarks.bench_methods [--size 128] [--repeats 5] [--out benchmarks/RESULTS.md]
 
 Times are the median over ``--repeats`` runs of the method's generator alone (no runner, no
 metrics), divided by its iterations; PSNR/SSIM are those of the final iterate (deterministic).
@@ -13,20 +13,18 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from arena import metrics  # noqa: E402
-from arena.device import pick_device  # noqa: E402
-from arena.images import load_image  # noqa: E402
-from arena.method import METHODS, load_methods  # noqa: E402
-from arena.problem import make_problem  # noqa: E402
+from arena import metrics
+from arena.device import pick_device
+from arena.images import load_image
+from arena.method import METHODS, load_methods
+from arena.problem import make_problem
 
 CASES = [
     ("denoise σ=25", "camera", "denoise", {"sigma": 25}, {
@@ -99,7 +97,7 @@ def main() -> None:
     text = "\n".join(rows) + "\n"
     print(text)
     if args.out:
-        args.out.write_text(f"# Classical methods: speed and quality\n\n`python benchmarks/bench_methods.py "
+        args.out.write_text(f"# Classical methods: speed and quality\n\n`python -m benchmarks.bench_methods "
                             f"--size {args.size} --repeats {args.repeats}`\n\n{text}")
 
 

@@ -1,7 +1,7 @@
 """Seconds per DIP iteration (forward + backward + Adam step) of our skip net against a plain
 PyTorch reference of the paper's net written here (same layers, no tricks).
 
-    python benchmarks/bench_skipnet.py [--sizes 128 256 512] [--repeats 5] [--net paper|light]
+    python -m benchmarks.bench_skipnet [--sizes 128 256 512] [--repeats 5] [--net paper|light]
 
 Each variant runs 2 warm-up iterations, then ``--repeats`` timed ones; the median is reported.
 The machine is printed at the top. The last column is DIP itself through the runner (what
@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from arena.nets.skip import SkipConfig, SkipNet  # noqa: E402
-from benchmarks.bench_methods import machine  # noqa: E402
+from arena.nets.skip import SkipConfig, SkipNet
+from benchmarks.bench_methods import machine
 
 
 class Reference(nn.Module):

@@ -284,7 +284,7 @@ def test_deepred_schedule_raises_the_weights_and_x_stays_in_range():
 
 
 def _fit(output: str, reg_noise: float = 0.05, lr: float = 0.01):
-    from methods.dip import _Fit
+    from arena.methods.dip import _Fit
 
     problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
     return _Fit(problem, "light", lr=lr, reg_noise=reg_noise, ema=0.0, input_depth=8, samples=1,

@@ -102,7 +102,7 @@ def test_lpips_corrupt_weights_reported(hub):
 # --- the shipped LPIPS weights (weights/lpips_alex.safetensors, training/convert_lpips.py) ------------
 
 needs_weights = pytest.mark.skipif(not metrics.LPIPS_WEIGHTS.is_file(),
-                                   reason="weights/lpips_alex.safetensors missing: python training/convert_lpips.py")
+                                   reason="weights/lpips_alex.safetensors missing: python -m training.convert_lpips")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from conftest import bundled
 from arena import metrics
 from arena.cli import main
 from arena.errors import SpecError
-from arena.experiment import Config, prepare_experiment
+from arena.experiment import Config
 from arena.images import load_image, save_png
 from arena.problem import observed_problem
 

@@ -36,3 +36,26 @@ def test_deepred_paper_preset_is_the_denoising_notebook():
     assert c.degradation == "denoise" and c.degradation_params["sigma"] == 25
     assert deepred == {**deepred, "iterations": 6000, "lr": 0.008, "lam": 0.5, "mu": 0.5, "reg_noise": 0.033,
                        "denoise_every": 10, "denoiser": "nlm", "sigma_d": 3.0, "schedule": True, "net": "paper"}
+
+
+def test_measured_run_times_belong_to_presets_and_reach_the_list(tmp_path):
+    """The shipped times name existing presets; a times file is read per device kind and the
+    preset list shows each kind measured, else the preset's time budget."""
+    from arena.presets import TIMES_FILE
+    from ui.common import run_time
+
+    presets = load_presets()
+    if TIMES_FILE.is_file():
+        for entry in json.loads(TIMES_FILE.read_text()).values():
+            assert set(entry["presets"]) <= set(presets)
+    raw = json.loads(PRESETS_FILE.read_text())
+    (tmp_path / PRESETS_FILE.name).write_text(json.dumps(raw))
+    times = {"cpu": {"presets": {"denoise-classical": {"seconds": 4.2}, "dip-paper-denoise": {"seconds": 600}}},
+             "gpu": {"presets": {"dip-paper-denoise": {"seconds": 31.0}}}}
+    (tmp_path / TIMES_FILE.name).write_text(json.dumps(times))
+    got = load_presets(tmp_path / PRESETS_FILE.name)
+    assert got["denoise-classical"].seconds == {"cpu": 4.2}
+    assert run_time(got["denoise-classical"]) == "≈ 4 s on a CPU"
+    assert run_time(got["dip-paper-denoise"]) == "≈ 10 min on a CPU, 31 s on a GPU"
+    assert got["sr-x4"].seconds == {} and run_time(got["sr-x4"]) == "time not measured"
+    assert run_time(got["own-photo-noisy"]) == "≤ 60 s per method"

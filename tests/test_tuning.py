@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import bundled
-from arena import metrics, tuning
+from arena import tuning
 from arena.experiment import Config, prepare_experiment, run, save
 from arena.problem import make_problem
 from arena.runner import run_comparison

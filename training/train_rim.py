@@ -1,7 +1,7 @@
 """Train the learned iterative networks: the RIM, the direct deblurring baseline and the DnCNN denoiser.
 
-    python training/train_rim.py                 # all three (about an hour on a 2-core CPU)
-    python training/train_rim.py --only rim      # one of rim, direct, dncnn
+    python -m training.train_rim                 # all three (about an hour on a 2-core CPU)
+    python -m training.train_rim --only rim      # one of rim, direct, dncnn
 
 Data (nothing downloaded): grey patches from the scikit-image sample images that the arena does
 *not* bundle (brick, clock, coins, colorwheel, grass, gravel, hubble_deep_field,
@@ -24,26 +24,23 @@ halved at 60 % and 85 % of the steps; gradient norm clipped at 1.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from arena.data.dead_leaves import dead_leaves  # noqa: E402
-from arena.data.photos import natural_photos  # noqa: E402
-from arena.experiment import bundled_images  # noqa: E402
-from arena.images import load_image  # noqa: E402
-from arena.metrics import psnr  # noqa: E402
-from arena.nets.rim import (  # noqa: E402
+from arena.data.dead_leaves import dead_leaves
+from arena.data.photos import natural_photos
+from arena.experiment import bundled_images
+from arena.images import load_image
+from arena.metrics import psnr
+from arena.nets.rim import (
     DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_RIM, DnCNN, RimCell, RimConfig, load_rim, save_dncnn, save_rim)
-from arena.problem import Problem, build_degradation  # noqa: E402
-from arena.rim import unroll  # noqa: E402
+from arena.problem import Problem, build_degradation
+from arena.rim import unroll
 
 TRAIN_IMAGES = ("brick", "clock", "coins", "colorwheel", "grass", "gravel", "hubble_deep_field",
                 "immunohistochemistry", "moon", "page", "retina", "rocket", "text", "cell")
@@ -167,7 +164,7 @@ def held_out_psnr(run: Callable[[Problem], torch.Tensor], name: str, values: dic
 
 CARD = """# Model card: the learned iterative networks (`rim`, `direct_deblur`, `dncnn`)
 
-All three are trained by `python training/train_rim.py` (seed {seed}) on 2-core CPUs (machines below), torch {torch}, from
+All three are trained by `python -m training.train_rim` (seed {seed}) on 2-core CPUs (machines below), torch {torch}, from
 {data}. Patches {patch}×{patch}, grey (every colour channel is restored as its own grey image, so the
 same weights serve grey and colour images). Nothing is downloaded: scikit-image ships its sample
 images (BSD-3 / public domain, see its data README) and dead leaves are drawn by code.
@@ -194,9 +191,9 @@ unregularised, early-stopped deconvolution at noise 2. CPU times are wall times 
 first two stages shared them with the GAN's training, about 1.5× slower than alone; the third ran
 alone, 2486 s, on a 2-core Intel Xeon; the first two, the direct network and the DnCNN on a 2-core AMD EPYC). To reproduce all three files:
 
-    python training/train_rim.py --rim-steps 2000 --direct-steps 1000 --dncnn-steps 1000
-    python training/train_rim.py --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative
-    python training/train_rim.py --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative \\
+    python -m training.train_rim --rim-steps 2000 --direct-steps 1000 --dncnn-steps 1000
+    python -m training.train_rim --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative
+    python -m training.train_rim --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative \\
         --unroll 16 --weighting linear --shares deblur --leaves 60
 
 (the first two commands now also draw patches from the three photos, so a rerun differs slightly).

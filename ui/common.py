@@ -19,7 +19,7 @@ from arena.images import load_image, to_uint8
 from arena.method import Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
-from arena.presets import load_presets
+from arena.presets import Preset, load_presets
 from ui.images import png_file
 from ui.session import Runs
 
@@ -76,10 +76,23 @@ def gallery_items() -> list[tuple[str, str]]:
 
 
 def preset_choices() -> list[tuple[str, str]]:
-    """Presets grouped by topic (in the order topics first appear), each with its time budget."""
+    """Presets grouped by topic (in the order topics first appear), each with its measured run time
+    on a CPU and a GPU where benchmarks/bench_presets.py measured it, else its time budget."""
     topics = list(dict.fromkeys(p.topic for p in PRESETS.values()))
-    return [(f"{p.topic} · {p.title}" + (f" · ≤ {p.config.seconds:g} s per method" if p.config.seconds else ""), pid)
+    return [(f"{p.topic} · {p.title} · {run_time(p)}", pid)
             for t in topics for pid, p in PRESETS.items() if p.topic == t]
+
+
+def run_time(p: Preset) -> str:
+    """"≈ 40 s on a CPU, 6 s on a GPU" from the measured times; the budget where none was measured."""
+    known = [f"{_duration(p.seconds[k])} on a {k.upper()}" for k in ("cpu", "gpu") if k in p.seconds]
+    if known:
+        return "≈ " + ", ".join(known)
+    return f"≤ {_duration(p.config.seconds)} per method" if p.config.seconds else "time not measured"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:

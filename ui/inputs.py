@@ -15,8 +15,8 @@ from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, resolve_image
 from arena.images import load_image, to_uint8
 from arena.method import METHODS
-from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, session_of,
-                       ui_params)
+from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, run_time,
+                       session_of, ui_params)
 from ui.images import png_file
 from ui.session import session_dir
 from ui.widgets import widget_default
@@ -99,7 +99,8 @@ def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     img = editor_background(path, c.max_side or DEFAULT_MAX_SIDE)
     d = DEGRADATIONS.get(c.degradation)
     chosen = {m["name"]: m["params"] for m in c.methods}
-    md = f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
+    md = (f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
+          + f"\n\n*Run time:* {run_time(p)}.")
     return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED,
             "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
             **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),

@@ -15,7 +15,6 @@ from torch import nn
 
 from arena.errors import SpecError
 
-WEIGHTS = Path(__file__).resolve().parent.parent.parent / "weights"
 
 
 def save_checkpoint(path: Path, nets: dict[str, nn.Module], config: dict, meta: dict[str, str]) -> None:

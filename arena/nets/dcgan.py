@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from arena.errors import SpecError
-from arena.nets.checkpoint import WEIGHTS, fill, read_checkpoint, save_checkpoint
+from arena.nets.checkpoint import fill, read_checkpoint, save_checkpoint
+from arena.resources import WEIGHTS
 
 DEFAULT_GAN = WEIGHTS / "dcgan_faces.safetensors"
 
@@ -116,7 +117,7 @@ def load_gan(path: Path | str = DEFAULT_GAN, device: torch.device | str = "cpu")
         Missing file, not a safetensors file, or tensors that do not match the DCGAN architecture
         declared in its metadata — with what was expected.
     """
-    tensors, config, meta = read_checkpoint(path, "train one with `python training/train_gan.py` (about an hour on a CPU)")
+    tensors, config, meta = read_checkpoint(path, "train one with `python -m training.train_gan` (about an hour on a CPU)")
     name = Path(path).name
     try:
         cfg = GanConfig(**config)

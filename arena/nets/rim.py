@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from arena.errors import SpecError
-from arena.nets.checkpoint import WEIGHTS, fill, read_checkpoint, save_checkpoint
+from arena.nets.checkpoint import fill, read_checkpoint, save_checkpoint
+from arena.resources import WEIGHTS
 
 DEFAULT_RIM = WEIGHTS / "rim.safetensors"
 DEFAULT_DIRECT = WEIGHTS / "direct_deblur.safetensors"
@@ -119,7 +120,7 @@ def save_rim(path: Path, cell: RimCell, meta: dict[str, str]) -> None:
 
 def load_rim(path: Path | str, device: torch.device | str = "cpu") -> tuple[RimCell, dict[str, str]]:
     """A trained cell in eval mode and its metadata (:class:`SpecError` on a bad file)."""
-    tensors, config, meta = read_checkpoint(path, "train it with `python training/train_rim.py`")
+    tensors, config, meta = read_checkpoint(path, "train it with `python -m training.train_rim`")
     name = Path(path).name
     try:
         cell = RimCell(RimConfig(**config))
@@ -136,7 +137,7 @@ def save_dncnn(path: Path, net: DnCNN, meta: dict[str, str]) -> None:
 
 def load_dncnn(path: Path | str = DEFAULT_DNCNN, device: torch.device | str = "cpu") -> tuple[DnCNN, dict[str, str]]:
     """A trained DnCNN in eval mode and its metadata (:class:`SpecError` on a bad file)."""
-    tensors, config, meta = read_checkpoint(path, "train it with `python training/train_rim.py --only dncnn`")
+    tensors, config, meta = read_checkpoint(path, "train it with `python -m training.train_rim --only dncnn`")
     name = Path(path).name
     try:
         net = DnCNN(**config)

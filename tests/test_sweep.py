@@ -1,0 +1,145 @@
+"""Sweeps: grids expand as written, a sweep's numbers are ``arena run``'s, and it resumes exactly."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from arena.errors import SpecError
+from arena.experiment import Config, prepare_experiment, run
+from arena.sweep import COLUMNS, Results, SweepSpec, expand_grid, sweep
+from tests.conftest import ASSETS, ROOT
+
+ray = pytest.importorskip("ray")
+
+SPEC = """
+images = ["camera", "photos"]
+degradations = ["blur:sigma=1.6,noise=2"]
+methods = ["tikhonov", "tv:iterations=20"]
+seeds = [0, 1]
+max_side = 32
+"""
+
+
+def test_a_grid_is_the_product_of_its_axes():
+    assert expand_grid("tv:lam=[0.01,0.1],iterations=[5,10],step=1") == [
+        "tv:lam=0.01,iterations=5,step=1", "tv:lam=0.01,iterations=10,step=1",
+        "tv:lam=0.1,iterations=5,step=1", "tv:lam=0.1,iterations=10,step=1"]
+    assert expand_grid("naive") == ["naive"]
+    for bad in ("tv:lam=[0.1", "tv:lam=[]", "tv:lam"):
+        with pytest.raises(SpecError):
+            expand_grid(bad)
+
+
+def test_a_bad_spec_is_refused_before_anything_runs(tmp_path):
+    good = {"images": ["camera"], "degradations": ["denoise"], "methods": ["naive"]}
+    with pytest.raises(SpecError, match="unknown sweep key 'image'"):
+        SweepSpec.from_dict({**good, "image": ["camera"]})
+    with pytest.raises(SpecError, match="seeds"):
+        SweepSpec.from_dict({**good, "seeds": [0.5]})
+    with pytest.raises(SpecError, match="neither a bundled image"):
+        SweepSpec.from_dict({**good, "images": ["no-such-image"]}, root=tmp_path).cells()
+    with pytest.raises(SpecError, match="nosuch"):
+        SweepSpec.from_dict({**good, "methods": ["tv", "nosuch:lam=[1,2]"]}).cells()
+    with pytest.raises(SpecError, match="same run twice"):
+        SweepSpec.from_dict({**good, "methods": ["naive", "naive"]}).cells()
+    (tmp_path / "bad.toml").write_text("images = [")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        SweepSpec.load(tmp_path / "bad.toml")
+
+
+def test_a_partial_last_row_is_dropped_and_recomputed(tmp_path):
+    path = tmp_path / "results.csv"
+    rows = Results(path)
+    full = {c: "" for c in COLUMNS}
+    rows.add({**full, "key": "a" * 16, "status": "done", "psnr": 30.5})
+    rows.add({**full, "key": "b" * 16, "status": "done", "psnr": 31.5})
+    text = path.read_text()
+    path.write_text(text[: len(text) - 9])  # killed while writing the second row
+    again = Results(path).load()
+    assert list(again) == ["a" * 16] and again["a" * 16]["psnr"] == "30.5"
+    assert list(csv.DictReader(path.open())) == [again["a" * 16]]  # the file holds whole rows only
+
+
+@pytest.fixture(scope="module")
+def spec_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("sweep")
+    (d / "photos").mkdir()
+    shutil.copy(ASSETS / "astronaut.png", d / "photos" / "astronaut.png")
+    (d / "spec.toml").write_text(SPEC)
+    return d
+
+
+@pytest.fixture(scope="module")
+def swept(spec_dir):
+    out = spec_dir / "out"
+    rows = sweep(SweepSpec.load(spec_dir / "spec.toml"), out, workers=2, quiet=True)
+    yield out, rows
+    ray.shutdown()
+
+
+def test_a_sweep_gives_one_row_per_cell_with_arena_runs_numbers(swept):
+    out, rows = swept
+    assert len(rows) == 8 and all(r["status"] == "done" for r in rows.values())
+    assert {(r["image"], r["method"], r["seed"]) for r in rows.values()} == {
+        (i, m, s) for i in ("camera", "astronaut.png") for m in ("tikhonov", "tv") for s in ("0", "1")}
+    for key, row in rows.items():
+        config = Config.load(out / "runs" / key / "config.json")  # what `arena run --config` replays
+        results = next(ev.results for ev in run(prepare_experiment(config), with_lpips=False) if ev.kind == "done")
+        (r,) = results.values()
+        assert float(row["psnr"]) == pytest.approx(r.metrics["psnr"], abs=1e-4), row
+        assert int(row["iterations"]) == r.iterations
+        assert (out / "runs" / key / "restored.png").is_file()
+    summary = (out / "summary.md").read_text()
+    assert "| tikhonov | 4 |" in summary and "| tv (iterations=20) | 4 |" in summary and "**" in summary
+    assert (out / "psnr.png").stat().st_size > 1000
+
+
+def test_a_second_sweep_recomputes_nothing(swept, spec_dir, monkeypatch):
+    out, rows = swept
+    before = (out / "results.csv").read_text()
+    import arena.sweep
+
+    monkeypatch.setattr(arena.sweep, "_run_on_ray", lambda *a, **k: pytest.fail("a finished run was run again"))
+    again = sweep(SweepSpec.load(spec_dir / "spec.toml"), out, quiet=True)
+    assert again == rows and (out / "results.csv").read_text() == before
+
+
+def test_a_failing_method_in_a_grid_leaves_the_others(swept, spec_dir):
+    out = spec_dir / "out-failing"
+    spec = SweepSpec.from_dict({"images": ["camera"], "degradations": ["denoise:sigma=25"],
+                                "methods": ["direct", "tv:lam=[0.05,0.1],iterations=10"], "max_side": 32})
+    rows = sweep(spec, out, quiet=True)
+    by_method = {(r["method"], r["params"]): r for r in rows.values()}
+    refused = by_method[("direct", "")]
+    assert refused["status"] == "unsupported" and "trained for" in refused["message"]
+    assert [by_method[("tv", f"lam={lam},iterations=10")]["status"] for lam in (0.05, 0.1)] == ["done", "done"]
+    assert "## Runs that failed or were refused" in (out / "summary.md").read_text()
+
+
+def test_killed_mid_sweep_then_resumed_gives_every_row_once(spec_dir):
+    out = spec_dir / "out-killed"
+    cmd = [sys.executable, "-m", "arena.cli", "sweep", str(spec_dir / "spec.toml"), "--out", str(out),
+           "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    results = out / "results.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (not results.is_file() or results.read_text().count("\n") < 3):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its embedded Ray, mid-sweep
+    proc.wait()
+    done_before = results.read_text().count("\n") - 1
+    assert 2 <= done_before < 8
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    keys = [r["key"] for r in csv.DictReader(results.open())]
+    assert len(keys) == 8 and len(set(keys)) == 8
