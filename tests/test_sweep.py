@@ -143,3 +143,22 @@ def test_killed_mid_sweep_then_resumed_gives_every_row_once(spec_dir):
     assert again.returncode == 0, again.stderr
     keys = [r["key"] for r in csv.DictReader(results.open())]
     assert len(keys) == 8 and len(set(keys)) == 8
+
+
+def test_the_table_renderer_shows_each_grids_best_setting_and_bolds_the_best():
+    from benchmarks.tables import render
+
+    spec = SweepSpec.from_dict({"images": ["camera"], "degradations": ["denoise:sigma=25"],
+                                "methods": ["naive", "tv:lam=[0.01,0.1]", "direct"]})
+    resolved = "denoise:sigma=25.0"
+
+    def row(method, params, image, psnr, status="done"):
+        return {"degradation": resolved, "method": method, "params": params, "image": image, "psnr": str(psnr),
+                "ssim": "0.5", "status": status}
+
+    rows = [row("naive", "", "a", 20), row("naive", "", "b", 22),
+            row("tv", "lam=0.01", "a", 25), row("tv", "lam=0.01", "b", 27),  # mean 26: the grid's best
+            row("tv", "lam=0.1", "a", 28), row("tv", "lam=0.1", "b", 20),    # mean 24
+            row("direct", "", "a", "", "unsupported"), row("direct", "", "b", "", "unsupported")]
+    table = render(rows, spec, "t")
+    assert "| denoise:sigma=25 | 21.00 / 0.500 | **26.00 / 0.500** (lam=0.01) | — |" in table

@@ -1,0 +1,111 @@
+"""The papers' tables from sweeps: run a spec of ``benchmarks/sweeps/`` on Ray, render its table.
+
+    python -m benchmarks.tables NAME [--out runs/tables/NAME] [--faces N] [--workers N] [--address ADDR]
+
+NAME is a spec in ``benchmarks/sweeps/`` (``gan_yeh``, ``csgm``, ``learned``, ``classical``). The
+sweep resumes like ``arena sweep`` (a second call recomputes nothing); the table — one row per
+degradation, one column per method, mean PSNR / SSIM over the images, the best PSNR of a row in
+bold — is written to ``benchmarks/sweeps/NAME.md``. A method swept over a grid shows its setting
+with the best mean PSNR *on these images* (an oracle over the grid, said under the table).
+``--faces N`` replaces the spec's images with N held-out faces drawn by code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from arena.sweep import SweepSpec, sweep
+from benchmarks.bench_methods import machine
+
+SWEEPS = Path(__file__).resolve().parent / "sweeps"
+
+
+def held_out_faces(n: int, folder: Path) -> Path:
+    """Write the first ``n`` held-out faces (never in the GAN's training set) as PNGs."""
+    from arena.data.faces import held_out
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, face in enumerate(held_out(n)):
+        Image.fromarray(face).save(folder / f"face_{i:03d}.png")
+    return folder
+
+
+def as_written(spec: SweepSpec) -> dict[str, str]:
+    """Each degradation as results.csv names it (every parameter resolved) → as the spec wrote it."""
+    from arena.degradations import DEGRADATIONS
+    from arena.params import format_spec, parse_spec, resolve
+    from arena.sweep import expand_grid
+
+    out = {}
+    for written in (d for item in spec.degradations for d in expand_grid(item)):
+        name, values = parse_spec(written)
+        out[format_spec(name, resolve(DEGRADATIONS.get(name).params, values, name))] = written
+    return out
+
+
+def render(rows: list[dict[str, str]], spec: SweepSpec, title: str) -> str:
+    """The table: degradations × methods, each cell mean PSNR / SSIM (and a grid's chosen setting)."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    degradations = list(dict.fromkeys(r["degradation"] for r in rows))
+    lines = [f"# {title}", "", f"Machine: {machine()}. {len(rows)} runs on {len({r['image'] for r in rows})} "
+             f"images (max side {spec.max_side}), seeds {', '.join(map(str, spec.seeds))}; mean PSNR (dB) / "
+             "SSIM; best PSNR per row in bold; — : the method refused or failed on every image. "
+             f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.tables`.", "",
+             "| degradation | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    grids, written = set(), as_written(spec)
+    for degradation in degradations:
+        cells: dict[str, tuple[float, float, str] | None] = {}
+        for method in methods:
+            settings: dict[str, list[dict[str, str]]] = {}
+            for r in rows:
+                if r["degradation"] == degradation and r["method"] == method and r["status"] in ("done", "budget"):
+                    settings.setdefault(r["params"], []).append(r)
+            if len({r["params"] for r in rows if r["method"] == method}) > 1:
+                grids.add(method)
+            scored = [(statistics.fmean(float(r["psnr"]) for r in runs),
+                       statistics.fmean(float(r["ssim"]) for r in runs), params)
+                      for params, runs in settings.items() if all(r["psnr"] and r["ssim"] for r in runs)]
+            cells[method] = max(scored) if scored else None
+        best = max((c[0] for c in cells.values() if c), default=None)
+        out = []
+        for method in methods:
+            c = cells[method]
+            if c is None:
+                out.append("—")
+                continue
+            text = f"{c[0]:.2f} / {c[1]:.3f}"
+            out.append((f"**{text}**" if c[0] == best else text) + (f" ({c[2]})" if method in grids else ""))
+        lines.append(f"| {written.get(degradation, degradation)} | " + " | ".join(out) + " |")
+    if grids:
+        lines += ["", f"{', '.join(sorted(grids))}: the grid setting with the best mean PSNR on these images "
+                      "(an oracle over the grid, not tuned on separate images)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    names = sorted(p.stem for p in SWEEPS.glob("*.toml"))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("name", choices=names)
+    ap.add_argument("--out", type=Path, help="the sweep's folder (default runs/tables/NAME)")
+    ap.add_argument("--faces", type=int, help="use N held-out faces instead of the spec's images")
+    ap.add_argument("--workers", type=int)
+    ap.add_argument("--address")
+    args = ap.parse_args()
+    spec = SweepSpec.load(SWEEPS / f"{args.name}.toml")
+    out = args.out or Path("runs") / "tables" / args.name
+    if args.faces:
+        spec.images = [str(held_out_faces(args.faces, out / "faces").resolve())]
+    rows = sweep(spec, out, workers=args.workers, address=args.address)
+    title = (SWEEPS / f"{args.name}.toml").read_text().splitlines()[0].lstrip("# ").rstrip(".:")
+    md = SWEEPS / f"{args.name}.md"
+    md.write_text(render(list(rows.values()), spec, title))
+    print(f"wrote {md}")
+
+
+if __name__ == "__main__":
+    main()
