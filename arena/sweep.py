@@ -282,7 +282,7 @@ def sweep(spec: SweepSpec, out: Path, *, address: str | None = None, workers: in
     for c in cells:
         _write_config(out, c)
     if todo:
-        _run_on_ray(todo, results, out, address=address, workers=workers, quiet=quiet)
+        _run_on_ray(todo, results, out, address=address, workers=workers, quiet=quiet, total=len(cells))
     rows = [results.rows[c.key] for c in cells if c.key in results.rows]
     (out / "summary.md").write_text(summary_markdown(rows, spec))
     psnr_plot(rows, out / "psnr.png")
@@ -297,7 +297,7 @@ def _write_config(out: Path, cell: Cell) -> None:
 
 
 def _run_on_ray(todo: list[Cell], results: Results, out: Path, *, address: str | None, workers: int | None,
-                quiet: bool) -> None:
+                quiet: bool, total: int) -> None:
     import logging
 
     import ray
@@ -314,7 +314,8 @@ def _run_on_ray(todo: list[Cell], results: Results, out: Path, *, address: str |
     # One copy of each image in Ray's object store, however many runs read it.
     images = {c.config.image: ray.put(c.image_bytes) for c in todo if c.image_bytes is not None}
     pending = {task.remote(asdict(c.config), images.get(c.config.image)): c for c in todo}
-    bar = tqdm(total=len(todo), desc="sweep", unit="run", file=sys.stderr, disable=quiet or None)
+    bar = tqdm(total=total, initial=total - len(todo), desc="sweep", unit="run", file=sys.stderr,
+               disable=quiet or None)
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

@@ -193,3 +193,27 @@ def test_a_phone_screen_never_scrolls_sideways(browser_page, shots):
         assert width <= 391, f"{tab}: the page is {width} px wide on a 390 px screen"
     page.locator("#download a[href$='restoration-arena.zip']").wait_for(timeout=20_000)
     page.close()
+
+
+def test_presets_show_run_times_unticked_methods_lose_their_tabs_and_thumbnails_are_whole(browser_page, shots):
+    page = browser_page
+    page.reload()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    fits = page.eval_on_selector_all("#bundled img", "els => els.map(e => getComputedStyle(e).objectFit)")
+    assert fits and set(fits) == {"contain"}, f"gallery thumbnails are cropped: {fits}"
+    page.get_by_label("Lecture preset").click()
+    option = page.get_by_role("option", name="Deep Image Prior vs TV (CPU lecture").first
+    assert re.search(r"≈ \d+ s on a CPU", option.inner_text()), option.inner_text()
+    page.screenshot(path=str(shots / "preset_list.png"))
+    option.click()
+    page.get_by_text("Run time:").first.wait_for(timeout=10_000)
+    def tabs() -> list[str]:
+        return [t.inner_text() for t in page.locator("button[role=tab]").all() if t.is_visible()]
+
+    page.get_by_role("tab", name="Deep Image Prior").wait_for(timeout=10_000)
+    assert "Naive inverse" not in tabs() and "Tikhonov / Wiener" not in tabs(), "the previous methods' tabs went"
+    page.get_by_role("checkbox", name="Deep Image Prior", exact=True).uncheck()
+    page.wait_for_function("() => ![...document.querySelectorAll('button[role=tab]')].some("
+                           "t => t.offsetParent !== null && t.innerText.trim() === 'Deep Image Prior')", timeout=10_000)
+    assert {"Overview", "Compare", "Total variation (smoothed)", "DeepRED (DIP + RED, ADMM)"} <= set(tabs())
+    assert page.get_by_text("Run time:").count() == 0, "the preset's text no longer describes the page"

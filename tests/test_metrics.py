@@ -71,7 +71,7 @@ def test_lpips_unavailable_is_a_clear_status(hub, tmp_path):
     status = model.status()
     assert not status.available
     assert metrics.ALEXNET_FILE in status.reason and str(hub) in status.reason and "copy" in status.reason
-    assert "absent.safetensors" in status.reason and "training/convert_lpips.py" in status.reason
+    assert "absent.safetensors" in status.reason and "python -m training.convert_lpips" in status.reason
     assert model.distance(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)) is None
 
 

@@ -86,7 +86,10 @@ def show_group(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
 def show_methods(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     chosen = set(v["methods"] or [])
     return ({f"box.{m.name}": gr.Accordion(visible=m.name in chosen and bool(ui_params(m))) for m in METHODS}
-            | {f"tab.{m.name}": gr.Tab(visible=m.name in chosen) for m in METHODS})
+            # Gradio 6 shows a tab again on visible=True but ignores visible=False in an update
+            # (checked in Chromium); "hidden" does hide it.
+            | {f"tab.{m.name}": gr.Tab(visible=True if m.name in chosen else "hidden")
+               for m in METHODS})
 
 
 def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
