@@ -125,6 +125,7 @@ def test_gan_prior_preset_restores_a_face_and_photos_are_flagged(browser_page, s
     assert page.get_by_text("out of the prior's domain").count() == 0, "a held-out face is in the domain"
     page.screenshot(path=str(shots / "gan_face.png"), full_page=True)
     _choose(page, "Lecture preset", "A GAN prior only knows its class")
+    page.get_by_text("A GAN prior only knows its class.").first.wait_for(timeout=10_000)  # the preset is applied
     page.get_by_role("button", name="Show degradation").click()
     page.get_by_text("out of the prior's domain").first.wait_for(timeout=30_000)
     page.get_by_text("cropped and resized from 256×256 to 64×64").first.wait_for(timeout=10_000)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from arena import metrics
 from arena.degradations import DEGRADATIONS
 from arena.errors import SpecError
 from arena.problem import build_degradation, make_problem
+from tests.conftest import bundled
 
 # Parameter variants beyond the defaults that change the operator (each family's defaults run too).
 VARIANTS = {
@@ -265,3 +267,46 @@ def test_initial_is_what_the_naive_docstring_says():
         assert torch.allclose(p.initial(), p.A_adjoint(p.y)), name
     p, _, _ = make_problem(x, "blur", {"boundary": "valid", "size": 5}, seed=0)
     assert torch.equal(p.initial()[..., 2:-2, 2:-2], p.y)
+
+
+def test_jpeg_tables_and_transform_are_libjpegs():
+    """The scaled tables are those Pillow's encoder writes; the DCT is scipy's orthonormal DCT-II."""
+    import io
+
+    import numpy as np
+    import scipy.fft
+    from PIL import Image
+
+    from arena.degradations.jpeg import CHROMA, LUMA, dct_matrix, scaled_table
+
+    img = Image.fromarray((np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8))
+    for q in (1, 10, 50, 75, 90, 95):
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=q)
+        tables = Image.open(io.BytesIO(buf.getvalue())).quantization
+        assert list(scaled_table(LUMA, q).flatten().int()) == list(tables[0]), q
+        assert list(scaled_table(CHROMA, q).flatten().int()) == list(tables[1]), q
+    d = dct_matrix().double()
+    assert torch.allclose(d, torch.from_numpy(scipy.fft.dct(np.eye(8), norm="ortho", axis=0)), atol=1e-6)
+
+
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4"])
+@pytest.mark.parametrize("image", ["astronaut", "camera"])
+def test_the_differentiable_jpeg_model_agrees_with_pillows_round_trip(image, subsampling):
+    x = bundled(image, 64)
+    for q in (10, 30, 50, 70, 90):
+        p, clean, _ = make_problem(x, "jpeg", {"quality": q, "subsampling": subsampling}, seed=0)
+        model = p.degradation.A(clean)
+        assert abs(metrics.psnr(model, clean) - metrics.psnr(p.y, clean)) < 1.0, q
+        assert metrics.psnr(model, p.y) > 35, q
+
+
+def test_jpeg_passes_gradients_straight_through():
+    """With 4:4:4 the colour transforms cancel and rounding is the identity backwards, so
+    ∇½‖A(x) − y‖² = A(x) − y except where the decoded value overshoots 0–255 and is clipped."""
+    x = bundled("chelsea", 32).clamp(0.05, 0.95)
+    p, clean, _ = make_problem(x, "jpeg", {"quality": 20, "subsampling": "4:4:4"}, seed=0)
+    start = clean.flip(-1)
+    _, g = p.fidelity_and_grad(start)
+    same = (g - p.residual(start)).abs() < 1e-4
+    assert same.float().mean() > 0.98 and float(g.abs().sum()) > 0

@@ -26,6 +26,13 @@ SLOW = {"dip", "deepred", "gan", "csgm"}
 PER_CHANNEL = "a per-channel smoothness prior carries no colour: its default keeps the gray image (a tie)"
 STRAIGHT_THROUGH = ("the quantizer's straight-through data term pulls values to bin edges; "
                     "Yeh et al.'s table shows classical priors losing here even with tuned λ")
+JPEG_STRAIGHT_THROUGH = ("straight-through rounding of the DCT coefficients misleads gradient steps: most never change "
+                         "the rounded output, so x drifts (smaller λ drifts further: TV −10 dB at λ/100); "
+                         "levenberg_marquardt, which keeps only steps that lower the true objective, gains 0.4–0.7 dB")
+CAMERA_TIE = "noise 2 through a saturating curve: the TV minimiser is within 0.1 dB of the inverse curve (as for tv)"
+GREEN_CHANNEL = ("colorize has σ_eff = 0, so λ ≈ 0 and the minimiser of per-channel TV under the gray constraint "
+                 "moves the structure into the green channel (Σ TV is smallest there, −6 dB); Gauss–Newton reaches it, "
+                 "gradient descent never leaves the gray start")
 KNOWN = {
     ("tikhonov", "colorize"): PER_CHANNEL, ("tv", "colorize"): PER_CHANNEL, ("red", "colorize"): PER_CHANNEL,
     ("rim", "colorize"): "the RIM never saw colorization; its steps add colour noise",
@@ -37,6 +44,11 @@ KNOWN = {
     ("red", "camera"): "noise 2 through a saturating curve: gains stay below 0.1 dB at this size",
     ("dip", "colorize"): "the skip net fits the gray image's structure but has no colour to give (−3.0 dB measured)",
     ("red", "cs"): "NLM at σ_d = σ_eff sees the pseudo-inverse's error as texture and keeps it",
+    **{(m, "jpeg"): JPEG_STRAIGHT_THROUGH for m in ("tikhonov", "tv", "red", "gauss_newton")},
+    ("rim", "jpeg"): "the RIM was trained on linear problems with Gaussian noise only",
+    ("gauss_newton", "quantize"): STRAIGHT_THROUGH, ("gauss_newton", "camera"): CAMERA_TIE,
+    ("levenberg_marquardt", "camera"): CAMERA_TIE,
+    **{(m, "colorize"): GREEN_CHANNEL for m in ("gauss_newton", "levenberg_marquardt")},
 }
 
 
