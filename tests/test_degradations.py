@@ -310,3 +310,25 @@ def test_jpeg_passes_gradients_straight_through():
     _, g = p.fidelity_and_grad(start)
     same = (g - p.residual(start)).abs() < 1e-4
     assert same.float().mean() > 0.98 and float(g.abs().sum()) > 0
+
+
+def test_the_network_degradation_is_differentiable_and_its_step_bound_holds():
+    """φ is a trained CNN: its Jacobian products are adjoint, match finite differences, and
+    ‖J_φ‖² stays below the bound its checkpoint records (what the methods' step sizes use)."""
+    from arena.nonlinear import Linearization
+
+    x = bundled("chelsea", 32)
+    p, clean, _ = make_problem(x, "encoder", {"noise": 0}, seed=0)
+    assert p.y.shape == (1, 4, 16, 16) and p.degradation.initial(p.y).shape == clean.shape
+    lin = Linearization(p, clean)
+    g = torch.Generator().manual_seed(0)
+    v, u = torch.randn(clean.shape, generator=g), torch.randn(p.y.shape, generator=g)
+    assert torch.allclose((lin.J(v) * u).sum(), (v * lin.Jt(u)).sum(), rtol=1e-4)
+    h = 1e-3
+    fd = (p.residual(clean + h * v) - p.residual(clean - h * v)) / (2 * h)
+    assert float((lin.J(v) - fd).norm() / lin.J(v).norm()) < 1e-2  # float32, and ReLU kinks inside ±h
+    for _ in range(30):
+        w = lin.JtJ(v)
+        v = w / w.norm()
+    assert float(lin.JtJ(v).norm()) <= p.lipschitz * 1.05
+    assert metrics.psnr(p.degradation.initial(p.y), clean) > 20, "the decoder inverts the code"
