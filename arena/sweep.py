@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena.errors import SpecError
+from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, bundled_images
 from arena.params import format_spec
 
@@ -296,6 +296,20 @@ def _write_config(out: Path, cell: Cell) -> None:
     (folder / "config.json").write_text(json.dumps(cell.config.to_json(), indent=2, ensure_ascii=False))
 
 
+def _reachable(address: str) -> None:
+    """Fail at once, with a sentence, when nothing listens at HOST:PORT (Ray itself retries for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # ray://…, auto: Ray's own forms, left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ArenaError(f"nothing answers at {address} ({exc.strerror or exc}); start the cluster's head there "
+                         "with `ray start --head --port PORT`") from None
+
+
 def _run_on_ray(todo: list[Cell], results: Results, out: Path, *, address: str | None, workers: int | None,
                 quiet: bool, total: int) -> None:
     import logging
@@ -306,9 +320,16 @@ def _run_on_ray(todo: list[Cell], results: Results, out: Path, *, address: str |
     from arena.images import save_png
 
     if not ray.is_initialized():
+        if address:
+            _reachable(address)
         kw: dict[str, Any] = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
-        ray.init(**kw, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
-                 configure_logging=True)
+        try:
+            ray.init(**kw, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
+                     configure_logging=True)
+        except (ConnectionError, RuntimeError) as exc:
+            raise ArenaError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]} (is `ray start "
+                             "--head` running there? Ray clusters use token authentication: set RAY_AUTH_MODE=token "
+                             "and copy the head's ~/.ray/auth_token to this machine)") from None
     gpus = ray.cluster_resources().get("GPU", 0)
     task = ray.remote(num_cpus=1, num_gpus=GPU_SHARE if gpus else 0, max_retries=RETRIES)(run_cell)
     # One copy of each image in Ray's object store, however many runs read it.

@@ -162,3 +162,16 @@ def test_the_table_renderer_shows_each_grids_best_setting_and_bolds_the_best():
             row("direct", "", "a", "", "unsupported"), row("direct", "", "b", "", "unsupported")]
     table = render(rows, spec, "t")
     assert "| denoise:sigma=25 | 21.00 / 0.500 | **26.00 / 0.500** (lam=0.01) | — |" in table
+
+
+def test_a_cluster_address_where_nothing_listens_is_one_sentence(spec_dir):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = subprocess.run([sys.executable, "-m", "arena.cli", "sweep", str(spec_dir / "spec.toml"), "--out",
+                          str(spec_dir / "out-nowhere"), "--address", f"127.0.0.1:{port}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith("error: nothing answers at 127.0.0.1:")
+    assert "Traceback" not in out.stderr
