@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from arena.data.patches import random_patches
 from arena.data.photos import natural_photos
 from arena.experiment import bundled_images
 from arena.images import load_image
@@ -37,17 +38,6 @@ def training_images() -> list[np.ndarray]:
     import skimage.data
 
     return [im.astype(np.float32) for im in natural_photos()] + [skimage.data.rocket().astype(np.float32) / 255]
-
-
-def rgb_patches(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """``n`` random ``size``² RGB patches with random flips and quarter turns, ``(n, 3, size, size)``."""
-    out = []
-    for _ in range(n):
-        im = images[rng.integers(len(images))]
-        y, x = rng.integers(im.shape[0] - size + 1), rng.integers(im.shape[1] - size + 1)
-        p = np.rot90(im[y : y + size, x : x + size], rng.integers(4))
-        out.append(p[:, ::-1] if rng.random() < 0.5 else p)
-    return torch.from_numpy(np.ascontiguousarray(np.stack(out))).permute(0, 3, 1, 2).contiguous()
 
 
 def held_out(side: int = 128) -> list[torch.Tensor]:
@@ -89,7 +79,7 @@ def main() -> None:
         if step in (int(0.6 * args.steps), int(0.85 * args.steps)):
             for g in opt.param_groups:
                 g["lr"] *= 0.5
-        x = rgb_patches(images, args.batch, 64, rng)
+        x = random_patches(images, args.batch, 64, rng)
         code = encoder(x)
         loss = F.mse_loss(decoder(code + CODE_NOISE * torch.randn_like(code)), x)
         opt.zero_grad()

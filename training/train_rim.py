@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 
 from arena.data.dead_leaves import dead_leaves
+from arena.data.patches import random_patches
 from arena.data.photos import natural_photos
 from arena.experiment import bundled_images
 from arena.images import load_image
@@ -74,17 +75,6 @@ def photo_channels() -> list[np.ndarray]:
         out.append(im @ np.array([0.299, 0.587, 0.114]))
         out.extend(im[..., c] for c in range(3))
     return out
-
-
-def patches(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """``n`` random ``size``² patches with random flips and quarter turns, ``(n, 1, size, size)``."""
-    out = []
-    for _ in range(n):
-        im = images[rng.integers(len(images))]
-        y, x = rng.integers(im.shape[0] - size + 1), rng.integers(im.shape[1] - size + 1)
-        p = np.rot90(im[y : y + size, x : x + size], rng.integers(4))
-        out.append(p[:, ::-1] if rng.random() < 0.5 else p)
-    return torch.from_numpy(np.ascontiguousarray(np.stack(out)))[:, None]
 
 
 FAMILY_SHARES = {"denoise": 0.2, "blur": 0.25, "blur_uniform": 0.15, "sr": 0.2, "inpaint": 0.2}
@@ -130,7 +120,7 @@ def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[n
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], 0.5)
     log, t0 = [], time.time()
     for step in range(1, steps + 1):
-        x = patches(images, batch, size, rng)
+        x = random_patches(images, batch, size, rng)
         name, values = sampler(rng)
         problem = degrade(x, name, values, int(rng.integers(2**31)))
         losses = torch.stack([F.mse_loss(xt, x) for xt in unroll(cell, problem, cell.cfg.steps)])
@@ -307,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * args.dncnn_steps), int(0.85 * args.dncnn_steps)], 0.5)
         log = []
         for step in range(1, args.dncnn_steps + 1):
-            x = patches(images, 2 * args.batch, args.size, rng)
+            x = random_patches(images, 2 * args.batch, args.size, rng)
             sigma = torch.from_numpy(rng.uniform(0, 55 / 255, (x.shape[0], 1, 1, 1))).float()
             y = x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
             loss = F.mse_loss(net(y), x)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from arena.degradations.base import DEGRADATIONS, Degradation
+from arena.degradations.quantize import round_straight_through
 from arena.noise import NoiseModel, NoNoise
 from arena.params import Param
 
@@ -40,22 +41,6 @@ def dct_matrix(n: int = 8) -> torch.Tensor:
     d = torch.cos(torch.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * (2 / n) ** 0.5
     d[0] /= 2**0.5
     return d.float()
-
-
-class _RoundStraightThrough(torch.autograd.Function):
-    """round() forward, identity backward, so gradients pass the quantizer (as for ``quantize``)."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return torch.round(x)
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return g
-
-
-def _round(x: torch.Tensor) -> torch.Tensor:
-    return _RoundStraightThrough.apply(x)
 
 
 def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -113,7 +98,7 @@ class Jpeg(Degradation):
         if v.shape[1] == 1:
             return (self._code(v, self.tables[0]).clamp(0, 255) / 255)[..., :h, :w]
         ycc = torch.einsum("ij,bjhw->bihw", RGB_TO_YCBCR.to(v), v) + torch.tensor([0, 128, 128]).to(v)[:, None, None]
-        ycc = _round(ycc)
+        ycc = round_straight_through(ycc)
         luma = self._code(ycc[:, :1], self.tables[0])[..., :h, :w]
         chroma = ycc[:, 1:]
         if self.half:
@@ -124,7 +109,7 @@ class Jpeg(Degradation):
             chroma = self._code(chroma, self.tables[1])
         ycc = torch.cat([luma, chroma[..., :h, :w]], dim=1) - torch.tensor([0, 128, 128]).to(v)[:, None, None]
         rgb = torch.einsum("ij,bjhw->bihw", YCBCR_TO_RGB.to(v), ycc)
-        return _round(rgb.clamp(0, 255)) / 255
+        return round_straight_through(rgb.clamp(0, 255)) / 255
 
     def _code(self, plane: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Block DCT, quantize with ``table``, inverse DCT: what encoding + decoding does to planes
@@ -133,9 +118,9 @@ class Jpeg(Degradation):
         b, c, hh, ww = p.shape
         blocks = p.reshape(b, c, hh // 8, 8, ww // 8, 8).transpose(3, 4)  # (b, c, by, bx, 8, 8)
         coef = self.dct @ blocks @ self.dct.T
-        coef = _round(coef / table) * table
+        coef = round_straight_through(coef / table) * table
         out = self.dct.T @ coef @ self.dct
-        return _round(out.transpose(3, 4).reshape(b, c, hh, ww) + 128)
+        return round_straight_through(out.transpose(3, 4).reshape(b, c, hh, ww) + 128)
 
     def initial(self, y: torch.Tensor) -> torch.Tensor:
         return y

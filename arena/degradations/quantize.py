@@ -21,6 +21,11 @@ class _RoundStraightThrough(torch.autograd.Function):
         return g
 
 
+def round_straight_through(x: torch.Tensor) -> torch.Tensor:
+    """round(x) whose gradient is the identity (quantize and jpeg use it)."""
+    return _RoundStraightThrough.apply(x)
+
+
 @DEGRADATIONS.register
 class Quantize(Degradation):
     """Uniform quantization of [0, 1] to ``levels`` values (Yeh et al. use 5).
@@ -47,7 +52,7 @@ class Quantize(Degradation):
     def A(self, x: torch.Tensor) -> torch.Tensor:
         q = int(self.values["levels"]) - 1
         z = x.clamp(0.0, 1.0) * q
-        r = _RoundStraightThrough.apply(z) if self.values["straight_through"] else torch.round(z)
+        r = round_straight_through(z) if self.values["straight_through"] else torch.round(z)
         return r / q
 
     def equivalent_sigma(self) -> float:
