@@ -113,10 +113,11 @@ def _list(as_json: bool) -> int:
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
+    width = max(len(item["name"]) for section in ("degradations", "methods") for item in doc[section])
     for section in ("degradations", "methods"):
         print(section.upper())
         for item in doc[section]:
-            print(f"  {item['name']:<10} {item['label']}")
+            print(f"  {item['name']:<{width}} {item['label']}")
             for prm in item["params"]:
                 rng = (f" one of {'|'.join(map(str, prm['choices']))}" if prm["choices"]
                        else f" in [{prm['min']}, {prm['max']}]" if prm["min"] is not None or prm["max"] is not None else "")
@@ -209,12 +210,13 @@ def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
     def fmt(v: Any, spec: str) -> str:
         return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
-    print(f"{'method':<14}{'PSNR':>8}{'SSIM':>8}{'LPIPS':>8}{'seconds':>9}{'iters':>7}{'data-fit':>10}  status")
-    print(f"{'(degraded)':<14}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}"
+    w = max([14, *(len(display_key(key, r)) + 2 for key, r in results.items())])
+    print(f"{'method':<{w}}{'PSNR':>8}{'SSIM':>8}{'LPIPS':>8}{'seconds':>9}{'iters':>7}{'data-fit':>10}  status")
+    print(f"{'(degraded)':<{w}}{fmt(degraded.get('psnr'), '.2f'):>8}{fmt(degraded.get('ssim'), '.3f'):>8}"
           f"{fmt(degraded.get('lpips'), '.3f'):>8}")
     for key, r in results.items():
         m = r.metrics
-        print(f"{display_key(key, r):<14}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
+        print(f"{display_key(key, r):<{w}}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
               f"{r.seconds:>9.2f}{r.iterations:>7}{fmt(m.get('data_fit'), '.2f'):>10}  {r.status}"
               f"{': ' + r.message if r.message else ''}")
         if r.tuning:
