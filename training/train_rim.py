@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
@@ -79,6 +80,10 @@ def photo_channels() -> list[np.ndarray]:
 
 FAMILY_SHARES = {"denoise": 0.2, "blur": 0.25, "blur_uniform": 0.15, "sr": 0.2, "inpaint": 0.2}
 DEBLUR_SHARES = {"denoise": 0.15, "blur": 0.35, "blur_uniform": 0.15, "sr": 0.2, "inpaint": 0.15}
+NONLINEAR_SHARES = {"denoise": 0.15, "blur": 0.2, "blur_uniform": 0.1, "sr": 0.15, "inpaint": 0.15, "camera": 0.15,
+                    "quantize": 0.1}
+"""The linear family plus the non-linear camera response and quantization (straight-through)."""
+SHARES = {"family": FAMILY_SHARES, "deblur": DEBLUR_SHARES, "nonlinear": NONLINEAR_SHARES}
 
 
 def family(rng: np.random.Generator, shares: dict[str, float] = FAMILY_SHARES) -> tuple[str, dict]:
@@ -93,6 +98,11 @@ def family(rng: np.random.Generator, shares: dict[str, float] = FAMILY_SHARES) -
         return "blur", {"kernel": "uniform", "size": int(rng.choice([3, 5, 7, 9])), "noise": float(rng.uniform(0.5, 10))}
     if kind == "sr":
         return "sr", {"factor": int(rng.choice([2, 4])), "noise": float(rng.uniform(0, 5))}
+    if kind == "camera":
+        return "camera", {"exposure": float(rng.uniform(0.8, 2.0)), "curve": float(rng.uniform(0.5, 4.0)),
+                          "noise": float(rng.uniform(0.5, 10))}
+    if kind == "quantize":
+        return "quantize", {"levels": int(rng.integers(3, 17))}
     return "inpaint", {"mask": "random", "ratio": float(rng.uniform(0.2, 0.8)), "noise": float(rng.uniform(0, 5))}
 
 
@@ -239,8 +249,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--unroll", type=int, default=8, help="RIM unrolled steps T (a resumed cell may change T)")
     ap.add_argument("--weighting", choices=("uniform", "linear"), default="uniform",
                     help="RIM loss over the unrolled steps: the mean, or step t weighted by t")
-    ap.add_argument("--shares", choices=("family", "deblur"), default="family",
-                    help="how often each kind of degradation is drawn (deblur: more blur, less noise/inpainting)")
+    ap.add_argument("--shares", choices=tuple(SHARES), default="family",
+                    help="how often each kind of degradation is drawn (deblur: more blur, less noise/inpainting; "
+                         "nonlinear: adds the camera response and quantization)")
+    ap.add_argument("--rim-out", type=Path, default=DEFAULT_RIM, help="where the RIM is written")
     args = ap.parse_args(argv)
     if args.card_only:
         write_card()
@@ -263,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
             trained, before = load_rim(DEFAULT_RIM)
             cell.load_state_dict(trained.state_dict())
             rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
-        shares = DEBLUR_SHARES if args.shares == "deblur" else FAMILY_SHARES
+        shares = SHARES[args.shares]
         log = train_unrolled(cell.train().requires_grad_(True), images, lambda r: family(r, shares), args.rim_steps,
                              args.batch, args.size, rng, "rim", lr=args.lr, relative=args.loss == "relative",
                              weighting=args.weighting)
@@ -275,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
                                    f"{args.shares} shares)",
                          "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
                          "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
-        save_rim(DEFAULT_RIM, cell, meta)
+        save_rim(args.rim_out, cell, meta)
         print(meta, flush=True)
 
     if "direct" in todo:
