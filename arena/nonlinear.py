@@ -54,7 +54,8 @@ def tv_rule(problem: Problem) -> dict[str, float]:
 
 
 class Linearization:
-    """The residual r(x) = M(φ(x) − y) linearised at x: products with J, Jᵀ and JᵀJ.
+    """A map r (a problem's residual r(x) = M(φ(x) − y), or any differentiable function)
+    linearised at x: products with J, Jᵀ and JᵀJ.
 
     Jᵀu is a vector–Jacobian product of one retained autograd graph; J v is obtained from the same
     graph by differentiating the (linear in u) map u ↦ Jᵀu in the direction v — the "double vjp".
@@ -62,10 +63,10 @@ class Linearization:
     quantization's straight-through rounding; the double vjp works for every φ the arena has.
     """
 
-    def __init__(self, problem: Problem, x: torch.Tensor) -> None:
+    def __init__(self, r: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> None:
         with torch.enable_grad():
             self._x = x.detach().requires_grad_(True)
-            self._r = problem.residual(self._x)
+            self._r = r(self._x)
             self._u = torch.zeros_like(self._r, requires_grad=True)
             (self._jt_u,) = torch.autograd.grad(self._r, self._x, self._u, create_graph=True)
         self.residual = self._r.detach()
@@ -108,10 +109,11 @@ class Prior:
         return lambda v: -reg.div(reg.grad(v) * weight)
 
 
-def objective(problem: Problem, x: torch.Tensor, lam: float, prior: Prior) -> float:
-    """F(x) = ½‖r(x)‖² + λ R(x)."""
+def objective(problem: Problem, x: torch.Tensor, lam: float, prior: Prior) -> tuple[float, torch.Tensor]:
+    """(F(x) = ½‖r(x)‖² + λ R(x), r(x)): one evaluation of φ serves the value and the residual."""
     with torch.no_grad():
-        return float(problem.fidelity(x) + lam * prior.value(x))
+        r = problem.residual(x)
+        return float(0.5 * r.pow(2).sum() + lam * prior.value(x)), r
 
 
 def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_iterations: int, cg_tol: float,
@@ -122,11 +124,11 @@ def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_ite
     Ends early at a minimiser (no decrease along the Gauss–Newton direction, a relative decrease
     below ``CONVERGED``, or μ above ``MAX_DAMPING``), with a note saying so."""
     x = problem.initial()
-    f = objective(problem, x, lam, prior)
+    f, _ = objective(problem, x, lam, prior)
     mu = None if damping is None else damping * problem.lipschitz
     nu = 2.0
     for k in range(1, iterations + 1):
-        lin = Linearization(problem, x)
+        lin = Linearization(problem.residual, x)
         curvature = prior.curvature(x)
         with torch.no_grad():
             g = lin.Jt(lin.residual) + lam * prior.grad(x)
@@ -146,13 +148,11 @@ def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_ite
         step = 1.0
         while True:
             candidate = x + step * delta
-            f_new = objective(problem, candidate, lam, prior)
+            f_new, r_new = objective(problem, candidate, lam, prior)
             if mu is not None or f_new < f or step < 0.5**LINE_SEARCH_HALVINGS:
                 break
             step *= 0.5
-        with torch.no_grad():
-            r_new = problem.residual(candidate)
-            lin_error = float((r_new - lin.residual - step * jd).norm() / max(float(step * jd.norm()), 1e-12))
+        lin_error = float((r_new - lin.residual - step * jd).norm() / max(float(step * jd.norm()), 1e-12))
         accepted = f_new < f
         converged = accepted and f - f_new <= CONVERGED * abs(f)
         diagnostics = {"loss": min(f, f_new), "cg": float(inner), "linearisation_error": lin_error,

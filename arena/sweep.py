@@ -279,7 +279,7 @@ def sweep(spec: SweepSpec, out: Path, *, address: str | None = None, workers: in
         results.path.unlink(missing_ok=True)
     have = results.load()
     todo = [c for c in cells if c.key not in have]
-    for c in cells:
+    for c in todo:  # finished runs wrote theirs when they were queued
         _write_config(out, c)
     if todo:
         _run_on_ray(todo, results, out, address=address, workers=workers, quiet=quiet, total=len(cells))
@@ -365,6 +365,11 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _label(row: dict[str, str]) -> str:
+    """A method with the parameters its row set: ``tv (lam=0.01)``."""
+    return row["method"] + (f" ({row['params']})" if row["params"] else "")
+
+
 def summary_markdown(rows: list[dict[str, str]], spec: SweepSpec) -> str:
     """Mean ± std of PSNR, SSIM and LPIPS over images and seeds, per degradation × method (and its
     parameters); the best PSNR/SSIM/LPIPS of each degradation in bold; failed runs counted apart."""
@@ -375,7 +380,7 @@ def summary_markdown(rows: list[dict[str, str]], spec: SweepSpec) -> str:
              "counted in the last column.", ""]
     by_degradation: dict[str, dict[str, list[dict[str, str]]]] = {}
     for r in rows:
-        label = r["method"] + (f" ({r['params']})" if r["params"] else "")
+        label = _label(r)
         by_degradation.setdefault(r["degradation"], {}).setdefault(label, []).append(r)
     metrics = (("psnr", "PSNR (dB)", max, ".2f"), ("ssim", "SSIM", max, ".3f"), ("lpips", "LPIPS", min, ".3f"))
     for degradation, methods in by_degradation.items():
@@ -426,11 +431,10 @@ def psnr_plot(rows: list[dict[str, str]], path: Path) -> None:
                              squeeze=False)
     for ax, degradation in zip(axes[:, 0], degradations):
         mine = [r for r in rows if r["degradation"] == degradation and _number(r["psnr"]) is not None]
-        for label in dict.fromkeys(r["method"] + (f" ({r['params']})" if r["params"] else "") for r in mine):
+        for label in dict.fromkeys(_label(r) for r in mine):
             ys = []
             for image in images:
-                vals = [_number(r["psnr"]) for r in mine if r["image"] == image
-                        and r["method"] + (f" ({r['params']})" if r["params"] else "") == label]
+                vals = [_number(r["psnr"]) for r in mine if r["image"] == image and _label(r) == label]
                 ys.append(statistics.fmean(vals) if vals else float("nan"))
             ax.plot(range(len(images)), ys, marker="o", label=label)
         ax.set_xticks(range(len(images)), images, rotation=30, ha="right")

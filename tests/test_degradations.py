@@ -320,7 +320,7 @@ def test_the_network_degradation_is_differentiable_and_its_step_bound_holds():
     x = bundled("chelsea", 32)
     p, clean, _ = make_problem(x, "encoder", {"noise": 0}, seed=0)
     assert p.y.shape == (1, 4, 16, 16) and p.degradation.initial(p.y).shape == clean.shape
-    lin = Linearization(p, clean)
+    lin = Linearization(p.residual, clean)
     g = torch.Generator().manual_seed(0)
     v, u = torch.randn(clean.shape, generator=g), torch.randn(p.y.shape, generator=g)
     assert torch.allclose((lin.J(v) * u).sum(), (v * lin.Jt(u)).sum(), rtol=1e-4)

@@ -28,6 +28,7 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.encoder import DEFAULT_ENCODER, Decoder, Encoder, save_codec
+from arena.nonlinear import Linearization
 from benchmarks.bench_methods import machine
 
 HELD_OUT = ("astronaut", "chelsea", "coffee")
@@ -45,16 +46,12 @@ def held_out(side: int = 128) -> list[torch.Tensor]:
 
 
 def jacobian_norm_sq(encoder: Encoder, x: torch.Tensor, iterations: int = 50) -> float:
-    """‖J_φ(x)‖² by power iteration on JᵀJ (Jacobian products by autograd)."""
-    x = x.detach().requires_grad_(True)
-    y = encoder(x)
+    """‖J_φ(x)‖² by power iteration on JᵀJ (the Jacobian products of arena.nonlinear)."""
+    lin = Linearization(encoder, x)
     v = torch.randn_like(x)
     value = 0.0
     for _ in range(iterations):
-        u = torch.zeros_like(y, requires_grad=True)
-        (jt_u,) = torch.autograd.grad(y, x, u, create_graph=True, retain_graph=True)
-        (jv,) = torch.autograd.grad(jt_u, u, v, retain_graph=True)
-        (w,) = torch.autograd.grad(y, x, jv, retain_graph=True)
+        w = lin.JtJ(v)
         value = float(w.norm() / v.norm())
         v = w / w.norm()
     return value

@@ -25,6 +25,8 @@ CHROMA = torch.tensor([
 """ITU-T T.81 Annex K, Table K.2: the chrominance table at quality 50."""
 RGB_TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 """JFIF's full-range YCbCr (Cb and Cr offset by 128)."""
+CHROMA_OFFSET = torch.tensor([0.0, 128.0, 128.0])
+"""JFIF stores Cb and Cr offset by 128."""
 YCBCR_TO_RGB = torch.tensor([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.0, 1.772, 0.0]])
 
 
@@ -97,7 +99,8 @@ class Jpeg(Degradation):
         v = x.clamp(0, 1) * 255
         if v.shape[1] == 1:
             return (self._code(v, self.tables[0]).clamp(0, 255) / 255)[..., :h, :w]
-        ycc = torch.einsum("ij,bjhw->bihw", RGB_TO_YCBCR.to(v), v) + torch.tensor([0, 128, 128]).to(v)[:, None, None]
+        offset = CHROMA_OFFSET.to(v)[:, None, None]
+        ycc = torch.einsum("ij,bjhw->bihw", RGB_TO_YCBCR.to(v), v) + offset
         ycc = round_straight_through(ycc)
         luma = self._code(ycc[:, :1], self.tables[0])[..., :h, :w]
         chroma = ycc[:, 1:]
@@ -107,7 +110,7 @@ class Jpeg(Degradation):
             chroma = F.interpolate(chroma, scale_factor=2, mode="bilinear", align_corners=False)
         else:
             chroma = self._code(chroma, self.tables[1])
-        ycc = torch.cat([luma, chroma[..., :h, :w]], dim=1) - torch.tensor([0, 128, 128]).to(v)[:, None, None]
+        ycc = torch.cat([luma, chroma[..., :h, :w]], dim=1) - offset
         rgb = torch.einsum("ij,bjhw->bihw", YCBCR_TO_RGB.to(v), ycc)
         return round_straight_through(rgb.clamp(0, 255)) / 255
 

@@ -35,9 +35,7 @@ class NetworkEncoder(Degradation):
         c, h, w = self.shape
         if h % 2 or w % 2:
             raise SpecError(f"encoder: the image must have even sides, not {w}×{h}")
-        self.encoder, self.decoder, meta = load_codec()
-        self.encoder.to(self.device)
-        self.decoder.to(self.device)
+        self.encoder, self.decoder, meta = load_codec(device=str(self.device))
         self.bound = float(meta.get("lipschitz", 1.0))
 
     @classmethod

@@ -54,9 +54,10 @@ def save_codec(path: Path, encoder: Encoder, decoder: Decoder, meta: dict[str, s
     save_checkpoint(path, {"encoder": encoder, "decoder": decoder}, config, meta)
 
 
-@functools.lru_cache(maxsize=2)
-def load_codec(path: str = str(DEFAULT_ENCODER)) -> tuple[Encoder, Decoder, dict[str, str]]:
-    """(encoder, decoder, metadata) in eval mode with frozen weights; cached per path."""
+@functools.lru_cache(maxsize=4)
+def load_codec(path: str = str(DEFAULT_ENCODER), device: str = "cpu") -> tuple[Encoder, Decoder, dict[str, str]]:
+    """(encoder, decoder, metadata) on ``device`` in eval mode with frozen weights; cached per path
+    and device, so problems on different devices never move each other's networks."""
     tensors, config, meta = read_checkpoint(path, HOW_TO_TRAIN)
     code = int(config.get("code", 4))
     encoder = Encoder(int(config.get("encoder_width", 16)), code)
@@ -64,5 +65,5 @@ def load_codec(path: str = str(DEFAULT_ENCODER)) -> tuple[Encoder, Decoder, dict
     fill(encoder, "encoder", tensors, Path(path).name)
     fill(decoder, "decoder", tensors, Path(path).name)
     for net in (encoder, decoder):
-        net.eval().requires_grad_(False)
+        net.to(device).eval().requires_grad_(False)
     return encoder, decoder, meta
