@@ -6,6 +6,8 @@
 - ``tv``: scikit-image's Chambolle TV denoiser with weight σ.
 - ``dncnn``: our learned DnCNN (``weights/dncnn.md``), blind over σ ∈ [0, 55] — σ is not used;
   the learned denoiser the DeepRED paper suggests in place of NLM/BM3D.
+- ``drunet``: our small DRUNet (``weights/drunet.md``), non-blind: σ is an input, so it follows a
+  plug-and-play schedule (DPIR).
 
 All take and return ``(1, C, H, W)`` tensors on any device (the work happens on the CPU).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-DENOISERS = ("nlm", "bm3d", "tv", "dncnn")
+DENOISERS = ("nlm", "bm3d", "tv", "dncnn", "drunet")
 MIN_SIGMA = 3.0 / 255
 """Denoiser strength for noiseless problems (SR, inpainting) when no σ is given."""
 
@@ -30,6 +32,11 @@ def denoise(x: torch.Tensor, sigma: float, kind: str) -> torch.Tensor:
     """D(x) for noise standard deviation ``sigma`` on the [0, 1] scale."""
     if kind not in DENOISERS:
         raise ValueError(f"unknown denoiser {kind!r}; choose one of {', '.join(DENOISERS)}")
+    if kind == "drunet":
+        from arena.nets.drunet import load_drunet_cached
+
+        with torch.no_grad():
+            return load_drunet_cached(str(x.device))(x.detach().float(), float(sigma)).clamp(0, 1)
     if kind == "dncnn":
         from arena.nets.rim import load_dncnn_cached
 

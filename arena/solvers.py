@@ -55,3 +55,26 @@ def harmonic_start(problem: Problem, iterations: int = 50) -> torch.Tensor:
     for x, _ in conjugate_gradient(normal, problem.A_adjoint(problem.y), x, iterations):
         pass
     return x
+
+
+def quadratic_data_step(problem: Problem, x: torch.Tensor, z: torch.Tensor, mu: float, inner: int) -> torch.Tensor:
+    """argmin_x ½‖A(x) − y‖² + (μ/2)‖x − z‖², warm-started at ``x`` — the data step of
+    half-quadratic splitting (plug-and-play, DiffPIR). Exact in Fourier when A is a circular
+    convolution; ``inner`` conjugate-gradient steps on (AᵀA + μI) x = Aᵀy + μz for other linear A;
+    ``inner`` gradient steps of size 1/(‖A‖² + μ) for non-linear A."""
+    from arena.degradations.convolution import apply as conv_apply
+
+    with torch.no_grad():
+        if problem.linear:
+            otf = problem.degradation.otf()
+            if otf is not None:
+                rhs = conv_apply(problem.y, otf.conj()) + mu * z
+                return torch.fft.irfft2(torch.fft.rfft2(rhs) / (otf.abs() ** 2 + mu), s=z.shape[-2:])
+            normal = lambda v: problem.A_adjoint(problem.A(v)) + mu * v  # noqa: E731
+            for x, _ in conjugate_gradient(normal, problem.A_adjoint(problem.y) + mu * z, x, inner):
+                pass
+            return x
+    tau = 1.0 / (problem.lipschitz + mu)
+    for _ in range(inner):
+        x = x - tau * (problem.fidelity_grad(x) + mu * (x - z))
+    return x

@@ -1,0 +1,103 @@
+"""Posterior sampling with a diffusion prior: DiffPIR and DPS on the arena's known A.
+
+Both run the reverse process of a DDPM (``arena/nets/ddpm.py``) on a sub-sequence of its T
+steps and pull every step towards the measurements; the model works in [−1, 1], A on [0, 1]
+images (x = (u + 1)/2). ``eps`` is any ε-predictor ε(u_t, t) — the trained U-Net, or in the
+tests the exact one of a Gaussian prior.
+
+- DiffPIR (Zhu, Zhang, Liang, Cao, Wen, Timofte & Van Gool, CVPR 2023, Algorithm 1):
+  x̂₀ = (u_t − √(1−ᾱ_t) ε)/√ᾱ_t; its data step argmin_z ‖y − A(z)‖² + ρ_t ‖z − x̂₀‖² with
+  ρ_t = λ σ_n² / σ̄_t², σ̄_t = √((1−ᾱ_t)/ᾱ_t) (a plug-and-play HQS step whose denoiser is the
+  diffusion model at level σ̄_t); then ε̂ = (u_t − √ᾱ_t ẑ₀)/√(1−ᾱ_t) and
+  u_s = √ᾱ_s ẑ₀ + √(1−ᾱ_s) (√(1−ζ) ε̂ + √ζ ε'), ε' ~ N(0, I), for the next step s < t.
+- DPS (Chung, Kim, Mccann, Klasky & Ye, ICLR 2023, Algorithm 1): the DDPM ancestral step
+  u'_s ~ q(u_s | u_t, x̂₀), then u_s = u'_s − ζ_t ∇_{u_t} ‖y − A(x̂₀(u_t))‖ with
+  ζ_t = ζ' / ‖y − A(x̂₀)‖ folded in (the gradient of the norm) — it differentiates through the
+  network, so every step costs a backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+from arena.nets.ddpm import T, alpha_bar
+from arena.problem import Problem
+from arena.solvers import quadratic_data_step
+
+EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+SIGMA_FLOOR = 0.5 / 255
+"""σ_n for noiseless problems: ρ_t > 0 keeps DiffPIR's data step well posed where A has no data."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reverse step: the index in the sub-sequence, t, and x̂₀ (the batch, on [0, 1])."""
+
+    step: int
+    t: int
+    x0: torch.Tensor
+
+
+def timesteps(steps: int) -> list[int]:
+    """A sub-sequence T−1 = t_1 > … > t_steps = 0 of the model's steps, evenly spaced."""
+    steps = max(1, min(int(steps), T))
+    return sorted({round(i * (T - 1) / max(steps - 1, 1)) for i in range(steps)}, reverse=True)
+
+
+def x0_estimate(eps: torch.Tensor, u: torch.Tensor, ab: float) -> torch.Tensor:
+    """Tweedie's estimate x̂₀ = (u_t − √(1−ᾱ_t) ε)/√ᾱ_t, in model space."""
+    return (u - (1 - ab) ** 0.5 * eps) / ab**0.5
+
+
+def diffpir(problem: Problem, eps_model: EpsModel, *, samples: int, steps: int, lam: float, zeta: float,
+            inner: int, generator: torch.Generator) -> Iterator[Sample]:
+    """DiffPIR's reverse process for ``samples`` chains at once (see the module docstring)."""
+    ab_all = alpha_bar()
+    shape = (samples, *problem.x_shape[1:])
+    u = torch.randn(shape, generator=generator).to(problem.device)
+    noise = 2.0 * max(problem.sigma, SIGMA_FLOOR)  # σ_n in model units
+    ts = timesteps(steps)
+    for k, t in enumerate(ts, start=1):
+        ab = float(ab_all[t])
+        with torch.no_grad():
+            x0 = x0_estimate(eps_model(u, torch.tensor([t], device=u.device)), u, ab).clamp(-1, 1)
+        rho = lam * noise**2 / ((1 - ab) / ab)
+        # the data step in image units: ‖y − A(x)‖² + ρ‖x − x̂₀‖² with x = (u + 1)/2 scales ρ by 1
+        z0 = torch.cat([quadratic_data_step(problem, x, x, rho, inner) for x in ((x0 + 1) / 2).split(1)])
+        z0 = (2 * z0 - 1).clamp(-1, 1)
+        yield Sample(k, t, (z0 + 1) / 2)
+        if k == len(ts):
+            return
+        ab_next = float(ab_all[ts[k]])
+        eps_hat = (u - ab**0.5 * z0) / (1 - ab) ** 0.5
+        fresh = torch.randn(shape, generator=generator).to(u.device)
+        u = ab_next**0.5 * z0 + (1 - ab_next) ** 0.5 * ((1 - zeta) ** 0.5 * eps_hat + zeta**0.5 * fresh)
+
+
+def dps(problem: Problem, eps_model: EpsModel, *, samples: int, steps: int, zeta: float,
+        generator: torch.Generator) -> Iterator[Sample]:
+    """DPS's reverse process for ``samples`` chains at once (see the module docstring)."""
+    ab_all = alpha_bar()
+    shape = (samples, *problem.x_shape[1:])
+    u = torch.randn(shape, generator=generator).to(problem.device)
+    ts = timesteps(steps)
+    for k, t in enumerate(ts, start=1):
+        ab = float(ab_all[t])
+        with torch.enable_grad():
+            uv = u.detach().requires_grad_(True)
+            x0 = x0_estimate(eps_model(uv, torch.tensor([t], device=u.device)), uv, ab)
+            norms = torch.stack([problem.residual((x + 1) / 2).norm() for x in x0.split(1)])
+            (grad,) = torch.autograd.grad(norms.sum(), uv)
+        x0 = x0.detach().clamp(-1, 1)
+        yield Sample(k, t, (x0 + 1) / 2)
+        if k == len(ts):
+            return
+        ab_next = float(ab_all[ts[k]])
+        alpha = ab / ab_next  # the coarse chain's α for the pair (t, next)
+        beta = 1 - alpha
+        mean = (alpha**0.5 * (1 - ab_next) * u + ab_next**0.5 * beta * x0) / (1 - ab)
+        std = ((1 - ab_next) / (1 - ab) * beta) ** 0.5
+        u = mean + std * torch.randn(shape, generator=generator).to(u.device) - zeta * grad

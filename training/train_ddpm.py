@@ -1,0 +1,128 @@
+"""Train the faces DDPM (arena/nets/ddpm.py): the prior of the `diffusion` method.
+
+    python -m training.train_ddpm                   # writes runs/ddpm/ddpm_faces.safetensors
+    python -m training.train_ddpm --resume          # continue from runs/ddpm/state.pt
+    cp runs/ddpm/ddpm_faces.* weights/              # ship it (by hand, on purpose)
+
+Data: cartoon faces drawn by code (arena/data/faces.py, training seeds 0..N−1), the class the GAN
+prior knows, so the two priors compare on the same held-out faces. Loss: ‖ε − ε_θ(x_t, t)‖² with
+t uniform (Ho et al. 2020), horizontal flips; Adam with a linear warm-up; the weights kept are an
+exponential moving average (decay ``--ema``), as in every DDPM. A checkpoint with the optimiser
+and EMA every ``--save-every`` steps, so a cut-off run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from arena.data.faces import TRAIN_SEEDS, faces
+from arena.diffusion import x0_estimate
+from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, save_ddpm
+
+
+def sample_grid(net: DiffusionUNet, n: int, steps: int, seed: int) -> torch.Tensor:
+    """``n`` unconditional samples on [0, 1] by DDIM (η = 0) on ``steps`` of the T steps."""
+    from arena.diffusion import timesteps
+
+    ab_all, ts = alpha_bar(), timesteps(steps)
+    u = torch.randn(n, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        for k, t in enumerate(ts):
+            ab = float(ab_all[t])
+            eps = net(u, torch.tensor([t]))
+            x0 = x0_estimate(eps, u, ab).clamp(-1, 1)
+            if k + 1 == len(ts):
+                return (x0 + 1) / 2
+            ab_next = float(ab_all[ts[k + 1]])
+            u = ab_next**0.5 * x0 + (1 - ab_next) ** 0.5 * (u - ab**0.5 * x0) / (1 - ab) ** 0.5
+    raise AssertionError("unreachable")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("runs/ddpm"), help="output folder (never weights/ by default)")
+    ap.add_argument("--images", type=int, default=10_000, help="training faces (seeds 0..N−1)")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128])
+    ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    state_path = args.out / "state.pt"
+    torch.manual_seed(args.seed)
+    net = DiffusionUNet(tuple(args.widths))
+    ema = DiffusionUNet(tuple(args.widths))
+    ema.load_state_dict(net.state_dict())
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    start, seconds, log = 0, 0.0, []
+    if args.resume and state_path.is_file():
+        state = torch.load(state_path, weights_only=True)
+        net.load_state_dict(state["net"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        start, seconds, log = int(state["step"]), float(state["seconds"]), list(state["log"])
+    t_draw = time.time()
+    data = torch.from_numpy(faces(TRAIN_SEEDS[: args.images])).permute(0, 3, 1, 2).contiguous()
+    print(f"{len(data)} faces drawn in {time.time() - t_draw:.0f} s; starting at step {start}", flush=True)
+    ab_all = alpha_bar().float()
+    rng = torch.Generator().manual_seed(args.seed + start)
+
+    def save(step: int) -> None:
+        torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "seconds": seconds, "log": log}, state_path)
+
+    t0 = time.time()
+    for step in range(start + 1, args.steps + 1):
+        for group in opt.param_groups:
+            group["lr"] = args.lr * min(1.0, step / 200)
+        idx = torch.randint(len(data), (args.batch,), generator=rng)
+        x0 = data[idx].float() / 127.5 - 1
+        flip = torch.rand(args.batch, generator=rng) < 0.5
+        x0[flip] = x0[flip].flip(-1)
+        t = torch.randint(T, (args.batch,), generator=rng)
+        eps = torch.randn(x0.shape, generator=rng)
+        ab = ab_all[t][:, None, None, None]
+        loss = F.mse_loss(net(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.lerp_(pn, 1 - args.ema)
+        if step % 50 == 0:
+            log.append(loss.item())
+            print(f"step {step}: loss {np.mean(log[-4:]):.4f} ({seconds + time.time() - t0:.0f} s)", flush=True)
+        if step % args.save_every == 0 or step == args.steps:
+            seconds, t0 = seconds + time.time() - t0, time.time()
+            save(step)
+    ema.eval()
+    meta = {"steps": str(args.steps), "batch": str(args.batch), "lr": f"{args.lr:g}", "ema": f"{args.ema:g}",
+            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{seconds:.0f}",
+            "data": f"{len(data)} cartoon faces drawn by arena/data/faces.py (seeds 0..{len(data) - 1})",
+            "final_loss": f"{np.mean(log[-10:]):.4f}" if log else "n/a"}
+    save_ddpm(args.out / "ddpm_faces.safetensors", ema, meta)
+    grid = sample_grid(ema, 16, 50, 0)
+    from torchvision.utils import save_image
+
+    save_image(grid, args.out / "ddpm_faces_samples.png", nrow=8)
+    (args.out / "ddpm_faces.json").write_text(json.dumps(meta | {"loss_every_50": log}, indent=1))
+    print(meta, flush=True)
+
+
+if __name__ == "__main__":
+    main()
