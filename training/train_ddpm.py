@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ema", type=float, default=0.995)
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128])
     ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--grid", type=int, default=16, help="unconditional samples drawn for the model card")
+    ap.add_argument("--grid-steps", type=int, default=50, help="DDIM steps of those samples")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             "data": f"{len(data)} cartoon faces drawn by arena/data/faces.py (seeds 0..{len(data) - 1})",
             "final_loss": f"{np.mean(log[-10:]):.4f}" if log else "n/a"}
     save_ddpm(args.out / "ddpm_faces.safetensors", ema, meta)
-    grid = sample_grid(ema, 16, 50, 0)
+    grid = sample_grid(ema, args.grid, args.grid_steps, 0)
     from torchvision.utils import save_image
 
     save_image(grid, args.out / "ddpm_faces_samples.png", nrow=8)

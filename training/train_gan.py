@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--r1", type=float, default=10.0, help="R1 penalty weight γ on real images (0: off)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_GAN)
+    ap.add_argument("--out", type=Path, default=Path("runs") / DEFAULT_GAN.name,
+                    help=f"where to write (the shipped file is {DEFAULT_GAN}; copy it there on purpose)")
     ap.add_argument("--card-only", action="store_true", help="rewrite the model card of an existing --out")
     args = ap.parse_args(argv)
 

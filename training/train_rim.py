@@ -1,7 +1,8 @@
 """Train the learned iterative networks: the RIM, the direct deblurring baseline and the DnCNN denoiser.
 
-    python -m training.train_rim                 # all three (about an hour on a 2-core CPU)
+    python -m training.train_rim                 # all three (about an hour on a 2-core CPU) into runs/learned/
     python -m training.train_rim --only rim      # one of rim, direct, dncnn
+    cp runs/learned/*.safetensors runs/learned/learned.md weights/    # ship them (by hand, on purpose)
 
 Data (nothing downloaded): grey patches from the scikit-image sample images that the arena does
 *not* bundle (brick, clock, coins, colorwheel, grass, gravel, hubble_deep_field,
@@ -206,21 +207,22 @@ helps. Retrain with more steps (`--rim-steps`, …) on a GPU for better numbers.
 """
 
 
-def write_card() -> None:
-    """``weights/learned.md`` from the three checkpoints' metadata."""
+def write_card(folder: Path) -> None:
+    """``folder/learned.md`` from the metadata of the three checkpoints in ``folder``."""
     from arena.nets.rim import load_dncnn
 
-    (rim_cell, rim), direct, dncnn = load_rim(DEFAULT_RIM), load_rim(DEFAULT_DIRECT)[1], load_dncnn(DEFAULT_DNCNN)[1]
+    rim_path, direct_path, dncnn_path = (folder / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN))
+    (rim_cell, rim), direct, dncnn = load_rim(rim_path), load_rim(direct_path)[1], load_dncnn(dncnn_path)[1]
     key = "held_out_psnr_blur_gaussian_1.6_noise_2"
     text = CARD.format(
         seed=rim["seed"], torch=rim["torch"], data=rim["data"], patch=rim["patch"],
         batch=rim["batch"], dncnn_batch=2 * int(rim["batch"]),
-        rim_kb=DEFAULT_RIM.stat().st_size / 1024, direct_kb=DEFAULT_DIRECT.stat().st_size / 1024,
-        dncnn_kb=DEFAULT_DNCNN.stat().st_size / 1024,
+        rim_kb=rim_path.stat().st_size / 1024, direct_kb=direct_path.stat().st_size / 1024,
+        dncnn_kb=dncnn_path.stat().st_size / 1024,
         rim_unroll=rim_cell.cfg.steps, rim_hidden=rim_cell.cfg.hidden, rim_steps=rim["steps"], rim_stages=rim.get("stages", rim["steps"] + " steps"), rim_seconds=rim["train_seconds"], rim_psnr=rim[key],
         direct_steps=direct["steps"], direct_seconds=direct["train_seconds"], direct_psnr=direct[key],
         dncnn_steps=dncnn["steps"], dncnn_seconds=dncnn["train_seconds"], dncnn_psnr=dncnn["held_out_psnr_noise_25"])
-    (DEFAULT_RIM.parent / "learned.md").write_text(text)
+    (folder / "learned.md").write_text(text)
 
 
 def evaluate(cell: RimCell) -> dict[str, str]:
@@ -239,8 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=40, help="patch side (a multiple of 4 for ×4 SR)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--card-only", action="store_true", help="rewrite weights/learned.md from the checkpoints")
-    ap.add_argument("--resume", action="store_true", help="continue training the shipped RIM (a further stage)")
+    ap.add_argument("--card-only", action="store_true", help="rewrite --out/learned.md from the checkpoints there "
+                                                                 "(--out weights: the shipped card)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue training the RIM in --out, or the shipped one if --out has none (a further stage)")
     ap.add_argument("--lr", type=float, default=1e-3, help="RIM learning rate (halved at 60 %% and 85 %%)")
     ap.add_argument("--loss", choices=("mse", "relative"), default="mse",
                     help="RIM loss: MSE, or MSE relative to the start's error (balances the family)")
@@ -252,11 +256,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shares", choices=tuple(SHARES), default="family",
                     help="how often each kind of degradation is drawn (deblur: more blur, less noise/inpainting; "
                          "nonlinear: adds the camera response and quantization)")
-    ap.add_argument("--rim-out", type=Path, default=DEFAULT_RIM, help="where the RIM is written")
+    ap.add_argument("--out", type=Path, default=Path("runs") / "learned",
+                    help=f"folder for the checkpoints and learned.md (the shipped ones are in {DEFAULT_RIM.parent}; "
+                         "copy them there on purpose)")
     args = ap.parse_args(argv)
     if args.card_only:
-        write_card()
+        write_card(args.out)
         return
+    args.out.mkdir(parents=True, exist_ok=True)
+    rim_out, direct_out, dncnn_out = (args.out / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN))
     todo = args.only or ["rim", "direct", "dncnn"]
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -272,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.time()
         cell, before = RimCell(RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gradient")), {"steps": "0", "train_seconds": "0"}
         if args.resume:  # continue the shipped cell: a second stage at a lower learning rate
-            trained, before = load_rim(DEFAULT_RIM)
+            trained, before = load_rim(rim_out if rim_out.is_file() else DEFAULT_RIM)
             cell.load_state_dict(trained.state_dict())
             rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
         shares = SHARES[args.shares]
@@ -287,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
                                    f"{args.shares} shares)",
                          "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
                          "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
-        save_rim(args.rim_out, cell, meta)
+        save_rim(rim_out, cell, meta)
         print(meta, flush=True)
 
     if "direct" in todo:
@@ -299,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
         meta = common | {"steps": str(args.direct_steps), "train_seconds": f"{time.time() - t0:.0f}",
                          "final_loss": f"{np.mean(log[-5:]):.5f}", "degradation": name,
                          **{f"degradation.{k}": str(v) for k, v in values.items()}, **evaluate(cell)}
-        save_rim(DEFAULT_DIRECT, cell, meta)
+        save_rim(direct_out, cell, meta)
         print(meta, flush=True)
 
     if "dncnn" in todo:
@@ -324,10 +332,10 @@ def main(argv: list[str] | None = None) -> None:
         score = held_out_psnr(lambda p: net(p.y), "denoise", {"sigma": 25.0})
         meta = common | {"steps": str(args.dncnn_steps), "train_seconds": f"{time.time() - t0:.0f}",
                          "held_out_psnr_noise_25": f"{score:.2f}"}
-        save_dncnn(DEFAULT_DNCNN, net, meta)
+        save_dncnn(dncnn_out, net, meta)
         print(meta, flush=True)
-    if all(p.is_file() for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN)):
-        write_card()
+    if all(p.is_file() for p in (rim_out, direct_out, dncnn_out)):
+        write_card(args.out)
 
 
 if __name__ == "__main__":
