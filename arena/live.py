@@ -9,6 +9,9 @@ import torch
 
 from arena.runner import Event, MethodResult
 
+NOT_DIAGNOSTICS = {"step", "seconds", "loss", "psnr", "ssim", "lpips"}
+"""History keys that are not a method's own numbers (those are plotted or in the table)."""
+
 
 @dataclass
 class LiveMethod:
@@ -42,7 +45,13 @@ class LiveMethod:
             text += f" · ETA {self.eta:.1f} s"
         if self.status != "running":
             text += f" · {self.status}" + (f": {self.message}" if self.message else "")
-        return text
+        return text + "".join(f" · {k} {v:.3g}" for k, v in self.diagnostics()[:4])
+
+    def diagnostics(self) -> list[tuple[str, float]]:
+        """The method's own numbers at its latest step (σ_k and μ_k of PnP, LM's damping, DeepRED's
+        ADMM gap, …): what the convergence plot, which shows only loss and PSNR, leaves out."""
+        last = self.history[-1] if self.history else {}
+        return [(k, float(v)) for k, v in last.items() if k not in NOT_DIAGNOSTICS and not k.startswith("psnr_")]
 
 
 class Tracker:

@@ -136,3 +136,17 @@ def test_same_seed_same_numbers(blur_problem):
     problem2, clean2 = make_problem(bundled("camera", 48), "blur", {"noise": 2.0}, seed=0)[:2]
     b = _collect(run_comparison(problem2, clean2, ["tv:iterations=20"], with_lpips=False))[1]["tv"]
     assert torch.equal(a.x, b.x) and a.metrics["psnr"] == b.metrics["psnr"]
+
+
+def test_the_live_progress_line_shows_a_methods_own_numbers():
+    """σ_k and μ_k of plug-and-play (LM's damping, DeepRED's gap, …) reach the method's tab."""
+    from arena.live import Tracker
+    from arena.runner import Event
+
+    t = Tracker(["pnp"])
+    t.update(Event("start", "pnp", total=8))
+    t.update(Event("step", "pnp", step=3, total=8, seconds=1.5,
+                   diagnostics={"loss": 2.0, "sigma_k": 12.34, "mu_k": 0.00612}, metrics={"psnr": 28.0}))
+    line = t.methods["pnp"].progress()
+    assert line.startswith("3/8 · 1.5 s") and "sigma_k 12.3" in line and "mu_k 0.00612" in line
+    assert "loss" not in line and "psnr" not in line
