@@ -2,7 +2,7 @@
 
     python -m benchmarks.tables NAME [--out runs/tables/NAME] [--faces N] [--workers N] [--address ADDR]
 
-NAME is a spec in ``benchmarks/sweeps/`` (``gan_yeh``, ``csgm``, ``learned``, ``classical``). The
+NAME is a spec in ``benchmarks/sweeps/`` (``gan_yeh``, ``csgm``, ``learned``, ``classical``, ``pnp``). The
 sweep resumes like ``arena sweep`` (a second call recomputes nothing); the table — one row per
 degradation, one column per method, mean PSNR / SSIM over the images, the best PSNR of a row in
 bold — is written to ``benchmarks/sweeps/NAME.md``. A method swept over a grid shows its setting
