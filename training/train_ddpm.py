@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from arena.data.faces import TRAIN_SEEDS, faces
 from arena.diffusion import x0_estimate
 from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, save_ddpm
+from training.state import TrainingState, add_run_options
 
 
 def sample_grid(net: DiffusionUNet, n: int, steps: int, seed: int) -> torch.Tensor:
@@ -54,40 +55,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--ema", type=float, default=0.995)
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128])
-    ap.add_argument("--save-every", type=int, default=250)
     ap.add_argument("--grid", type=int, default=16, help="unconditional samples drawn for the model card")
     ap.add_argument("--grid-steps", type=int, default=50, help="DDIM steps of those samples")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
+    add_run_options(ap)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    state_path = args.out / "state.pt"
     torch.manual_seed(args.seed)
     net = DiffusionUNet(tuple(args.widths))
     ema = DiffusionUNet(tuple(args.widths))
     ema.load_state_dict(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    start, seconds, log = 0, 0.0, []
-    if args.resume and state_path.is_file():
-        state = torch.load(state_path, weights_only=True)
-        net.load_state_dict(state["net"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        start, seconds, log = int(state["step"]), float(state["seconds"]), list(state["log"])
+    state = TrainingState(args.out / "state.pt", {"net": net, "ema": ema, "opt": opt})
+    if args.resume:
+        state.resume()
+    start, log = state.step, state.log
     t_draw = time.time()
     data = torch.from_numpy(faces(TRAIN_SEEDS[: args.images])).permute(0, 3, 1, 2).contiguous()
     print(f"{len(data)} faces drawn in {time.time() - t_draw:.0f} s; starting at step {start}", flush=True)
     ab_all = alpha_bar().float()
     rng = torch.Generator().manual_seed(args.seed + start)
 
-    def save(step: int) -> None:
-        torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "seconds": seconds, "log": log}, state_path)
-
-    t0 = time.time()
     for step in range(start + 1, args.steps + 1):
         for group in opt.param_groups:
             group["lr"] = args.lr * min(1.0, step / 200)
@@ -108,13 +97,12 @@ def main(argv: list[str] | None = None) -> None:
                 pe.lerp_(pn, 1 - args.ema)
         if step % 50 == 0:
             log.append(loss.item())
-            print(f"step {step}: loss {np.mean(log[-4:]):.4f} ({seconds + time.time() - t0:.0f} s)", flush=True)
+            print(f"step {step}: loss {np.mean(log[-4:]):.4f} ({state.elapsed():.0f} s)", flush=True)
         if step % args.save_every == 0 or step == args.steps:
-            seconds, t0 = seconds + time.time() - t0, time.time()
-            save(step)
+            state.save(step)
     ema.eval()
     meta = {"steps": str(args.steps), "batch": str(args.batch), "lr": f"{args.lr:g}", "ema": f"{args.ema:g}",
-            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{seconds:.0f}",
+            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{state.seconds:.0f}",
             "data": f"{len(data)} cartoon faces drawn by arena/data/faces.py (seeds 0..{len(data) - 1})",
             "final_loss": f"{np.mean(log[-10:]):.4f}" if log else "n/a"}
     save_ddpm(args.out / "ddpm_faces.safetensors", ema, meta)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.drunet import DRUNet, save_drunet
+from training.state import TrainingState, add_run_options
 
 HELD_OUT = ("camera", "astronaut", "chelsea", "coffee")
 SKIMAGE_COLOUR = ("rocket", "immunohistochemistry", "hubble_deep_field")
@@ -88,33 +88,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--save-every", type=int, default=250)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
+    add_run_options(ap)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    state_path = args.out / "state.pt"
     torch.manual_seed(args.seed)
     net = DRUNet(tuple(args.widths), args.blocks)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    start, seconds, log = 0, 0.0, []
-    if args.resume and state_path.is_file():
-        state = torch.load(state_path, weights_only=True)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        start, seconds, log = int(state["step"]), float(state["seconds"]), list(state["log"])
+    state = TrainingState(args.out / "state.pt", {"net": net, "opt": opt})
+    if args.resume:
+        state.resume()
+    start, log = state.step, state.log
     rng = np.random.default_rng(args.seed + start)
     images = training_photos(args.photos)
     print(f"{len(images)} training images; starting at step {start}", flush=True)
 
-    def save(step: int) -> None:
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                    "log": log}, state_path)
-
-    t0 = time.time()
     net.train()
     for step in range(start + 1, args.steps + 1):
         for group in opt.param_groups:  # cosine from lr to lr/100
@@ -128,14 +117,13 @@ def main(argv: list[str] | None = None) -> None:
         opt.step()
         if step % 50 == 0:
             log.append(loss.item())
-            print(f"step {step}: L1 {np.mean(log[-4:]):.5f} ({seconds + time.time() - t0:.0f} s)", flush=True)
+            print(f"step {step}: L1 {np.mean(log[-4:]):.5f} ({state.elapsed():.0f} s)", flush=True)
         if step % args.save_every == 0 or step == args.steps:
-            seconds, t0 = seconds + time.time() - t0, time.time()
-            save(step)
+            state.save(step)
     net.eval()
     score, bar = evaluate(net), bm3d_reference()
     meta = {"steps": str(args.steps), "batch": str(args.batch), "patch": str(args.size), "lr": f"{args.lr:g}",
-            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{seconds:.0f}",
+            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{state.seconds:.0f}",
             "data": f"{len(images)} photographs: {len(PHOTOS) - 2} Debian wallpapers (see arena/data/wallpapers.py), "
                     f"3 natural photos, scikit-image {', '.join(SKIMAGE_COLOUR)}; held out: {', '.join(HELD_OUT)}",
             "held_out_psnr_noise_25": f"{score:.2f}", "bm3d_psnr_noise_25": f"{bar:.2f}"}

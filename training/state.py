@@ -1,0 +1,46 @@
+"""What the training scripts share: the common options and a resumable ``state.pt``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+
+def add_run_options(ap: argparse.ArgumentParser, save_every: int = 250) -> None:
+    """``--save-every``, ``--resume``, ``--seed``, ``--threads``."""
+    ap.add_argument("--save-every", type=int, default=save_every, help="steps between checkpoints of the state")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
+
+
+class TrainingState:
+    """Networks and optimiser (by name), the step reached, the training seconds and the loss log,
+    saved together to ``path`` so that a cut-off run resumes where it stopped."""
+
+    def __init__(self, path: Path, parts: dict[str, torch.nn.Module | torch.optim.Optimizer]) -> None:
+        self.path, self.parts = path, parts
+        self.step, self.seconds, self.log = 0, 0.0, []
+        self._t0 = time.time()
+
+    def resume(self) -> None:
+        """Load ``path`` if it exists (a fresh run otherwise)."""
+        if self.path.is_file():
+            state = torch.load(self.path, weights_only=True)
+            for name, part in self.parts.items():
+                part.load_state_dict(state[name])
+            self.step, self.seconds, self.log = int(state["step"]), float(state["seconds"]), list(state["log"])
+        self._t0 = time.time()
+
+    def elapsed(self) -> float:
+        """Training seconds so far, this session included."""
+        return self.seconds + time.time() - self._t0
+
+    def save(self, step: int) -> None:
+        """Checkpoint everything at ``step``."""
+        self.step, self.seconds, self._t0 = step, self.elapsed(), time.time()
+        torch.save({**{n: p.state_dict() for n, p in self.parts.items()}, "step": step, "seconds": self.seconds,
+                    "log": self.log}, self.path)
