@@ -218,3 +218,20 @@ def test_presets_show_run_times_unticked_methods_lose_their_tabs_and_thumbnails_
                            "t => t.offsetParent !== null && t.innerText.trim() === 'Deep Image Prior')", timeout=10_000)
     assert {"Overview", "Compare", "Total variation (smoothed)", "DeepRED (DIP + RED, ADMM)"} <= set(tabs())
     assert page.get_by_text("Run time:").count() == 0, "the preset's text no longer describes the page"
+
+
+def test_diffusion_preset_shows_its_std_map_and_the_pnp_tab_its_schedule(browser_page, shots):
+    page = browser_page
+    finished = _run_preset(page, "Diffusion prior: fill the centre of a face (DiffPIR vs GAN)",
+                           "the std map (in the Overview gallery)", "diffusion")
+    assert all(f"{m} done" in finished for m in ("pgd", "gan", "diffusion")), finished
+    page.get_by_text("diffusion std (×4)").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "diffusion_face.png"), full_page=True)
+    page.get_by_role("tab", name="Diffusion posterior sampling").click()
+    page.get_by_text(re.compile(r"^100/100 · .* done · t 0")).first.wait_for(timeout=10_000)  # its own number, live
+    finished = _run_preset(page, "Plug-and-play: a learned denoiser as the prior (DPIR)", "σ_k and μ_k of every step",
+                           "pnp")
+    assert all(f"{m} done" in finished for m in ("tv", "rim", "pnp")), finished
+    page.get_by_role("tab", name="Plug-and-play (DPIR, HQS)").click()
+    page.get_by_text(re.compile(r"^8/8 · .* done · sigma_k 2 · mu_k 0.23")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "pnp_tab.png"), full_page=True)
