@@ -76,5 +76,6 @@ class Diffusion(GenerativePrior):
         for s in chain:
             x = s.x0.mean(0, keepdim=True)
             maps = {"std": s.x0.std(0, keepdim=True)} if samples > 1 else {}
-            yield Step(s.step, x, {"loss": float(problem.fidelity(x)) if problem.linear
-                                   else float(problem.fidelity_and_grad(x)[0]), "t": float(s.t)}, maps=maps)
+            with torch.no_grad():
+                fid = float(problem.fidelity(x))
+            yield Step(s.step, x, {"loss": fid, "t": float(s.t)}, maps=maps)

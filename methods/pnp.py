@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import torch
 
 from arena.denoisers import DENOISERS, denoise
 from arena.method import METHODS, Method, Step
@@ -74,5 +75,6 @@ class PlugAndPlay(Method):
             mu = lam * noise**2 / sigma_k**2
             x = quadratic_data_step(problem, x, z, mu, inner)
             z = denoise(x, float(sigma_k), denoiser)
-            fid = float(problem.fidelity(z)) if problem.linear else float(problem.fidelity_and_grad(z)[0])
+            with torch.no_grad():
+                fid = float(problem.fidelity(z))
             yield Step(k, z, {"loss": fid, "sigma_k": 255.0 * float(sigma_k), "mu_k": mu})

@@ -17,6 +17,14 @@ def add_run_options(ap: argparse.ArgumentParser, save_every: int = 250) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
 
 
+def start_run(args: argparse.Namespace) -> None:
+    """Apply the run options: torch threads, the seed, and the output folder ``args.out``."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+
+
 class TrainingState:
     """Networks and optimiser (by name), the step reached, the training seconds and the loss log,
     saved together to ``path`` so that a cut-off run resumes where it stopped."""

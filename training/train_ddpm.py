@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from arena.data.faces import TRAIN_SEEDS, faces
 from arena.diffusion import x0_estimate
 from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, save_ddpm
-from training.state import TrainingState, add_run_options
+from training.state import TrainingState, add_run_options, start_run
 
 
 def sample_grid(net: DiffusionUNet, n: int, steps: int, seed: int) -> torch.Tensor:
@@ -59,10 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--grid-steps", type=int, default=50, help="DDIM steps of those samples")
     add_run_options(ap)
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
+    start_run(args)
     net = DiffusionUNet(tuple(args.widths))
     ema = DiffusionUNet(tuple(args.widths))
     ema.load_state_dict(net.state_dict())

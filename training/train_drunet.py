@@ -33,7 +33,7 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.drunet import DRUNet, save_drunet
-from training.state import TrainingState, add_run_options
+from training.state import TrainingState, add_run_options, start_run
 
 HELD_OUT = ("camera", "astronaut", "chelsea", "coffee")
 SKIMAGE_COLOUR = ("rocket", "immunohistochemistry", "hubble_deep_field")
@@ -90,10 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--blocks", type=int, default=2)
     add_run_options(ap)
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
+    start_run(args)
     net = DRUNet(tuple(args.widths), args.blocks)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = TrainingState(args.out / "state.pt", {"net": net, "opt": opt})
