@@ -2,6 +2,7 @@
 
     python -m training.train_ddpm                   # writes runs/ddpm/ddpm_faces.safetensors
     python -m training.train_ddpm --resume          # continue from runs/ddpm/state.pt
+    python -m training.train_ddpm --init weights/ddpm_faces.safetensors --device cuda --batch 128 --minutes 7
     cp runs/ddpm/ddpm_faces.* weights/              # ship it (by hand, on purpose)
 
 Data: cartoon faces drawn by code (arena/data/faces.py, training seeds 0..N−1), the class the GAN
@@ -24,8 +25,8 @@ import torch.nn.functional as F
 
 from arena.data.faces import TRAIN_SEEDS, faces
 from arena.diffusion import x0_estimate
-from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, save_ddpm
-from training.state import TrainingState, add_run_options, start_run
+from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, load_ddpm, save_ddpm
+from training.state import Budget, TrainingState, add_run_options, start_run
 
 
 def sample_grid(net: DiffusionUNet, n: int, steps: int, seed: int) -> torch.Tensor:
@@ -61,8 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     start_run(args)
     net = DiffusionUNet(tuple(args.widths))
+    before = {"steps": "0", "train_seconds": "0"}
+    if args.init:  # the shipped file holds the EMA weights: both start there
+        trained, before = load_ddpm(args.init)
+        net.load_state_dict(trained.state_dict())
     ema = DiffusionUNet(tuple(args.widths))
     ema.load_state_dict(net.state_dict())
+    net.to(args.device), ema.to(args.device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = TrainingState(args.out / "state.pt", {"net": net, "ema": ema, "opt": opt})
     if args.resume:
@@ -73,10 +79,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(data)} faces drawn in {time.time() - t_draw:.0f} s; starting at step {start}", flush=True)
     ab_all = alpha_bar().float()
     rng = torch.Generator().manual_seed(args.seed + start)
+    budget = Budget(args.steps, args.minutes)  # counted from here: drawing the data is not training
 
-    for step in range(start + 1, args.steps + 1):
+    step = start
+    while not budget.done(step):
+        step += 1
         for group in opt.param_groups:
-            group["lr"] = args.lr * min(1.0, step / 200)
+            group["lr"] = args.lr * min(1.0, (step - start) / 200)
         idx = torch.randint(len(data), (args.batch,), generator=rng)
         x0 = data[idx].float() / 127.5 - 1
         flip = torch.rand(args.batch, generator=rng) < 0.5
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         t = torch.randint(T, (args.batch,), generator=rng)
         eps = torch.randn(x0.shape, generator=rng)
         ab = ab_all[t][:, None, None, None]
+        x0, eps, ab, t = x0.to(args.device), eps.to(args.device), ab.to(args.device), t.to(args.device)
         loss = F.mse_loss(net(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -95,11 +105,16 @@ def main(argv: list[str] | None = None) -> None:
         if step % 50 == 0:
             log.append(loss.item())
             print(f"step {step}: loss {np.mean(log[-4:]):.4f} ({state.elapsed():.0f} s)", flush=True)
-        if step % args.save_every == 0 or step == args.steps:
+        if step % args.save_every == 0:
             state.save(step)
-    ema.eval()
-    meta = {"steps": str(args.steps), "batch": str(args.batch), "lr": f"{args.lr:g}", "ema": f"{args.ema:g}",
-            "seed": str(args.seed), "torch": torch.__version__, "train_seconds": f"{state.seconds:.0f}",
+    state.save(step)
+    ema.eval().cpu()
+    device = torch.cuda.get_device_name() if str(args.device).startswith("cuda") else "CPU"
+    meta = {"steps": str(int(before["steps"]) + step), "batch": str(args.batch), "lr": f"{args.lr:g}",
+            "ema": f"{args.ema:g}", "seed": str(args.seed), "torch": torch.__version__,
+            "train_seconds": f"{float(before['train_seconds']) + state.seconds:.0f}",
+            "stages": (before.get("stages", f"{before['steps']} steps × 32 on a CPU") + "; " if args.init else "")
+                      + f"{step} steps × {args.batch} at lr {args.lr:g} on {device} ({state.seconds:.0f} s)",
             "data": f"{len(data)} cartoon faces drawn by arena/data/faces.py (seeds 0..{len(data) - 1})",
             "final_loss": f"{np.mean(log[-10:]):.4f}" if log else "n/a"}
     save_ddpm(args.out / "ddpm_faces.safetensors", ema, meta)

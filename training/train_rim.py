@@ -1,7 +1,9 @@
 """Train the learned iterative networks: the RIM, the direct deblurring baseline and the DnCNN denoiser.
 
     python -m training.train_rim                 # all three (about an hour on a 2-core CPU) into runs/learned/
-    python -m training.train_rim --only rim      # one of rim, direct, dncnn
+    python -m training.train_rim --only rim      # one of rim, direct, dncnn, lgn
+    python -m training.train_rim --only rim --hidden 32 --unroll 16 --shares nonlinear \
+        --photos wallpapers.npz --device cuda --batch 32 --minutes 7      # the wide cell, on a GPU
     cp runs/learned/*.safetensors runs/learned/learned.md weights/    # ship them (by hand, on purpose)
 
 Data (nothing downloaded): grey patches from the scikit-image sample images that the arena does
@@ -17,6 +19,10 @@ The arena's bundled images (camera, astronaut, chelsea, coffee, …) are held ou
 - direct: the same cell fed with the first estimate instead of the gradient, trained on one
   degradation only: Gaussian blur σ_b = 1.6 (9×9), noise σ = 2 — the arena's default blur.
 - DnCNN: blind Gaussian denoising, σ ∈ [0, 55].
+- lgn (learned Gauss–Newton): the RIM's cell fed the Gauss–Newton direction from ``--cg`` CG steps
+  (arena/rim.py) instead of the gradient; same family, same data.
+
+``--photos`` adds the Debian wallpaper photographs of arena/data/wallpapers.py (luma and channels).
 
 Loss: mean over the T unrolled steps of the MSE to the clean patch (Putzky & Welling); Adam 1e-3,
 halved at 60 % and 85 % of the steps; gradient norm clipped at 1.
@@ -37,13 +43,15 @@ import torch.nn.functional as F
 from arena.data.dead_leaves import dead_leaves
 from arena.data.patches import random_patches
 from arena.data.photos import natural_photos
+from arena.data.wallpapers import wallpaper_photos
 from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.rim import (
-    DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_RIM, DnCNN, RimCell, RimConfig, load_rim, save_dncnn, save_rim)
+    DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_LGN, DEFAULT_RIM, DnCNN, RimCell, RimConfig, load_rim, save_dncnn, save_rim)
 from arena.problem import Problem, build_degradation
 from arena.rim import unroll
+from training.state import Budget
 
 TRAIN_IMAGES = ("brick", "clock", "coins", "colorwheel", "grass", "gravel", "hubble_deep_field",
                 "immunohistochemistry", "moon", "page", "retina", "rocket", "text", "cell")
@@ -51,8 +59,9 @@ HELD_OUT = ("camera", "astronaut", "chelsea", "coffee")
 DIRECT_DEGRADATION = ("blur", {"kernel": "gaussian", "sigma": 1.6, "size": 9, "noise": 2.0})
 
 
-def training_images(rng: np.random.Generator, leaves: int) -> list[np.ndarray]:
-    """Grey float images: scikit-image samples (luma and each colour channel) and dead leaves."""
+def training_images(rng: np.random.Generator, leaves: int, photos: Path | None = None) -> list[np.ndarray]:
+    """Grey float images: scikit-image samples (luma and each colour channel), the natural photos,
+    the wallpaper photographs under ``photos`` (if given) and dead leaves."""
     import skimage.data
 
     out = []
@@ -65,15 +74,17 @@ def training_images(rng: np.random.Generator, leaves: int) -> list[np.ndarray]:
             out.extend(im[..., c] for c in range(3))
         else:
             out.append(im)
-    out.extend(photo_channels())
+    out.extend(photo_channels(natural_photos()))
+    if photos is not None:
+        out.extend(photo_channels(wallpaper_photos(photos, split="train")))
     out.extend(dead_leaves(128, rng, r_min=2.0) for _ in range(leaves))
     return [o.astype(np.float32) for o in out]
 
 
-def photo_channels() -> list[np.ndarray]:
-    """The natural photos (arena/data/photos.py), each as luma and as its three channels."""
+def photo_channels(photos: list[np.ndarray]) -> list[np.ndarray]:
+    """RGB photos, each as luma and as its three channels."""
     out = []
-    for im in natural_photos():
+    for im in photos:
         out.append(im @ np.array([0.299, 0.587, 0.114]))
         out.extend(im[..., c] for c in range(3))
     return out
@@ -84,7 +95,11 @@ DEBLUR_SHARES = {"denoise": 0.15, "blur": 0.35, "blur_uniform": 0.15, "sr": 0.2,
 NONLINEAR_SHARES = {"denoise": 0.15, "blur": 0.2, "blur_uniform": 0.1, "sr": 0.15, "inpaint": 0.15, "camera": 0.15,
                     "quantize": 0.1}
 """The linear family plus the non-linear camera response and quantization (straight-through)."""
-SHARES = {"family": FAMILY_SHARES, "deblur": DEBLUR_SHARES, "nonlinear": NONLINEAR_SHARES}
+NONLINEAR_DEBLUR_SHARES = {"denoise": 0.1, "blur": 0.35, "blur_uniform": 0.1, "sr": 0.13, "inpaint": 0.1, "camera": 0.14,
+                           "quantize": 0.08}
+"""The same kinds, blur drawn more often (a later stage, as ``deblur`` is for the linear family)."""
+SHARES = {"family": FAMILY_SHARES, "deblur": DEBLUR_SHARES, "nonlinear": NONLINEAR_SHARES,
+          "nonlinear_deblur": NONLINEAR_DEBLUR_SHARES}
 
 
 def family(rng: np.random.Generator, shares: dict[str, float] = FAMILY_SHARES) -> tuple[str, dict]:
@@ -108,16 +123,19 @@ def family(rng: np.random.Generator, shares: dict[str, float] = FAMILY_SHARES) -
 
 
 def degrade(x: torch.Tensor, name: str, values: dict, seed: int) -> Problem:
-    """A batched problem: the same operator for every patch, independent noise."""
-    deg = build_degradation(name, tuple(x.shape[1:]), values, seed=seed)
+    """A batched problem on ``x``'s device: the same operator for every patch, independent noise."""
+    deg = build_degradation(name, tuple(x.shape[1:]), values, seed=seed, device=x.device)
     y = deg.observe(x, torch.Generator().manual_seed(seed))
     return Problem(y, deg, seed)
 
 
 def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[np.random.Generator], tuple[str, dict]],
-                   steps: int, batch: int, size: int, rng: np.random.Generator, label: str,
-                   lr: float = 1e-3, relative: bool = False, weighting: str = "uniform") -> list[float]:
-    """Adam on the weighted mean over unrolled steps of ‖x_t − x‖²; returns the loss every 100 steps.
+                   budget: Budget, batch: int, size: int, rng: np.random.Generator, label: str,
+                   lr: float = 1e-3, relative: bool = False, weighting: str = "uniform",
+                   device: str = "cpu") -> tuple[list[float], int]:
+    """Adam on the weighted mean over unrolled steps of ‖x_t − x‖² until ``budget`` is spent;
+    returns the loss every 100 steps and the steps taken. The learning rate is halved at 60 % and
+    85 % of the budget.
 
     ``weighting`` ``uniform`` is Putzky & Welling's mean over steps; ``linear`` weighs step t by t,
     so the last iterates — the ones a user sees — count most while every step still learns to improve.
@@ -126,12 +144,15 @@ def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[n
     that mild problems (a small blur with little noise) weigh as much as heavy ones (σ = 50 noise)
     instead of being drowned by them."""
     weights = torch.arange(1.0, cell.cfg.steps + 1) if weighting == "linear" else torch.ones(cell.cfg.steps)
-    weights = weights / weights.sum()
+    weights = (weights / weights.sum()).to(device)
     opt = torch.optim.Adam(cell.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * steps), int(0.85 * steps)], 0.5)
-    log, t0 = [], time.time()
-    for step in range(1, steps + 1):
-        x = random_patches(images, batch, size, rng)
+    log, t0, step = [], time.time(), 0
+    while not budget.done(step):
+        step += 1
+        frac = budget.fraction(step)
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 ** ((frac > 0.6) + (frac > 0.85))
+        x = random_patches(images, batch, size, rng).to(device)
         name, values = sampler(rng)
         problem = degrade(x, name, values, int(rng.integers(2**31)))
         losses = torch.stack([F.mse_loss(xt, x) for xt in unroll(cell, problem, cell.cfg.steps)])
@@ -142,11 +163,10 @@ def train_unrolled(cell: RimCell, images: list[np.ndarray], sampler: Callable[[n
         loss.backward()
         torch.nn.utils.clip_grad_norm_(cell.parameters(), 1.0)
         opt.step()
-        sched.step()
         if step % 100 == 0:
             log.append(loss.item())
             print(f"{label} step {step}: loss {loss.item():.5f} ({time.time() - t0:.0f} s)", flush=True)
-    return log
+    return log, step
 
 
 def held_out_psnr(run: Callable[[Problem], torch.Tensor], name: str, values: dict, side: int = 128) -> float:
@@ -233,7 +253,7 @@ def evaluate(cell: RimCell) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("rim", "direct", "dncnn"), action="append")
+    ap.add_argument("--only", choices=("rim", "direct", "dncnn", "lgn"), action="append")
     ap.add_argument("--rim-steps", type=int, default=3000)
     ap.add_argument("--direct-steps", type=int, default=1500)
     ap.add_argument("--dncnn-steps", type=int, default=1500)
@@ -241,6 +261,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=40, help="patch side (a multiple of 4 for ×4 SR)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (patches are cut on the CPU either way)")
+    ap.add_argument("--minutes", type=float, default=0.0,
+                    help="train each of rim/lgn/direct for this wall time instead of its steps (same schedule)")
+    ap.add_argument("--photos", type=Path, default=None,
+                    help="also cut patches from the wallpaper photographs (unpacked packages or a .npz; "
+                         "see arena/data/wallpapers.py)")
+    ap.add_argument("--cg", type=int, default=3, help="CG steps per unrolled step of a new lgn cell")
     ap.add_argument("--card-only", action="store_true", help="rewrite --out/learned.md from the checkpoints there "
                                                                  "(--out weights: the shipped card)")
     ap.add_argument("--resume", action="store_true",
@@ -249,8 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--loss", choices=("mse", "relative"), default="mse",
                     help="RIM loss: MSE, or MSE relative to the start's error (balances the family)")
     ap.add_argument("--leaves", type=int, default=200, help="dead-leaves images among the training images")
-    ap.add_argument("--hidden", type=int, default=16, help="channels of a new RIM cell (not with --resume)")
-    ap.add_argument("--unroll", type=int, default=8, help="RIM unrolled steps T (a resumed cell may change T)")
+    ap.add_argument("--hidden", type=int, default=16, help="channels of a new cell (not with --resume)")
+    ap.add_argument("--unroll", type=int, default=8, help="unrolled steps T (a resumed cell may change T)")
     ap.add_argument("--weighting", choices=("uniform", "linear"), default="uniform",
                     help="RIM loss over the unrolled steps: the mean, or step t weighted by t")
     ap.add_argument("--shares", choices=tuple(SHARES), default="family",
@@ -264,50 +291,57 @@ def main(argv: list[str] | None = None) -> None:
         write_card(args.out)
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    rim_out, direct_out, dncnn_out = (args.out / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN))
+    rim_out, direct_out, dncnn_out, lgn_out = (args.out / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN,
+                                                                          DEFAULT_LGN))
     todo = args.only or ["rim", "direct", "dncnn"]
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    images = training_images(rng, leaves=args.leaves)
+    images = training_images(rng, leaves=args.leaves, photos=args.photos)
+    wallpapers = f", {len(wallpaper_photos(args.photos))} Debian wallpaper photographs" if args.photos else ""
     common = {"seed": str(args.seed), "batch": str(args.batch), "patch": str(args.size), "torch": torch.__version__,
               "data": f"{len(TRAIN_IMAGES)} scikit-image sample images, 3 natural photos (stereo_motorcycle "
-                      f"left/right, matplotlib's grace_hopper; luma + channels) and {args.leaves} dead-leaves "
-                      f"images; held out: {', '.join(HELD_OUT)}"}
+                      f"left/right, matplotlib's grace_hopper){wallpapers} (luma + channels) and {args.leaves} "
+                      f"dead-leaves images; held out: {', '.join(HELD_OUT)}"}
 
-    if "rim" in todo:
+    device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
+    for kind in ("rim", "lgn", "direct"):
+        if kind not in todo:
+            continue
+        out = {"rim": rim_out, "lgn": lgn_out, "direct": direct_out}[kind]
+        steps = {"rim": args.rim_steps, "lgn": args.rim_steps, "direct": args.direct_steps}[kind]
         t0 = time.time()
-        cell, before = RimCell(RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gradient")), {"steps": "0", "train_seconds": "0"}
-        if args.resume:  # continue the shipped cell: a second stage at a lower learning rate
-            trained, before = load_rim(rim_out if rim_out.is_file() else DEFAULT_RIM)
+        cfg = {"rim": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gradient"),
+               "lgn": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gauss_newton", cg=args.cg),
+               "direct": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="start")}[kind]
+        cell, before = RimCell(cfg), {"steps": "0", "train_seconds": "0"}
+        if args.resume and kind != "direct":  # continue a trained cell: a further stage
+            shipped = {"rim": DEFAULT_RIM, "lgn": DEFAULT_LGN}[kind]
+            trained, before = load_rim(out if out.is_file() else shipped)
+            cell = RimCell(RimConfig(trained.cfg.hidden, args.unroll, trained.cfg.inputs, trained.cfg.cg))
             cell.load_state_dict(trained.state_dict())
             rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
-        shares = SHARES[args.shares]
-        log = train_unrolled(cell.train().requires_grad_(True), images, lambda r: family(r, shares), args.rim_steps,
-                             args.batch, args.size, rng, "rim", lr=args.lr, relative=args.loss == "relative",
-                             weighting=args.weighting)
-        cell.eval()
-        stages = (before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss)") if args.resume else "")
-        meta = common | {"steps": str(int(before["steps"]) + args.rim_steps),
-                         "stages": stages + ("; " if args.resume else "") + f"{args.rim_steps} steps at lr {args.lr:g} "
-                                   f"({args.loss} loss, T={args.unroll}, {args.weighting} step weights, "
-                                   f"{args.shares} shares)",
+        if kind == "direct":
+            name, values = DIRECT_DEGRADATION
+            sampler, lr, loss, weighting = (lambda _: (name, values)), 1e-3, "mse", "uniform"
+        else:
+            shares = SHARES[args.shares]
+            sampler, lr, loss, weighting = (lambda r: family(r, shares)), args.lr, args.loss, args.weighting
+        log, taken = train_unrolled(cell.to(args.device).train().requires_grad_(True), images, sampler,
+                                    Budget(steps, args.minutes), args.batch, args.size, rng, kind, lr=lr,
+                                    relative=loss == "relative", weighting=weighting, device=args.device)
+        cell.eval().cpu()
+        stage = (f"{taken} steps at lr {lr:g} ({loss} loss, T={cell.cfg.steps}, {weighting} step weights"
+                 + ("" if kind == "direct" else f", {args.shares} shares") + f", batch {args.batch}, {device_name}, "
+                 f"{time.time() - t0:.0f} s)")
+        earlier = before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss)") + "; " if args.resume else ""
+        meta = common | {"steps": str(int(before["steps"]) + taken), "stages": earlier + stage,
                          "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
                          "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
-        save_rim(rim_out, cell, meta)
-        print(meta, flush=True)
-
-    if "direct" in todo:
-        t0 = time.time()
-        cell = RimCell(RimConfig(inputs="start"))
-        name, values = DIRECT_DEGRADATION
-        log = train_unrolled(cell, images, lambda _: (name, values), args.direct_steps, args.batch, args.size, rng, "direct")
-        cell.eval()
-        meta = common | {"steps": str(args.direct_steps), "train_seconds": f"{time.time() - t0:.0f}",
-                         "final_loss": f"{np.mean(log[-5:]):.5f}", "degradation": name,
-                         **{f"degradation.{k}": str(v) for k, v in values.items()}, **evaluate(cell)}
-        save_rim(direct_out, cell, meta)
+        if kind == "direct":
+            meta |= {"degradation": name, **{f"degradation.{k}": str(v) for k, v in values.items()}}
+        save_rim(out, cell, meta)
         print(meta, flush=True)
 
     if "dncnn" in todo:
