@@ -31,6 +31,7 @@ from arena.resources import WEIGHTS
 DEFAULT_RIM = WEIGHTS / "rim.safetensors"
 DEFAULT_DIRECT = WEIGHTS / "direct_deblur.safetensors"
 DEFAULT_DNCNN = WEIGHTS / "dncnn.safetensors"
+DEFAULT_LGN = WEIGHTS / "lgn.safetensors"
 
 
 class ConvGRU(nn.Module):
@@ -51,11 +52,19 @@ class ConvGRU(nn.Module):
 
 @dataclass(frozen=True)
 class RimConfig:
-    """Architecture of the recurrent cell; ``inputs`` is ``gradient`` (RIM) or ``start`` (direct)."""
+    """Architecture of the recurrent cell; ``inputs`` is ``gradient`` (RIM), ``start`` (direct) or
+    ``gauss_newton`` (learned Gauss–Newton, fed a direction from ``cg`` CG steps on the normal equations)."""
 
     hidden: int = 16
     steps: int = 8
     inputs: str = "gradient"
+    cg: int = 0
+
+    def __post_init__(self) -> None:
+        if self.inputs not in ("gradient", "start", "gauss_newton"):
+            raise ValueError(f"inputs must be gradient, start or gauss_newton, not {self.inputs!r}")
+        if (self.inputs == "gauss_newton") != (self.cg > 0):
+            raise ValueError("a gauss_newton cell needs cg ≥ 1 CG steps, and only it")
 
 
 class RimCell(nn.Module):
