@@ -36,7 +36,7 @@ class DirectNetwork(Method):
     order = 71
     heavy = True
     params = (
-        iterations_param(8),
+        iterations_param(16),
         Param("weights", "", "a .safetensors direct cell from training/train_rim.py (empty: the shipped one)",
               server_path=True),
     )

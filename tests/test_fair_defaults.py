@@ -53,6 +53,12 @@ KNOWN = {
                          "desaturated by the data step (−0.3 dB; BM3D −0.2)",
     ("diffusion", "camera"): "−5.2 dB on face1: DiffPIR's non-linear data step (10 gradient steps on the saturating "
                              "curve, ‖J‖² ≈ 12) leaves x̂₀ far from the data in the dark regions (not yet investigated)",
+    ("lgn", "colorize"): "the cell never saw colorization: its Gauss–Newton steps add colour noise (−0.4 dB)",
+    ("lgn", "quantize"): "the straight-through Jacobian is the identity, so the Gauss–Newton direction points at y "
+                         "itself (the naive inverse); the 4-step cell's corrections lose 1.2 dB at 48²",
+    ("lgn", "jpeg"): JPEG_STRAIGHT_THROUGH + " (lgn: −0.8 dB; never trained on JPEG)",
+    ("lgn", "camera"): "noise 2 through a saturating curve, the inverse curve as start: lgn ends 0.3 dB below it "
+                       "(the RIM, fed plain gradients, gains 1.2–1.5 dB: benchmarks/sweeps/nonlinear.md)",
     ("pnp", "quantize"): STRAIGHT_THROUGH, ("pnp", "jpeg"): JPEG_STRAIGHT_THROUGH,
     ("pnp", "camera"): "noise 2 through a saturating curve: σ_K = 2/255, so PnP ends near the inverse curve "
                        "(−0.2 dB with 10 gradient steps per data step, +0.1 with 50; BM3D +0.03)",
