@@ -105,11 +105,12 @@ def _operator(problem: Problem, s: LatentSearch):
     return problem.A, problem.degradation.measurement_mask()
 
 
-def latent_search(problem: Problem, gan: Gan, s: LatentSearch, seed: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, float]]:
+def latent_search(problem: Problem, gan: Gan, s: LatentSearch,
+                  seed: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, float, torch.Tensor]]:
     """Adam on z for every image of a (possibly batched) problem and every restart.
 
-    Yields ``(iteration, G(z_best) (N, C, H, W), objective of the best restart (N,), data term of it)``
-    after every step; the best restart is chosen per image at every step.
+    Yields ``(iteration, G(z_best) (N, C, H, W), objective of the best restart (N,), data term of it,
+    z_best (N, nz))`` after every step; the best restart is chosen per image at every step.
     """
     n = problem.y.shape[0]
     device = problem.device
@@ -137,7 +138,8 @@ def latent_search(problem: Problem, gan: Gan, s: LatentSearch, seed: int) -> Ite
             per = objective.detach().view(n, s.restarts)
             best = per.argmin(1)
             idx = torch.arange(n, device=device) * s.restarts + best
-            yield it, x.detach()[idx], per.gather(1, best[:, None])[:, 0], float(data.detach()[idx].mean())
+            yield (it, x.detach()[idx], per.gather(1, best[:, None])[:, 0], float(data.detach()[idx].mean()),
+                   z.detach()[idx].clone())
 
 
 def domain_warning(clean: torch.Tensor, weights: str) -> str | None:

@@ -82,7 +82,7 @@ def gan_restore(problem: Problem, values: dict) -> torch.Tensor:
     gan = gan_for(params["weights"], "cpu")
     s = LatentSearch(params["iterations"], params["restarts"], params["lr"], "l1", params["adversarial"],
                      params["latent"], params["weighting"] == "importance", params["quantizer"] == "identity")
-    *_, (_, x, _, _) = latent_search(problem, gan, s, problem.seed)
+    *_, (_, x, _, _, _) = latent_search(problem, gan, s, problem.seed)
     mask = pixel_mask(problem)
     return poisson_blend(x, problem.y, mask) if params["blend"] and mask is not None else x
 
@@ -91,7 +91,7 @@ def csgm_restore(problem: Problem, values: dict) -> torch.Tensor:
     params = METHODS.get("csgm").resolve(values)
     gan = gan_for(params["weights"], "cpu")
     s = LatentSearch(params["iterations"], params["restarts"], params["lr"], "l2", 0.0, 2 * params["latent"], False, False)
-    *_, (_, x, _, _) = latent_search(problem, gan, s, problem.seed)
+    *_, (_, x, _, _, _) = latent_search(problem, gan, s, problem.seed)
     return x
 
 

@@ -34,5 +34,5 @@ class Csgm(GenerativePrior):
             latent: float) -> Iterator[Step]:
         gan = gan_for(weights, problem.device)
         search = LatentSearch(iterations, restarts, lr, "l2", 0.0, 2.0 * latent, False, False)
-        for it, x, objective, data in latent_search(problem, gan, search, problem.seed):
+        for it, x, objective, data, _ in latent_search(problem, gan, search, problem.seed):
             yield Step(it, x, {"loss": float(objective[0]), "data_term": data})

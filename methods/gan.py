@@ -46,7 +46,7 @@ class GanPrior(GenerativePrior):
         search = LatentSearch(iterations, restarts, lr, "l1", adversarial, latent, weighting == "importance",
                               quantizer == "identity")
         mask = pixel_mask(problem)
-        for it, x, objective, data in latent_search(problem, gan, search, problem.seed):
+        for it, x, objective, data, _ in latent_search(problem, gan, search, problem.seed):
             diagnostics = {"loss": float(objective[0]), "data_term": data}
             if blend and mask is not None and (it == iterations or it % 10 == 0):
                 yield Step(it, poisson_blend(x, problem.y, mask), diagnostics, {"generated": x})

@@ -20,7 +20,7 @@ load_methods()
 MARGIN_DB = 0.1
 BASELINES = {"naive", "lsq"}
 """Not regularised, so not expected to beat anything: lsq exists to show the noise blow-up."""
-SLOW = {"dip", "deepred", "gan", "csgm", "diffusion"}
+SLOW = {"dip", "deepred", "gan", "csgm", "diffusion", "dgp"}
 """Network fitting (seconds to minutes per problem): run with ``pytest -m slow``."""
 
 PER_CHANNEL = "a per-channel smoothness prior carries no colour: its default keeps the gray image (a tie)"

@@ -113,9 +113,9 @@ def test_restarts_keep_the_lowest_objective():
     problem, _, _ = make_problem(face(0), "denoise", {"sigma": 25.5}, seed=0)
     many = list(latent_search(problem, gan, LatentSearch(5, 6, 0.03, "l2", 0.0, 1.0, False, False), seed=3))
     one = list(latent_search(problem, gan, LatentSearch(5, 1, 0.03, "l2", 0.0, 1.0, False, False), seed=3))
-    for (_, _, best, _), (_, _, single, _) in zip(many, one):
+    for (_, _, best, _, _), (_, _, single, _, _) in zip(many, one):
         assert best.item() <= single.item() * (1 + 1e-5)
-    assert any(b.item() < s.item() * (1 - 1e-4) for (_, _, b, _), (_, _, s, _) in zip(many, one)), \
+    assert any(b.item() < s.item() * (1 - 1e-4) for (_, _, b, _, _), (_, _, s, _, _) in zip(many, one)), \
         "with six starts some other start is better at some point"
 
 

@@ -1,0 +1,48 @@
+"""Deep Generative Prior (Pan et al.): the latent search, then the generator fine-tuned too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from arena.dgp import FineTune, fine_tune
+from arena.gan_prior import GenerativePrior, LatentSearch, gan_for, latent_search, search_params
+from arena.method import METHODS, Step
+from arena.params import Param
+from arena.problem import Problem
+
+
+@METHODS.register
+class DeepGenerativePrior(GenerativePrior):
+    """min over z **and** θ of ‖A G_θ(z) − y‖² + β Σ_l ‖D_l(A G_θ(z)) − D_l(y)‖₁, θ released block by block.
+
+    First the GAN prior's latent search (Bora et al.'s squared error, a few restarts) finds ẑ with
+    the shipped generator; then a copy of the generator is fine-tuned with z, shallow blocks first,
+    on the data term plus the distance between the discriminator's features of A G_θ(z) and of y
+    (both mapped back to image space). The z-only result stays beside the fine-tuned one as
+    ``raw``. Out of the generator's class the fine-tuned generator still fits y — including its
+    noise if left long enough: watch the PSNR curve.
+    """
+
+    name = "dgp"
+    label = "Deep Generative Prior (z and θ)"
+    reference = ("Pan, Zhan, Dai, Lin, Loy & Luo, Exploiting Deep Generative Prior for Versatile Image "
+                 "Restoration and Manipulation, ECCV 2020 / TPAMI 2022")
+    order = 82
+    params = (
+        *search_params(0.05),
+        Param("stages", 5, "generator blocks released one by one, shallow to deep", min=1, max=5),
+        Param("stage_steps", 60, "Adam steps per stage", min=1, max=5000),
+        Param("tune_lr", 2e-4, "learning rate on the generator's weights (z moves at 10×)", min=1e-6, max=1e-1,
+              log=True),
+        Param("features", 0.1, "β, weight of the discriminator-feature distance", min=0.0, max=100.0),
+    )
+
+    def run(self, problem: Problem, *, iterations: int, restarts: int, lr: float, weights: str, stages: int,
+            stage_steps: int, tune_lr: float, features: float) -> Iterator[Step]:
+        gan = gan_for(weights, problem.device)
+        search = LatentSearch(iterations, restarts, lr, "l2", 0.0, 1.0, False, False)
+        raw = z = None
+        for it, raw, objective, data, z in latent_search(problem, gan, search, problem.seed):
+            yield Step(it, raw, {"loss": float(objective[0]), "data_term": data, "stage": 0.0})
+        for step, stage, x, diagnostics in fine_tune(problem, gan, z, FineTune(stages, stage_steps, tune_lr, features)):
+            yield Step(iterations + step, x, {**diagnostics, "stage": float(stage)}, {"raw": raw})
