@@ -183,66 +183,79 @@ def held_out_psnr(run: Callable[[Problem], torch.Tensor], name: str, values: dic
     return float(np.mean(scores))
 
 
-CARD = """# Model card: the learned iterative networks (`rim`, `direct_deblur`, `dncnn`)
+CARD = """# Model card: the learned iterative networks (`rim`, `lgn`, `direct_deblur`, `dncnn`)
 
-All three are trained by `python -m training.train_rim` (seed {seed}) on 2-core CPUs (machines below), torch {torch}, from
-{data}. Patches {patch}×{patch}, grey (every colour channel is restored as its own grey image, so the
-same weights serve grey and colour images). Nothing is downloaded: scikit-image ships its sample
-images (BSD-3 / public domain, see its data README) and dead leaves are drawn by code.
+All four are trained by `python -m training.train_rim` (seed {seed}). Data: {data}. Nothing is
+downloaded: scikit-image ships its sample images (BSD-3 / public domain, see its data README),
+matplotlib its photo, Debian's `mate-backgrounds` and `plasma-workspace-wallpapers` the wallpapers
+(GPL-2+; list and authors in `arena/data/wallpapers.py`, validation pair never used), dead leaves
+are drawn by code. Patches {patch}×{patch}, grey (every colour channel is restored as its own grey
+image, so the same weights serve grey and colour images).
 
-| file | network | trained on | steps × batch | CPU time | held-out PSNR (bundled images, luma, 128² crops) |
+| file | network | trained on | steps × batch | training time | held-out PSNR (bundled images, luma, 128² crops) |
 |---|---|---|---|---|---|
-| `rim.safetensors` ({rim_kb:.0f} kB) | RIM: conv → ConvGRU → conv → ConvGRU → conv, {rim_hidden} ch, {rim_unroll} unrolled steps, input (x_t, ∇/L, σ) | the family: noise σ 5–50; Gaussian blur σ 0.6–2.5 / uniform 3–9 px with noise 0.5–10; SR ×2, ×4 with noise ≤ 5; random inpainting 20–80 % | {rim_steps} × {batch} | {rim_seconds} s | {rim_psnr} dB on Gaussian blur σ=1.6 + noise 2 |
-| `direct_deblur.safetensors` ({direct_kb:.0f} kB) | the same cell, input (x_t, x₀(y), σ) — never sees A | Gaussian blur σ=1.6 (9×9) + noise 2 only | {direct_steps} × {batch} | {direct_seconds} s | {direct_psnr} dB on the same problem |
-| `dncnn.safetensors` ({dncnn_kb:.0f} kB) | DnCNN, 8 layers × 32 ch, residual | blind Gaussian denoising, σ 0–55 | {dncnn_steps} × {dncnn_batch} | {dncnn_seconds} s | {dncnn_psnr} dB at σ=25 |
+| `rim.safetensors` ({rim_kb:.0f} kB) | RIM: conv → ConvGRU → conv → ConvGRU → conv, {rim_hidden} ch, {rim_unroll} unrolled steps, input (x_t, ∇/L, σ) | the family: noise σ 5–50; Gaussian blur σ 0.6–2.5 / uniform 3–9 px with noise 0.5–10; SR ×2, ×4 with noise ≤ 5; random inpainting 20–80 %; the camera response (exposure 0.8–2, curve 0.5–4, noise 0.5–10); quantization to 3–16 levels | {rim_steps} × {batch} | {rim_seconds} s | {rim_psnr} dB on Gaussian blur σ=1.6 + noise 2 |
+| `lgn.safetensors` ({lgn_kb:.0f} kB) | the same cell, {lgn_hidden} ch, {lgn_unroll} unrolled steps, input (x_t, d_t, σ) with d_t the Gauss–Newton direction of {lgn_cg} CG steps | the RIM's family | {lgn_steps} × {batch} | {lgn_seconds} s | {lgn_psnr} dB on the same problem |
+| `direct_deblur.safetensors` ({direct_kb:.0f} kB) | the same cell, {direct_hidden} ch, {direct_unroll} steps, input (x_t, x₀(y), σ) — never sees A | Gaussian blur σ=1.6 (9×9) + noise 2 only | {direct_steps} × {batch} | {direct_seconds} s | {direct_psnr} dB on the same problem |
+| `dncnn.safetensors` ({dncnn_kb:.0f} kB) | DnCNN, 8 layers × 32 ch, residual | blind Gaussian denoising, σ 0–55 | {dncnn_steps} × 32 | {dncnn_seconds} s | {dncnn_psnr} dB at σ=25 |
 
-Loss: the mean over the unrolled steps of the MSE to the clean patch (RIM and direct; Putzky &
-Welling), the MSE of the denoised patch (DnCNN). Adam, learning rate halved at 60 % and 85 % of the
-steps. The RIM was trained in three stages: {rim_stages}. The second stage divides each batch's loss
-by the error of its start, so that mild problems weigh as much as σ = 50 noise; on held-out 96²
-crops (4 images, RGB) it raised denoising σ=25 from 24.3 to 27.1 dB and ×2 SR from 27.4 to 30.4 dB,
-while Gaussian deblurring stayed at 27.6 dB. The third stage unrolls the same cell for T = 16 steps
-instead of 8 (the weights are shared across steps, so T can change), weighs step t by t, draws blur
-more often and adds three natural photographs (the first two stages had only the 14 sample images
-and 200 dead-leaves images): on the same crops Gaussian deblurring rose from 27.6 to 28.45 dB,
-uniform 7×7 from 25.6 to 26.15, denoising σ=25 from 27.1 to 27.5, ×2 SR from 30.35 to 30.86 and
-50 % inpainting from 28.8 to 30.7. Converged TV with its best λ still deblurs better (29.3 dB):
-with 16 gradient evaluations against TV's 300, the 16-channel cell cannot catch up with a nearly
-unregularised, early-stopped deconvolution at noise 2. CPU times are wall times on 2 cores (the
-first two stages shared them with the GAN's training, about 1.5× slower than alone; the third ran
-alone, 2486 s, on a 2-core Intel Xeon; the first two, the direct network and the DnCNN on a 2-core AMD EPYC). To reproduce all three files:
+Loss: over the unrolled steps, the MSE to the clean patch (Putzky & Welling), step t weighted by t
+where the stages say "linear"; "relative" divides each batch's loss by the error of its start, so
+that mild problems weigh as much as σ = 50 noise; the MSE of the denoised patch (DnCNN). Adam,
+learning rate halved at 60 % and 85 % of each stage (of its steps, or of its wall time with
+`--minutes`); gradient norm clipped at 1.
 
-    python -m training.train_rim --rim-steps 2000 --direct-steps 1000 --dncnn-steps 1000
-    python -m training.train_rim --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative
-    python -m training.train_rim --only rim --resume --rim-steps 3000 --lr 5e-4 --loss relative \\
-        --unroll 16 --weighting linear --shares deblur --leaves 60
+- RIM stages: {rim_stages}.
+- Learned Gauss–Newton: {lgn_stages}.
+- direct: {direct_stages}.
+- DnCNN: {dncnn_steps} steps at lr 10⁻³ on a 2-core CPU, from the 14 sample images and dead leaves only.
 
-(the first two commands now also draw patches from the three photos, so a rerun differs slightly).
+The RIM, the learned Gauss–Newton cell and the direct network were trained on 2026-11-26 on one
+NVIDIA H200 (torch 2.11), five trainings side by side for their first 6 minutes, so
+each had a share of the GPU; the RIM then went on alone, and on a 2-core CPU where the stages say
+so. The RIM and lgn cells see the same number of Jacobian products per run: 16 × (φ, Jᵀ) for the
+RIM, 4 × (φ, Jᵀ + 3 × (J, Jᵀ)) for lgn. To reproduce (the wallpapers packed with
+`python -m arena.data.wallpapers DIR wallpapers.npz`):
+
+    python -m training.train_rim --only rim --hidden 32 --unroll 16 --shares nonlinear --loss relative \\
+        --weighting linear --photos wallpapers.npz --device cuda --batch 32 --size 48 --minutes 6
+    python -m training.train_rim --only rim --resume ... --lr 5e-4 --minutes 3.2   # then the stages above
+    python -m training.train_rim --only lgn --hidden 32 --unroll 4 --cg 3 --shares nonlinear --loss relative \\
+        --weighting linear --photos wallpapers.npz --device cuda --batch 32 --size 48 --minutes 6
+    python -m training.train_rim --only direct --hidden 32 --unroll 16 --photos wallpapers.npz --device cuda \\
+        --batch 32 --size 48 --minutes 6
+    python -m training.train_rim --only dncnn --dncnn-steps 1000
+
 The held-out images (camera, astronaut, chelsea, coffee) are never cut into training patches.
+`benchmarks/sweeps/nonlinear.md` measures the three cells against TV and the naive inverse in and out of
+the family, the non-linear camera response included.
 
-**Limits.** Small networks trained for 7–110 minutes on a CPU: they show the ideas, not the
-state of the art. The direct network is refused for other degradation families and warns for other
-blur parameters; the RIM runs on any degradation, and `benchmarks/LEARNED.md` measures where that
-helps. Retrain with more steps (`--rim-steps`, …) on a GPU for better numbers.
+**Limits.** Small networks trained for minutes: they show the ideas, not the state of the art.
+The direct network is refused for other degradation families and warns for other blur
+parameters; the RIM and lgn run on any degradation. Retrain with `--minutes` on a GPU for better numbers.
 """
 
 
 def write_card(folder: Path) -> None:
-    """``folder/learned.md`` from the metadata of the three checkpoints in ``folder``."""
+    """``folder/learned.md`` from the metadata of the four checkpoints in ``folder``."""
     from arena.nets.rim import load_dncnn
 
-    rim_path, direct_path, dncnn_path = (folder / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN))
-    (rim_cell, rim), direct, dncnn = load_rim(rim_path), load_rim(direct_path)[1], load_dncnn(dncnn_path)[1]
+    paths = {k: folder / p.name for k, p in (("rim", DEFAULT_RIM), ("lgn", DEFAULT_LGN), ("direct", DEFAULT_DIRECT),
+                                             ("dncnn", DEFAULT_DNCNN))}
     key = "held_out_psnr_blur_gaussian_1.6_noise_2"
-    text = CARD.format(
-        seed=rim["seed"], torch=rim["torch"], data=rim["data"], patch=rim["patch"],
-        batch=rim["batch"], dncnn_batch=2 * int(rim["batch"]),
-        rim_kb=rim_path.stat().st_size / 1024, direct_kb=direct_path.stat().st_size / 1024,
-        dncnn_kb=dncnn_path.stat().st_size / 1024,
-        rim_unroll=rim_cell.cfg.steps, rim_hidden=rim_cell.cfg.hidden, rim_steps=rim["steps"], rim_stages=rim.get("stages", rim["steps"] + " steps"), rim_seconds=rim["train_seconds"], rim_psnr=rim[key],
-        direct_steps=direct["steps"], direct_seconds=direct["train_seconds"], direct_psnr=direct[key],
-        dncnn_steps=dncnn["steps"], dncnn_seconds=dncnn["train_seconds"], dncnn_psnr=dncnn["held_out_psnr_noise_25"])
-    (folder / "learned.md").write_text(text)
+    values = {"seed": load_rim(paths["rim"])[1]["seed"], "data": load_rim(paths["rim"])[1]["data"],
+              "patch": load_rim(paths["rim"])[1]["patch"], "batch": load_rim(paths["rim"])[1]["batch"]}
+    for kind in ("rim", "lgn", "direct"):
+        cell, meta = load_rim(paths[kind])
+        values |= {f"{kind}_kb": paths[kind].stat().st_size / 1024, f"{kind}_hidden": cell.cfg.hidden,
+                   f"{kind}_unroll": cell.cfg.steps, f"{kind}_steps": meta["steps"],
+                   f"{kind}_seconds": meta["train_seconds"], f"{kind}_psnr": meta[key],
+                   f"{kind}_stages": meta.get("stages", f"{meta['steps']} steps")}
+    values["lgn_cg"] = load_rim(paths["lgn"])[0].cfg.cg
+    dncnn = load_dncnn(paths["dncnn"])[1]
+    values |= {"dncnn_kb": paths["dncnn"].stat().st_size / 1024, "dncnn_steps": dncnn["steps"],
+               "dncnn_seconds": dncnn["train_seconds"], "dncnn_psnr": dncnn["held_out_psnr_noise_25"]}
+    (folder / "learned.md").write_text(CARD.format(**values))
 
 
 def evaluate(cell: RimCell) -> dict[str, str]:
@@ -368,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
                          "held_out_psnr_noise_25": f"{score:.2f}"}
         save_dncnn(dncnn_out, net, meta)
         print(meta, flush=True)
-    if all(p.is_file() for p in (rim_out, direct_out, dncnn_out)):
+    if all(p.is_file() for p in (rim_out, direct_out, dncnn_out, lgn_out)):
         write_card(args.out)
 
 
