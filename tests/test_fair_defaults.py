@@ -33,6 +33,10 @@ CAMERA_TIE = "noise 2 through a saturating curve: the TV minimiser is within 0.1
 GREEN_CHANNEL = ("colorize has σ_eff = 0, so λ ≈ 0 and the minimiser of per-channel TV under the gray constraint "
                  "moves the structure into the green channel (Σ TV is smallest there, −6 dB); Gauss–Newton reaches it, "
                  "gradient descent never leaves the gray start")
+GENERATOR_GAP = ("the small DCGAN of code-drawn faces cannot reproduce a held-out face (its best G(z) is 19–21 dB, "
+                 "benchmarks/GAN.md): where the naive inverse is already good it loses 2.9–6.0 dB, +0.06 on σ=25")
+DGP_GAP = ("fine-tuning θ (5 stages × 60 steps at 2·10⁻⁴) gains 3.7–5.5 dB over gan at ×4 but stops short of the "
+           "data where the naive inverse is already good: −0.2 (camera) to −2.9 dB (jpeg) on face1")
 KNOWN = {
     ("tikhonov", "colorize"): PER_CHANNEL, ("tv", "colorize"): PER_CHANNEL, ("red", "colorize"): PER_CHANNEL,
     ("rim", "colorize"): "the RIM never saw colorization; its steps add colour noise",
@@ -59,6 +63,8 @@ KNOWN = {
     ("lgn", "jpeg"): JPEG_STRAIGHT_THROUGH + " (lgn: −0.8 dB; never trained on JPEG)",
     ("lgn", "camera"): "noise 2 through a saturating curve, the inverse curve as start: lgn ends 0.3 dB below it "
                        "(the RIM, fed plain gradients, gains 1.2–1.5 dB: benchmarks/sweeps/nonlinear.md)",
+    **{("gan", d): GENERATOR_GAP for d in ("denoise", "blur", "sr", "quantize", "jpeg", "mri", "camera")},
+    **{("dgp", d): DGP_GAP for d in ("blur", "sr", "colorize", "quantize", "jpeg", "camera")},
     ("pnp", "quantize"): STRAIGHT_THROUGH, ("pnp", "jpeg"): JPEG_STRAIGHT_THROUGH,
     ("pnp", "camera"): "noise 2 through a saturating curve: σ_K = 2/255, so PnP ends near the inverse curve "
                        "(−0.2 dB with 10 gradient steps per data step, +0.1 with 50; BM3D +0.03)",
