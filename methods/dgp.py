@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arena.dgp import FineTune, fine_tune
+from arena.errors import SpecError
 from arena.gan_prior import GenerativePrior, LatentSearch, gan_for, latent_search, search_params
-from arena.method import METHODS, Step
+from arena.method import METHODS, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
 
@@ -29,20 +30,26 @@ class DeepGenerativePrior(GenerativePrior):
                  "Restoration and Manipulation, ECCV 2020 / TPAMI 2022")
     order = 82
     params = (
-        *search_params(0.05),
+        iterations_param(600),
+        Param("search", 300, "of the iterations, the latent search's (the rest fine-tune θ and z, split "
+              "equally over the stages)", min=1, max=100_000),
+        *search_params(0.05)[1:],
         Param("stages", 5, "generator blocks released one by one, shallow to deep", min=1, max=5),
-        Param("stage_steps", 60, "Adam steps per stage", min=1, max=5000),
         Param("tune_lr", 2e-4, "learning rate on the generator's weights (z moves at 10×)", min=1e-6, max=1e-1,
               log=True),
         Param("features", 0.1, "β, weight of the discriminator-feature distance", min=0.0, max=100.0),
     )
 
-    def run(self, problem: Problem, *, iterations: int, restarts: int, lr: float, weights: str, stages: int,
-            stage_steps: int, tune_lr: float, features: float) -> Iterator[Step]:
+    def run(self, problem: Problem, *, iterations: int, search: int, restarts: int, lr: float, weights: str,
+            stages: int, tune_lr: float, features: float) -> Iterator[Step]:
+        if iterations - search < stages:
+            raise SpecError(f"iterations={iterations} leaves {iterations - search} steps after the latent search "
+                            f"(search={search}), fewer than one per stage ({stages}); raise iterations or lower search")
         gan = gan_for(weights, problem.device)
-        search = LatentSearch(iterations, restarts, lr, "l2", 0.0, 1.0, False, False)
         raw = z = None
-        for it, raw, objective, data, z in latent_search(problem, gan, search, problem.seed):
+        for it, raw, objective, data, z in latent_search(problem, gan, LatentSearch(search, restarts, lr, "l2", 0.0, 1.0,
+                                                                                    False, False), problem.seed):
             yield Step(it, raw, {"loss": float(objective[0]), "data_term": data, "stage": 0.0})
-        for step, stage, x, diagnostics in fine_tune(problem, gan, z, FineTune(stages, stage_steps, tune_lr, features)):
-            yield Step(iterations + step, x, {**diagnostics, "stage": float(stage)}, {"raw": raw})
+        tuning = FineTune(stages, (iterations - search) // stages, tune_lr, features)
+        for step, stage, x, diagnostics in fine_tune(problem, gan, z, tuning):
+            yield Step(search + step, x, {**diagnostics, "stage": float(stage)}, {"raw": raw})

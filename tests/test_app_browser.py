@@ -235,3 +235,17 @@ def test_diffusion_preset_shows_its_std_map_and_the_pnp_tab_its_schedule(browser
     page.get_by_role("tab", name="Plug-and-play (DPIR, HQS)").click()
     page.get_by_text(re.compile(r"^8/8 · .* done · sigma_k 2 · mu_k 0.23")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "pnp_tab.png"), full_page=True)
+
+
+def test_dgp_and_perception_distortion_presets_show_their_pairs(browser_page, shots):
+    page = browser_page
+    finished = _run_preset(page, "Optimise the generator too: Deep Generative Prior at ×4", "fine-tunes a copy", "dgp")
+    assert all(f"{m} done" in finished for m in ("gan", "dgp")), finished
+    page.get_by_role("tab", name="Deep Generative Prior (z and θ)").click()
+    page.get_by_text(re.compile(r"^600/600 · .* done · .*stage 5")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "dgp_tab.png"), full_page=True)
+    finished = _run_preset(page, "Perception vs distortion: SRResNet against SRGAN at ×4", "perception–distortion",
+                           "dip")
+    assert all(f"{m} done" in finished for m in ("srresnet", "srgan", "dip")), finished
+    page.get_by_role("tab", name="Compare").click()
+    page.screenshot(path=str(shots / "perception_distortion.png"), full_page=True)

@@ -48,7 +48,8 @@ def test_dgp_beats_the_z_only_gan_prior_on_a_held_out_face_at_sr_x4():
         gan = METHODS.get("gan")()
         z_only = list(gan.run(problem, **gan.resolve({"iterations": 100, "restarts": 2})))[-1].x
         dgp = METHODS.get("dgp")()
-        steps = list(dgp.run(problem, **dgp.resolve({"iterations": 100, "restarts": 2, "stage_steps": 12})))
+        steps = list(dgp.run(problem, **dgp.resolve({"iterations": 160, "search": 100, "restarts": 2})))
+        assert len(steps) == 160 and [s.it for s in steps] == list(range(1, 161))
         assert torch.equal(steps[-1].images["raw"], steps[99].x), "the z-only result stays beside the tuned one"
         gains.append(psnr(steps[-1].x, clean) - psnr(z_only, clean))
     assert min(gains) > 1.0, gains
