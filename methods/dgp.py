@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arena.dgp import FineTune, fine_tune
-from arena.errors import SpecError
 from arena.gan_prior import GenerativePrior, LatentSearch, gan_for, latent_search, search_params
 from arena.method import METHODS, Step, iterations_param
 from arena.params import Param
@@ -42,14 +41,19 @@ class DeepGenerativePrior(GenerativePrior):
 
     def run(self, problem: Problem, *, iterations: int, search: int, restarts: int, lr: float, weights: str,
             stages: int, tune_lr: float, features: float) -> Iterator[Step]:
-        if iterations - search < stages:
-            raise SpecError(f"iterations={iterations} leaves {iterations - search} steps after the latent search "
-                            f"(search={search}), fewer than one per stage ({stages}); raise iterations or lower search")
+        notes: tuple[str, ...] = ()
+        if iterations - search < stages:  # an iteration cap below the search: both phases share what is left
+            search = max(1, iterations // 2)
+            notes = (f"only {iterations} iterations: {search} for the latent search, the rest to fine-tune",)
+        tune = iterations - search
+        stages = min(stages, tune)
         gan = gan_for(weights, problem.device)
         raw = z = None
         for it, raw, objective, data, z in latent_search(problem, gan, LatentSearch(search, restarts, lr, "l2", 0.0, 1.0,
                                                                                     False, False), problem.seed):
-            yield Step(it, raw, {"loss": float(objective[0]), "data_term": data, "stage": 0.0})
-        tuning = FineTune(stages, (iterations - search) // stages, tune_lr, features)
+            yield Step(it, raw, {"loss": float(objective[0]), "data_term": data, "stage": 0.0}, notes=notes)
+        if stages == 0:
+            return
+        tuning = FineTune(stages, tune // stages, tune_lr, features)
         for step, stage, x, diagnostics in fine_tune(problem, gan, z, tuning):
             yield Step(search + step, x, {**diagnostics, "stage": float(stage)}, {"raw": raw})
