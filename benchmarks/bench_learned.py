@@ -81,7 +81,7 @@ def final(method: str, problem, values: dict) -> torch.Tensor | None:
     m = METHODS.get(method)()
     if m.supports(problem):
         return None
-    return list(m.run(problem, **m.resolve(values)))[-1].x
+    return list(m.run(problem, **m.resolve(values, problem)))[-1].x  # the defaults a run on this problem uses
 
 
 def forced_direct(problem) -> torch.Tensor:
