@@ -254,15 +254,13 @@ def write_card(folder: Path) -> None:
     paths = {k: folder / p.name for k, p in (("rim", DEFAULT_RIM), ("lgn", DEFAULT_LGN), ("direct", DEFAULT_DIRECT),
                                              ("dncnn", DEFAULT_DNCNN))}
     key = "held_out_psnr_blur_gaussian_1.6_noise_2"
-    values = {"seed": load_rim(paths["rim"])[1]["seed"], "data": load_rim(paths["rim"])[1]["data"],
-              "patch": load_rim(paths["rim"])[1]["patch"], "batch": load_rim(paths["rim"])[1]["batch"]}
-    for kind in ("rim", "lgn", "direct"):
-        cell, meta = load_rim(paths[kind])
+    cells = {kind: load_rim(paths[kind]) for kind in ("rim", "lgn", "direct")}
+    values = {k: cells["rim"][1][k] for k in ("seed", "data", "patch", "batch")} | {"lgn_cg": cells["lgn"][0].cfg.cg}
+    for kind, (cell, meta) in cells.items():
         values |= {f"{kind}_kb": paths[kind].stat().st_size / 1024, f"{kind}_hidden": cell.cfg.hidden,
                    f"{kind}_unroll": cell.cfg.steps, f"{kind}_steps": meta["steps"],
                    f"{kind}_seconds": meta["train_seconds"], f"{kind}_psnr": meta[key],
                    f"{kind}_stages": meta.get("stages", f"{meta['steps']} steps")}
-    values["lgn_cg"] = load_rim(paths["lgn"])[0].cfg.cg
     dncnn = load_dncnn(paths["dncnn"])[1]
     values |= {"dncnn_kb": paths["dncnn"].stat().st_size / 1024, "dncnn_steps": dncnn["steps"],
                "dncnn_seconds": dncnn["train_seconds"], "dncnn_psnr": dncnn["held_out_psnr_noise_25"]}
