@@ -11,6 +11,7 @@ import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -18,6 +19,7 @@ import torch
 from arena.params import Param, Value, check_given, clip
 from arena.problem import Problem
 from arena.registry import Registry
+from arena.resources import WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ class Method(ABC):
     """True for methods dominated by large kernels (convolutional nets): the runner lets them use
     several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
 
+    weights: ClassVar[tuple[str, ...]] = ()
+    """The files in ``weights/`` a run may read (a learned prior, a denoiser it may call): a sweep
+    keys each run by their content, so retraining a network recomputes the runs that used it and
+    only those. ``tests/test_methods.py`` checks every method reads nothing else."""
+
     domain: ClassVar[tuple[int, int, int] | None] = None
     """``(C, H, W)`` for methods that only know one image class and size (a generator's output):
     the experiment crops and resizes the image to it, and asks :meth:`domain_warning` about it."""
@@ -97,6 +104,13 @@ class Method(ABC):
     def domain_warning(cls, clean: torch.Tensor, params: Mapping[str, Value]) -> str | None:
         """For domain methods: one sentence if ``clean`` looks outside the class the method knows."""
         return None
+
+    @classmethod
+    def weight_files(cls, params: Mapping[str, Any]) -> list[Path]:
+        """The weight files a run with ``params`` may read: the files ``server_path`` parameters
+        name (a user's checkpoint in place of the shipped one), else the shipped :attr:`weights`."""
+        given = [Path(str(v)).expanduser() for p in cls.params if p.server_path and (v := params.get(p.name))]
+        return given or [WEIGHTS / name for name in cls.weights]
 
     def supports(self, problem: Problem) -> str | None:
         """``None`` if this method can solve ``problem``, else one sentence saying why not."""

@@ -17,8 +17,8 @@ Each cell is one comparison with one method, exactly what ``arena run`` computes
 config, same seed). Cells run as Ray tasks — Ray embedded on this machine by default, or the
 cluster at ``--address``; the image travels with its task, the weights come with the installed
 package. ``DIR/results.csv`` gains one row as each run ends (flushed to disk), keyed by a hash of
-the run's full config and image, so a killed or repeated sweep resumes and recomputes nothing it
-already has. ``DIR/summary.md`` and ``DIR/psnr.png`` summarise; ``DIR/runs/KEY/config.json``
+the run's full config, its image and the weight files it reads, so a killed or repeated sweep
+resumes and recomputes nothing it already has, and a retrained network recomputes its own runs. ``DIR/summary.md`` and ``DIR/psnr.png`` summarise; ``DIR/runs/KEY/config.json``
 replays a run with ``arena run --config``.
 """
 
@@ -41,6 +41,7 @@ from typing import Any
 from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, bundled_images
 from arena.params import format_spec
+from arena.resources import WEIGHTS, file_digest
 
 COLUMNS = ("key", "image", "degradation", "method", "params", "seed", "psnr", "ssim", "lpips", "seconds",
            "iterations", "data_fit", "status", "message")
@@ -175,13 +176,28 @@ class SweepSpec:
 
 
 def run_key(config: Config, image_bytes: bytes | None) -> str:
-    """A run's identity: its config (the image by content, not by path) and the code's version."""
+    """A run's identity: its config (the image by content, not by path), the content of every weight
+    file it may read, and the code's version."""
     from arena import __version__
 
     doc = {k: v for k, v in config.__dict__.items() if k not in ("image", "device")}
     doc["image"] = hashlib.sha256(image_bytes).hexdigest() if image_bytes is not None else config.image
+    doc["weights"] = weight_digests(config)
     doc["arena"] = __version__
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:KEY_LENGTH]
+
+
+def weight_digests(config: Config) -> dict[str, str]:
+    """sha256 of each weight file the run may read — its methods' (:attr:`Method.weights`), its
+    degradation's and LPIPS's — by name, so a retrained network invalidates the rows it made."""
+    from arena.degradations import DEGRADATIONS
+    from arena.method import METHODS
+    from arena.metrics import LPIPS_WEIGHTS
+
+    files = [WEIGHTS / name for name in DEGRADATIONS.get(config.degradation).weights] + [LPIPS_WEIGHTS]
+    for m in config.methods:
+        files += METHODS.get(m["name"]).weight_files(m.get("params", {}))
+    return {(f.name if f.parent == WEIGHTS else str(f)): file_digest(f) for f in files}
 
 
 def run_cell(config_doc: dict[str, Any], image_bytes: bytes | None) -> dict[str, Any]:

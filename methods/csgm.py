@@ -25,6 +25,7 @@ class Csgm(GenerativePrior):
     label = "CSGM (Bora et al.)"
     reference = "Bora, Jalal, Price & Dimakis, Compressed Sensing using Generative Models, ICML 2017"
     order = 81
+    weights = ("dcgan_faces.safetensors",)
     params = (
         *search_params(0.05),
         Param("latent", 0.1, "λ, weight of ‖z‖² (Bora et al. use 0.1)", min=0.0, max=100.0),

@@ -58,6 +58,7 @@ class DeepRED(Method):
     label = "DeepRED (DIP + RED, ADMM)"
     reference = "Mataev, Elad & Milanfar, DeepRED: Deep Image Prior Powered by RED, ICCV Workshops 2019"
     order = 80
+    weights = ("drunet.safetensors", "dncnn.safetensors")
     heavy = True
     params = (
         replace(iterations_param(CPU_ITERATIONS), adaptive=True),

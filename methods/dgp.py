@@ -28,6 +28,7 @@ class DeepGenerativePrior(GenerativePrior):
     reference = ("Pan, Zhan, Dai, Lin, Loy & Luo, Exploiting Deep Generative Prior for Versatile Image "
                  "Restoration and Manipulation, ECCV 2020 / TPAMI 2022")
     order = 82
+    weights = ("dcgan_faces.safetensors",)
     params = (
         iterations_param(600),
         Param("search", 300, "of the iterations, the latent search's (the rest fine-tune θ and z, split "

@@ -34,6 +34,7 @@ class DirectNetwork(Method):
                  "learned gradient descent is set against), built on the RIM's cell of Putzky & Welling, "
                  "Recurrent Inference Machines for Solving Inverse Problems, 2017")
     order = 71
+    weights = ("direct_deblur.safetensors",)
     heavy = True
     params = (
         iterations_param(16),

@@ -29,6 +29,7 @@ class GanPrior(GenerativePrior):
     reference = ("Yeh, Lim, Chen, Schwing, Hasegawa-Johnson & Do, Image Restoration with Deep Generative "
                  "Models, ICASSP 2018; Yeh et al., Semantic Image Inpainting with Deep Generative Models, CVPR 2017")
     order = 80
+    weights = ("dcgan_faces.safetensors",)
     params = (
         *search_params(0.03),
         Param("adversarial", 0.003, "λ, weight of the discriminator's perceptual loss", min=0.0, max=100.0),

@@ -29,6 +29,7 @@ class LearnedGaussNewton(Method):
                  "fed Gauss–Newton directions as in Burger & Kaltenbacher, Regularizing Newton–Kaczmarz methods "
                  "for nonlinear ill-posed problems, SIAM J. Numer. Anal. 2006")
     order = 73
+    weights = ("lgn.safetensors",)
     heavy = True
     params = (
         iterations_param(4),

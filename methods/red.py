@@ -48,6 +48,7 @@ class RED(Method):
     label = "RED (regularization by denoising)"
     reference = "Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), SIAM J. Imaging Sci. 2017"
     order = 70
+    weights = ("drunet.safetensors", "dncnn.safetensors")
     params = (
         Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),

@@ -28,6 +28,7 @@ class RecurrentInferenceMachine(Method):
     reference = ("Putzky & Welling, Recurrent Inference Machines for Solving Inverse Problems, 2017; "
                  "Adler & Öktem, Solving ill-posed inverse problems using iterative deep neural networks, 2017")
     order = 70
+    weights = ("rim.safetensors",)
     heavy = True
     params = (
         iterations_param(16),

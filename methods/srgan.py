@@ -21,4 +21,5 @@ class SRGANMethod(SupervisedSR):
     reference = ("Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
                  "Network, CVPR 2017; Blau & Michaeli, The Perception-Distortion Tradeoff, CVPR 2018")
     order = 75
+    weights = ("srgan_x4.safetensors",)
     default = DEFAULT_SRGAN

@@ -20,4 +20,5 @@ class SRResNetMethod(SupervisedSR):
     reference = ("Ledig, Theis, Huszár, Caballero, Cunningham, Acosta, Aitken, Tejani, Totz, Wang & Shi, "
                  "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network, CVPR 2017")
     order = 74
+    weights = ("srresnet_x4.safetensors",)
     default = DEFAULT_SRRESNET

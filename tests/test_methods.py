@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -91,3 +93,53 @@ def test_registry_refuses_duplicates():
     reg.register(A)
     with pytest.raises(KeyError, match="already registered"):
         reg.register(B)
+
+
+def _weights_read(monkeypatch, action) -> set[str]:
+    """Names of the safetensors files ``action`` opens, with every loader cache of the arena emptied first."""
+    import functools
+    import gc
+
+    import safetensors
+
+    for obj in gc.get_objects():
+        if type(obj) is functools._lru_cache_wrapper and (obj.__module__ or "").startswith("arena"):
+            obj.cache_clear()
+    opened: set[str] = set()
+    real = safetensors.safe_open
+
+    def spy(path, *args, **kwargs):
+        opened.add(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(safetensors, "safe_open", spy)
+    action()
+    monkeypatch.setattr(safetensors, "safe_open", real)
+    return opened
+
+
+PROBES = (("blur", {}), ("sr", {"factor": 4}), ("inpaint", {}), ("denoise", {}))
+
+
+@pytest.mark.parametrize("cls", list(METHODS), ids=lambda c: c.name)
+def test_a_method_reads_exactly_the_weights_it_declares(cls: type[Method], monkeypatch):
+    """A sweep keys runs by the content of ``Method.weights``: an undeclared file would let a
+    retrained network's stale rows survive, so every file a run opens must be declared."""
+    x = torch.rand(1, *(cls.domain or (1, 32, 32)), generator=torch.Generator().manual_seed(0))
+    m = cls()
+    problem = next(p for name, values in PROBES if m.supports(p := make_problem(x, name, values, seed=0)[0]) is None)
+    names = {p.name for p in cls.params}
+    learned = [{"denoiser": d} for d in ("dncnn", "drunet") if "denoiser" in names]
+    short = {"iterations": 2} if "iterations" in names else {}
+    short |= {"denoise_every": 1} if "denoise_every" in names else {}  # DeepRED: call the denoiser at once
+    read: set[str] = set()
+    for given in [{}, *learned]:
+        params = m.resolve(given | short)
+        read |= _weights_read(monkeypatch, lambda: list(m.run(problem, **params)))
+    assert read == set(cls.weights)
+
+
+@pytest.mark.parametrize("cls", list(DEGRADATIONS), ids=lambda c: c.name)
+def test_a_degradation_reads_exactly_the_weights_it_declares(cls, monkeypatch):
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert _weights_read(monkeypatch, lambda: make_problem(x, cls.name, {}, seed=0)) == set(cls.weights)

@@ -15,7 +15,7 @@ import pytest
 
 from arena.errors import SpecError
 from arena.experiment import Config, prepare_experiment, run
-from arena.sweep import COLUMNS, Results, SweepSpec, expand_grid, sweep
+from arena.sweep import COLUMNS, Results, SweepSpec, expand_grid, run_key, sweep
 from tests.conftest import ASSETS, ROOT
 
 ray = pytest.importorskip("ray")
@@ -175,3 +175,32 @@ def test_a_cluster_address_where_nothing_listens_is_one_sentence(spec_dir):
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.startswith("error: nothing answers at 127.0.0.1:")
     assert "Traceback" not in out.stderr
+
+
+def test_a_retrained_network_changes_the_keys_of_the_runs_that_read_it_only(tmp_path, monkeypatch):
+    import arena.method
+    import arena.sweep
+    from arena.resources import WEIGHTS
+
+    shipped = tmp_path / "weights"
+    shipped.mkdir()
+    shutil.copy(WEIGHTS / "rim.safetensors", shipped / "rim.safetensors")
+    mine = tmp_path / "mine.safetensors"
+    shutil.copy(WEIGHTS / "rim.safetensors", mine)
+    monkeypatch.setattr(arena.method, "WEIGHTS", shipped)
+    monkeypatch.setattr(arena.sweep, "WEIGHTS", shipped)
+    specs = {"rim": "rim", "tikhonov": "tikhonov", "mine": f"rim:weights={mine}"}
+
+    def keys() -> dict[str, str]:
+        return {k: run_key(Config.from_specs("camera", "blur:sigma=1.6,noise=2", [m]), None) for k, m in specs.items()}
+
+    before = keys()
+    assert keys() == before, "a key is a function of the run"
+    with open(shipped / "rim.safetensors", "ab") as f:  # "retrained": other bytes
+        f.write(b"\0")
+    after = keys()
+    assert after["rim"] != before["rim"]
+    assert after["tikhonov"] == before["tikhonov"] and after["mine"] == before["mine"]
+    with open(mine, "ab") as f:
+        f.write(b"\0")
+    assert keys()["mine"] != before["mine"], "a user's weights= file is keyed by its content too"

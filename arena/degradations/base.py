@@ -47,6 +47,8 @@ class Degradation(ABC):
     """The parameter holding the Gaussian σ (0–255), which an observed photo may estimate (``auto``)."""
     observable: ClassVar[bool] = True
     """Whether a photo can be this operator's observation y (not for k-space or sensing vectors)."""
+    weights: ClassVar[tuple[str, ...]] = ()
+    """Files in ``weights/`` the operator reads (a network as A); see :attr:`arena.method.Method.weights`."""
     rounds_only: ClassVar[bool] = False
     """A(x) is x up to rounding to levels (quantization): a search may stand in the identity for A,
     as Yeh et al. do, since rounding has no useful gradient."""

@@ -28,6 +28,7 @@ class NetworkEncoder(Degradation):
     linear = False
     observable = False
     params = (noise_param(2.0),)
+    weights = ("encoder.safetensors",)
 
     def setup(self) -> None:
         from arena.nets.encoder import load_codec
