@@ -38,6 +38,19 @@ def test_rim_training_writes_its_networks_and_card_to_out(tmp_path):
     assert _weights_state() == before
 
 
+def test_a_resumed_rim_keeps_its_unrolled_steps_unless_told(tmp_path):
+    from arena.nets.rim import load_rim
+    from training.train_rim import main
+
+    args = ["--only", "rim", "--rim-steps", "1", "--batch", "2", "--size", "16", "--leaves", "1", "--out", str(tmp_path)]
+    main([*args, "--hidden", "4", "--unroll", "3"])
+    main([*args, "--resume"])
+    cell, meta = load_rim(tmp_path / "rim.safetensors")
+    assert (cell.cfg.hidden, cell.cfg.steps, meta["steps"]) == (4, 3, "2")
+    main([*args, "--resume", "--unroll", "5"])
+    assert load_rim(tmp_path / "rim.safetensors")[0].cfg.steps == 5
+
+
 def test_missing_wallpapers_say_how_to_get_them(tmp_path):
     with pytest.raises(SpecError, match="apt-get download .*mate-backgrounds"):
         wallpaper_photos(tmp_path)

@@ -102,7 +102,9 @@ WIDE_SHARES = {"denoise": 0.1, "denoise_low": 0.05, "blur": 0.25, "blur_uniform"
                "camera": 0.1, "camera_mild": 0.1, "quantize": 0.08}
 """The non-linear family plus near-identity problems (σ ≤ 5 noise, a barely saturating camera), whose
 natural estimate x₀ is already good: a cell that never met them learns to move x₀ whatever it is
-(the shipped nonlinear cell took chelsea's camera response from 38.0 dB at x₀ to 31.6)."""
+(the shipped nonlinear cell takes chelsea's camera response from 38.0 dB at x₀ to 31.6). A 45-minute
+CPU stage from the shipped cell did not cure it (chelsea 31.9 dB; the first step still drops a 48 dB
+start to 34–36 dB): it is for a fresh training with a GPU, not for fine-tuning."""
 SHARES = {"family": FAMILY_SHARES, "deblur": DEBLUR_SHARES, "nonlinear": NONLINEAR_SHARES,
           "nonlinear_deblur": NONLINEAR_DEBLUR_SHARES, "wide": WIDE_SHARES}
 
@@ -309,7 +311,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="RIM loss: MSE, or MSE relative to the start's error (balances the family)")
     ap.add_argument("--leaves", type=int, default=200, help="dead-leaves images among the training images")
     ap.add_argument("--hidden", type=int, default=16, help="channels of a new cell (not with --resume)")
-    ap.add_argument("--unroll", type=int, default=8, help="unrolled steps T (a resumed cell may change T)")
+    ap.add_argument("--unroll", type=int, default=None,
+                    help="unrolled steps T (default: 8 for a new cell, a resumed cell's own T)")
     ap.add_argument("--weighting", choices=("uniform", "linear"), default="uniform",
                     help="RIM loss over the unrolled steps: the mean, or step t weighted by t")
     ap.add_argument("--shares", choices=tuple(SHARES), default="family",
@@ -345,14 +348,16 @@ def main(argv: list[str] | None = None) -> None:
         out = {"rim": rim_out, "lgn": lgn_out, "direct": direct_out}[kind]
         steps = {"rim": args.rim_steps, "lgn": args.rim_steps, "direct": args.direct_steps}[kind]
         t0 = time.time()
-        cfg = {"rim": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gradient"),
-               "lgn": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="gauss_newton", cg=args.cg),
-               "direct": RimConfig(hidden=args.hidden, steps=args.unroll, inputs="start")}[kind]
+        unroll = args.unroll or 8
+        cfg = {"rim": RimConfig(hidden=args.hidden, steps=unroll, inputs="gradient"),
+               "lgn": RimConfig(hidden=args.hidden, steps=unroll, inputs="gauss_newton", cg=args.cg),
+               "direct": RimConfig(hidden=args.hidden, steps=unroll, inputs="start")}[kind]
         cell, before = RimCell(cfg), {"steps": "0", "train_seconds": "0"}
         if args.resume and kind != "direct":  # continue a trained cell: a further stage
             shipped = {"rim": DEFAULT_RIM, "lgn": DEFAULT_LGN}[kind]
             trained, before = load_rim(out if out.is_file() else shipped)
-            cell = RimCell(RimConfig(trained.cfg.hidden, args.unroll, trained.cfg.inputs, trained.cfg.cg))
+            cell = RimCell(RimConfig(trained.cfg.hidden, args.unroll or trained.cfg.steps, trained.cfg.inputs,
+                                     trained.cfg.cg))
             cell.load_state_dict(trained.state_dict())
             rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
         if kind == "direct":
