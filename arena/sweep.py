@@ -18,8 +18,9 @@ config, same seed). Cells run as Ray tasks — Ray embedded on this machine by d
 cluster at ``--address``; the image travels with its task, the weights come with the installed
 package. ``DIR/results.csv`` gains one row as each run ends (flushed to disk), keyed by a hash of
 the run's full config, its image and the weight files it reads, so a killed or repeated sweep
-resumes and recomputes nothing it already has, and a retrained network recomputes its own runs. ``DIR/summary.md`` and ``DIR/psnr.png`` summarise; ``DIR/runs/KEY/config.json``
-replays a run with ``arena run --config``.
+resumes and recomputes nothing it already has, and a retrained network recomputes its own runs.
+``DIR/summary.md`` and ``DIR/psnr.png`` summarise; ``DIR/runs/KEY/config.json`` replays a run with
+``arena run --config``.
 """
 
 from __future__ import annotations
