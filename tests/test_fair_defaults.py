@@ -43,8 +43,6 @@ KNOWN = {
     ("tikhonov", "quantize"): STRAIGHT_THROUGH, ("tv", "quantize"): STRAIGHT_THROUGH,
     ("rim", "quantize"): "trained on quantization too (3–16 levels), but through the straight-through gradient, which "
                          "points at y itself: −1.4 dB at 48² (5 levels)",
-    ("rim", "encoder"): "the naive inverse is the encoder's own trained decoder (a learned inverse); the RIM never saw "
-                        "this φ and ties with it (−0.07 dB)",
     ("tikhonov", "camera"): "noise 2 through a saturating curve: the quadratic prior ties with the inverse curve",
     ("tv", "camera"): "noise 2 through a saturating curve: gains stay below 0.1 dB at this size",
     ("red", "camera"): "noise 2 through a saturating curve: gains stay below 0.1 dB at this size",
