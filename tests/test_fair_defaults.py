@@ -62,7 +62,7 @@ KNOWN = {
                          "itself (the naive inverse); the 4-step cell's corrections lose 1.2 dB at 48²",
     ("lgn", "jpeg"): JPEG_STRAIGHT_THROUGH + " (lgn: −0.8 dB; never trained on JPEG)",
     ("lgn", "camera"): "noise 2 through a saturating curve, the inverse curve as start: lgn ends 0.3 dB below it "
-                       "(the RIM, fed plain gradients, gains 1.2–1.5 dB: benchmarks/sweeps/nonlinear.md)",
+                       "(the RIM, fed plain gradients, gains 1.0–1.8 dB on camera, astronaut, coffee: benchmarks/sweeps/nonlinear.md)",
     **{("gan", d): GENERATOR_GAP for d in ("denoise", "blur", "sr", "quantize", "jpeg", "mri", "camera")},
     **{("dgp", d): DGP_GAP for d in ("blur", "sr", "colorize", "quantize", "jpeg", "camera")},
     ("pnp", "quantize"): STRAIGHT_THROUGH, ("pnp", "jpeg"): JPEG_STRAIGHT_THROUGH,
