@@ -2,11 +2,12 @@
 
     python -m benchmarks.tables NAME [--out runs/tables/NAME] [--faces N] [--workers N] [--address ADDR]
 
-NAME is a spec in ``benchmarks/sweeps/`` (``gan_yeh``, ``csgm``, ``learned``, ``classical``, ``pnp``). The
-sweep resumes like ``arena sweep`` (a second call recomputes nothing); the table — one row per
-degradation, one column per method, mean PSNR / SSIM over the images, the best PSNR of a row in
-bold — is written to ``benchmarks/sweeps/NAME.md``. A method swept over a grid shows its setting
-with the best mean PSNR *on these images* (an oracle over the grid, said under the table).
+NAME is a spec in ``benchmarks/sweeps/`` (``gan_yeh``, ``csgm``, ``learned``, ``classical``, ``pnp``,
+``nonlinear``). The sweep resumes like ``arena sweep`` (a second call recomputes nothing); the table —
+one row per degradation, one column per method, mean PSNR / SSIM over the images, the best PSNR of a
+row in bold — is written to ``benchmarks/sweeps/NAME.md``, keeping that file's ``## Reading``
+section. A method swept over a grid shows its setting with the best mean PSNR *on these images* (an
+oracle over the grid, said under the table); below, every setting of each grid with its mean seconds.
 ``--faces N`` replaces the spec's images with N held-out faces drawn by code.
 """
 
@@ -79,12 +80,35 @@ def render(rows: list[dict[str, str]], spec: SweepSpec, title: str) -> str:
                 out.append("—")
                 continue
             text = f"{c[0]:.2f} / {c[1]:.3f}"
-            out.append((f"**{text}**" if c[0] == best else text) + (f" ({c[2]})" if method in grids else ""))
+            out.append((f"**{text}**" if c[0] == best else text) + (f" ({c[2] or 'defaults'})" if method in grids else ""))
         lines.append(f"| {written.get(degradation, degradation)} | " + " | ".join(out) + " |")
     if grids:
         lines += ["", f"{', '.join(sorted(grids))}: the grid setting with the best mean PSNR on these images "
                       "(an oracle over the grid, not tuned on separate images)."]
+    for method in sorted(grids):
+        lines += ["", *settings_table(rows, method, degradations, written)]
     return "\n".join(lines) + "\n"
+
+
+def settings_table(rows: list[dict[str, str]], method: str, degradations: list[str],
+                   written: dict[str, str]) -> list[str]:
+    """Every setting of one grid method side by side: mean PSNR / SSIM and mean seconds per run, so that
+    the main table's oracle choice can be read against its neighbours (and a slow variant's price seen)."""
+    settings = list(dict.fromkeys(r["params"] for r in rows if r["method"] == method))
+    out = [f"Each setting of {method} (mean PSNR / SSIM, mean seconds per run):", "",
+           "| degradation | " + " | ".join(s or "defaults" for s in settings) + " |", "|---|" + "---|" * len(settings)]
+    for degradation in degradations:
+        cells = []
+        for setting in settings:
+            runs = [r for r in rows if r["degradation"] == degradation and r["method"] == method
+                    and r["params"] == setting and r["status"] in ("done", "budget") and r["psnr"] and r["ssim"]]
+            seconds = [float(r["seconds"]) for r in runs if r.get("seconds")]
+            cells.append("—" if not runs else
+                         f"{statistics.fmean(float(r['psnr']) for r in runs):.2f} / "
+                         f"{statistics.fmean(float(r['ssim']) for r in runs):.3f}"
+                         + (f" ({statistics.fmean(seconds):.1f} s)" if seconds else ""))
+        out.append(f"| {written.get(degradation, degradation)} | " + " | ".join(cells) + " |")
+    return out
 
 
 def main() -> None:
@@ -103,8 +127,19 @@ def main() -> None:
     rows = sweep(spec, out, workers=args.workers, address=args.address)
     title = (SWEEPS / f"{args.name}.toml").read_text().splitlines()[0].lstrip("# ").rstrip(".:")
     md = SWEEPS / f"{args.name}.md"
-    md.write_text(render(list(rows.values()), spec, title))
+    write_table(md, render(list(rows.values()), spec, title))
     print(f"wrote {md}")
+
+
+READING = "## Reading"
+"""A hand-written section from this heading to the end of a table's file survives regeneration."""
+
+
+def write_table(md: Path, table: str) -> None:
+    """Write a freshly rendered table over ``md``, keeping its ``## Reading`` section (the numbers it
+    quotes may then be stale: the section is for the reader to check against the new table)."""
+    old = md.read_text() if md.is_file() else ""
+    md.write_text(table + ("\n" + old[old.index(READING):] if READING in old else ""))
 
 
 if __name__ == "__main__":

@@ -160,8 +160,35 @@ def test_the_table_renderer_shows_each_grids_best_setting_and_bolds_the_best():
             row("tv", "lam=0.01", "a", 25), row("tv", "lam=0.01", "b", 27),  # mean 26: the grid's best
             row("tv", "lam=0.1", "a", 28), row("tv", "lam=0.1", "b", 20),    # mean 24
             row("direct", "", "a", "", "unsupported"), row("direct", "", "b", "", "unsupported")]
+    rows[2]["seconds"], rows[3]["seconds"] = "1.0", "3.0"
     table = render(rows, spec, "t")
     assert "| denoise:sigma=25 | 21.00 / 0.500 | **26.00 / 0.500** (lam=0.01) | — |" in table
+    # under it, every setting of the grid, with its mean time where the rows have one
+    assert "| degradation | lam=0.01 | lam=0.1 |" in table
+    assert "| denoise:sigma=25 | 26.00 / 0.500 (2.0 s) | 24.00 / 0.500 |" in table
+
+
+def test_regenerating_a_table_keeps_its_hand_written_reading(tmp_path):
+    from benchmarks.tables import write_table
+
+    md = tmp_path / "t.md"
+    write_table(md, "| old table |\n")
+    assert md.read_text() == "| old table |\n"
+    md.write_text(md.read_text() + "\n## Reading\n\npnp wins.\n")
+    write_table(md, "| new table |\n")
+    assert md.read_text() == "| new table |\n\n## Reading\n\npnp wins.\n"
+
+
+def test_a_grids_default_setting_is_named_not_left_blank():
+    from benchmarks.tables import render
+
+    spec = SweepSpec.from_dict({"images": ["camera"], "degradations": ["denoise:sigma=25"],
+                                "methods": ["pnp", "pnp:denoiser=bm3d"]})
+    rows = [{"degradation": "denoise:sigma=25.0", "method": "pnp", "params": params, "image": "a", "psnr": psnr,
+             "ssim": "0.5", "status": "done"} for params, psnr in (("", "30"), ("denoiser=bm3d", "29"))]
+    table = render(rows, spec, "t")
+    assert "**30.00 / 0.500** (defaults) |" in table and "()" not in table
+    assert "| degradation | defaults | denoiser=bm3d |" in table
 
 
 def test_a_cluster_address_where_nothing_listens_is_one_sentence(spec_dir):
