@@ -59,3 +59,14 @@ def test_measured_run_times_belong_to_presets_and_reach_the_list(tmp_path):
     assert run_time(got["dip-paper-denoise"]) == "≈ 10 min on a CPU, 31 s on a GPU"
     assert got["sr-x4"].seconds == {} and run_time(got["sr-x4"]) == "time not measured"
     assert run_time(got["own-photo-noisy"]) == "≤ 60 s per method"
+
+
+def test_every_preset_has_a_measured_cpu_time_for_the_preset_list():
+    """The preset list shows each preset's run time on a CPU; a preset added without running
+    ``python -m benchmarks.bench_presets --only ID`` would show none."""
+    from arena.presets import TIMES_FILE
+
+    measured = json.loads(TIMES_FILE.read_text())["cpu"]["presets"]
+    missing = sorted(set(load_presets()) - set(measured))
+    assert not missing, f"run: python -m benchmarks.bench_presets --only {' '.join(missing)}"
+    assert all(t["seconds"] > 0 for t in measured.values())
