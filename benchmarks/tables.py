@@ -62,15 +62,9 @@ def render(rows: list[dict[str, str]], spec: SweepSpec, title: str) -> str:
     for degradation in degradations:
         cells: dict[str, tuple[float, float, str] | None] = {}
         for method in methods:
-            settings: dict[str, list[dict[str, str]]] = {}
-            for r in rows:
-                if r["degradation"] == degradation and r["method"] == method and r["status"] in ("done", "budget"):
-                    settings.setdefault(r["params"], []).append(r)
             if len({r["params"] for r in rows if r["method"] == method}) > 1:
                 grids.add(method)
-            scored = [(statistics.fmean(float(r["psnr"]) for r in runs),
-                       statistics.fmean(float(r["ssim"]) for r in runs), params)
-                      for params, runs in settings.items() if all(r["psnr"] and r["ssim"] for r in runs)]
+            scored = [(psnr, ssim, params) for params, (psnr, ssim, _) in means(rows, degradation, method).items()]
             cells[method] = max(scored) if scored else None
         best = max((c[0] for c in cells.values() if c), default=None)
         out = []
@@ -90,6 +84,23 @@ def render(rows: list[dict[str, str]], spec: SweepSpec, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def means(rows: list[dict[str, str]], degradation: str, method: str) -> dict[str, tuple[float, float, float | None]]:
+    """Per setting of ``method`` on ``degradation``: mean PSNR, SSIM and seconds (None where no run has a
+    time) over its finished runs; a setting with a run that has no score is left out."""
+    settings: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        if r["degradation"] == degradation and r["method"] == method and r["status"] in ("done", "budget"):
+            settings.setdefault(r["params"], []).append(r)
+    out = {}
+    for params, runs in settings.items():
+        if all(r["psnr"] and r["ssim"] for r in runs):
+            seconds = [float(r["seconds"]) for r in runs if r.get("seconds")]
+            out[params] = (statistics.fmean(float(r["psnr"]) for r in runs),
+                           statistics.fmean(float(r["ssim"]) for r in runs),
+                           statistics.fmean(seconds) if seconds else None)
+    return out
+
+
 def settings_table(rows: list[dict[str, str]], method: str, degradations: list[str],
                    written: dict[str, str]) -> list[str]:
     """Every setting of one grid method side by side: mean PSNR / SSIM and mean seconds per run, so that
@@ -98,15 +109,9 @@ def settings_table(rows: list[dict[str, str]], method: str, degradations: list[s
     out = [f"Each setting of {method} (mean PSNR / SSIM, mean seconds per run):", "",
            "| degradation | " + " | ".join(s or "defaults" for s in settings) + " |", "|---|" + "---|" * len(settings)]
     for degradation in degradations:
-        cells = []
-        for setting in settings:
-            runs = [r for r in rows if r["degradation"] == degradation and r["method"] == method
-                    and r["params"] == setting and r["status"] in ("done", "budget") and r["psnr"] and r["ssim"]]
-            seconds = [float(r["seconds"]) for r in runs if r.get("seconds")]
-            cells.append("—" if not runs else
-                         f"{statistics.fmean(float(r['psnr']) for r in runs):.2f} / "
-                         f"{statistics.fmean(float(r['ssim']) for r in runs):.3f}"
-                         + (f" ({statistics.fmean(seconds):.1f} s)" if seconds else ""))
+        scored = means(rows, degradation, method)
+        cells = ["—" if setting not in scored else f"{scored[setting][0]:.2f} / {scored[setting][1]:.3f}"
+                 + (f" ({scored[setting][2]:.1f} s)" if scored[setting][2] is not None else "") for setting in settings]
         out.append(f"| {written.get(degradation, degradation)} | " + " | ".join(cells) + " |")
     return out
 
