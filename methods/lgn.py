@@ -8,7 +8,7 @@ from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_LGN
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import checkpoint_path, trained_cell, unrolled_steps
+from arena.rim import CONSISTENCY, checkpoint_path, trained_cell, unrolled_steps
 
 
 @METHODS.register
@@ -35,8 +35,9 @@ class LearnedGaussNewton(Method):
         iterations_param(4),
         Param("weights", "", "a .safetensors gauss_newton cell from training/train_rim.py --only lgn "
               "(empty: the shipped one)", server_path=True),
+        CONSISTENCY,
     )
 
-    def run(self, problem: Problem, *, iterations: int, weights: str) -> Iterator[Step]:
+    def run(self, problem: Problem, *, iterations: int, weights: str, consistency: str) -> Iterator[Step]:
         cell, _ = trained_cell(checkpoint_path(weights, DEFAULT_LGN), str(problem.device), "gauss_newton")
-        yield from unrolled_steps(cell, problem, iterations)
+        yield from unrolled_steps(cell, problem, iterations, consistency)

@@ -60,7 +60,7 @@ def test_rim_deblurs_a_held_out_image_well_beyond_the_input():
     first steps improves the estimate. (At 256² it also beats converged TV with its best λ, by 0.35 dB
     on camera and 0.1 dB on astronaut: weights/learned.md.)"""
     problem, clean, _ = make_problem(held_out("camera", 96), "blur", {"kernel": "gaussian", "sigma": 1.6, "noise": 2.0})
-    steps = list(METHODS.get("rim")().run(problem, iterations=16, weights=""))
+    steps = list(METHODS.get("rim")().run(problem, iterations=16, weights="", consistency="discrepancy"))
     scores = [psnr(s.x, clean) for s in steps]
     assert scores[-1] > psnr(problem.y, clean) + 4
     assert all(b > a for a, b in zip(scores[:6], scores[1:7])), scores
@@ -77,7 +77,7 @@ def test_rim_beats_tv_given_the_same_number_of_gradient_evaluations():
 
 def test_rim_iterates_improve_the_data_fit_on_a_new_operator():
     problem, clean, _ = make_problem(held_out("chelsea"), "blur", {"kernel": "motion", "size": 9, "angle": 30})
-    steps = list(METHODS.get("rim")().run(problem, iterations=8, weights=""))
+    steps = list(METHODS.get("rim")().run(problem, iterations=8, weights="", consistency="discrepancy"))
     assert len(steps) == 8 and steps[-1].diagnostics["loss"] < problem.fidelity(problem.initial()).item()
 
 
