@@ -34,8 +34,8 @@ from arena.params import Param
 from arena.problem import Problem
 
 CONSISTENCY = Param("consistency", "discrepancy",
-                    "discrepancy: project the last iterate onto ‖A(x) − y‖ ≤ σ√m when it fits the data worse "
-                    "than the noise does (arena/data_proximal.py); off: the cell's output as it is",
+                    "discrepancy: project the last iterate onto ‖A(x) − y‖ ≤ σ√m when it fits the data "
+                    "worse than the noise does (arena/data_proximal.py); off: the cell's output as it is",
                     choices=("discrepancy", "off"))
 """The unrolled methods' data-proximal option (``rim``, ``lgn``)."""
 
@@ -91,7 +91,8 @@ def unrolled_steps(cell: RimCell, problem: Problem, iterations: int, consistency
     with torch.no_grad():
         for t, x in enumerate(unroll(cell, problem, iterations), start=1):
             if t < iterations or consistency == "off" or why_not:
-                yield Step(t, x, {"loss": float(problem.fidelity(x))}, notes=(why_not,) if t == iterations and why_not else ())
+                notes = (why_not,) if t == iterations and why_not else ()
+                yield Step(t, x, {"loss": float(problem.fidelity(x))}, notes=notes)
                 continue
             p = data_proximal.project(problem, x)
             notes = (f"data-proximal step: the cell's output misfit {p.misfit_before:.2f} exceeded the noise "

@@ -15,7 +15,7 @@ from arena.rim import CONSISTENCY, checkpoint_path, trained_cell, unrolled_steps
 class RecurrentInferenceMachine(Method):
     """x_{t+1} = x_t + g_ω(∇ₓ½‖A x_t − y‖² / L, x_t, σ; h_t): a trained recurrent cell chooses each update.
 
-    g_ω (conv → ConvGRU → conv → ConvGRU → conv, 16 channels) was trained once, on a family of
+    g_ω (conv → ConvGRU → conv → ConvGRU → conv, 32 channels) was trained once, on a family of
     noise, blur, super-resolution, inpainting, camera-response and quantization problems
     (``weights/learned.md``), to turn the likelihood gradient of the *current* problem into a good
     step. It sees A only through that gradient — autograd through A when A is not linear — so it
