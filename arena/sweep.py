@@ -17,8 +17,9 @@ Each cell is one comparison with one method, exactly what ``arena run`` computes
 config, same seed). Cells run as Ray tasks — Ray embedded on this machine by default, or the
 cluster at ``--address``; the image travels with its task, the weights come with the installed
 package. ``DIR/results.csv`` gains one row as each run ends (flushed to disk), keyed by a hash of
-the run's full config, its image and the weight files it reads, so a killed or repeated sweep
-resumes and recomputes nothing it already has, and a retrained network recomputes its own runs.
+the run's full config (its methods' defaults included), its image and the weight files it reads, so
+a killed or repeated sweep resumes and recomputes nothing it already has, and a retrained network
+or a changed default recomputes its own runs.
 ``DIR/summary.md`` and ``DIR/psnr.png`` summarise; ``DIR/runs/KEY/config.json`` replays a run with
 ``arena run --config``.
 """
@@ -177,12 +178,15 @@ class SweepSpec:
 
 
 def run_key(config: Config, image_bytes: bytes | None) -> str:
-    """A run's identity: its config (the image by content, not by path), the content of every weight
-    file it may read, and the code's version."""
+    """A run's identity: its config (the image by content, not by path), every parameter of its
+    methods with the defaults filled in (a new parameter or a changed default is a new run), the
+    content of every weight file it may read, and the code's version."""
     from arena import __version__
+    from arena.method import METHODS
 
     doc = {k: v for k, v in config.__dict__.items() if k not in ("image", "device")}
     doc["image"] = hashlib.sha256(image_bytes).hexdigest() if image_bytes is not None else config.image
+    doc["resolved"] = [METHODS.get(m["name"]).resolve(m.get("params", {})) for m in config.methods]
     doc["weights"] = weight_digests(config)
     doc["arena"] = __version__
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:KEY_LENGTH]

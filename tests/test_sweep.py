@@ -231,3 +231,20 @@ def test_a_retrained_network_changes_the_keys_of_the_runs_that_read_it_only(tmp_
     with open(mine, "ab") as f:
         f.write(b"\0")
     assert keys()["mine"] != before["mine"], "a user's weights= file is keyed by its content too"
+
+
+def test_a_changed_default_changes_the_keys_of_that_methods_runs_only(monkeypatch):
+    """A cached run made before a method gained a parameter (or changed a default) is not reused."""
+    from dataclasses import replace
+
+    from arena.method import METHODS
+
+    def keys() -> dict[str, str]:
+        return {m: run_key(Config.from_specs("camera", "blur:sigma=1.6,noise=2", [m]), None) for m in ("rim", "tv")}
+
+    before = keys()
+    rim = METHODS.get("rim")
+    changed = tuple(replace(p, default="off") if p.name == "consistency" else p for p in rim.params)
+    monkeypatch.setattr(rim, "params", changed)
+    after = keys()
+    assert after["rim"] != before["rim"] and after["tv"] == before["tv"]
