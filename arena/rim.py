@@ -14,8 +14,8 @@ early stop is itself a regulariser, as in Landweber/CGLS) with δ = 10⁻² L; J
 Jacobian–vector products (:class:`arena.nonlinear.Linearization`), never a dense Jacobian. Each step
 costs one φ evaluation, one Jᵀ and ``cg`` (J, Jᵀ) pairs: 2 + 2·cg products against the RIM's 2.
 
-Both may end with the data-proximal step (:mod:`arena.data_proximal`): the last iterate is moved
-to the nearest image that fits y to the noise level, and left alone if it already does.
+Both end with the data-proximal step by default (:mod:`arena.data_proximal`): a last iterate that
+misfits y more than the noise does is moved back towards the data, and left alone otherwise.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from arena.nets.rim import RimCell, fold, load_rim, unfold
 from arena.params import Param
 from arena.problem import Problem
 
-CONSISTENCY = Param("consistency", "discrepancy",
-                    "discrepancy: project the last iterate onto ‖A(x) − y‖ ≤ σ√m when it fits the data "
-                    "worse than the noise does (arena/data_proximal.py); off: the cell's output as it is",
-                    choices=("discrepancy", "off"))
+CONSISTENCY = Param("consistency", "upre",
+                    "the data-proximal step on the last iterate when it misfits y more than the noise does "
+                    "(arena/data_proximal.py): Tikhonov with the iterate as prior mean, μ by the unbiased "
+                    "predictive risk (upre) or Morozov's discrepancy; off: the cell's output as it is",
+                    choices=("upre", "discrepancy", "off"))
 """The unrolled methods' data-proximal option (``rim``, ``lgn``)."""
 
 
@@ -84,20 +85,21 @@ def gauss_newton_direction(problem: Problem, x: torch.Tensor, cg: int, damping: 
 
 
 def unrolled_steps(cell: RimCell, problem: Problem, iterations: int, consistency: str = "off") -> Iterator[Step]:
-    """The plugins' iterates: each unrolled step, with ½‖A x − y‖² as its loss. With ``consistency``
-    ``discrepancy`` the last one is projected onto the data's discrepancy set
-    (:func:`arena.data_proximal.project`), its diagnostics saying how far it had to move."""
-    why_not = data_proximal.applicable(problem) if consistency == "discrepancy" else ""
+    """The plugins' iterates: each unrolled step, with ½‖A x − y‖² as its loss. Unless ``consistency``
+    is ``off`` the last one gets the data-proximal step (:func:`arena.data_proximal.project` with
+    that rule), its diagnostics saying how far it had to move."""
+    why_not = data_proximal.applicable(problem) if consistency != "off" else ""
     with torch.no_grad():
         for t, x in enumerate(unroll(cell, problem, iterations), start=1):
             if t < iterations or consistency == "off" or why_not:
                 notes = (why_not,) if t == iterations and why_not else ()
                 yield Step(t, x, {"loss": float(problem.fidelity(x))}, notes=notes)
                 continue
-            p = data_proximal.project(problem, x)
-            notes = (f"data-proximal step: the cell's output misfit {p.misfit_before:.2f} exceeded the noise "
-                     f"level {p.target:.2f}; moved it by {255 * float((p.x - x).pow(2).mean().sqrt()):.2f} RMS "
-                     f"to fit {p.misfit_after:.2f}",) if p.mu else ()
+            p = data_proximal.project(problem, x, consistency)
+            moved = 255 * float((p.x - x).pow(2).mean().sqrt())
+            notes = (f"data-proximal step ({consistency}): the cell's output misfit {p.misfit_before:.2f} "
+                     f"exceeded the noise level {p.noise:.2f}; moved it by {moved:.2f} RMS to misfit "
+                     f"{p.misfit_after:.2f}",) if p.mu else ()
             yield Step(t, p.x, {"loss": float(problem.fidelity(p.x)), "misfit_before_projection": p.misfit_before,
                                 "proximal_mu": p.mu}, notes=notes)
 

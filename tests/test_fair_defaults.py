@@ -61,9 +61,6 @@ KNOWN = {
     ("lgn", "quantize"): "the straight-through Jacobian is the identity, so the Gauss–Newton direction points at y "
                          "itself (the naive inverse); the 4-step cell's corrections lose 1.2 dB at 48²",
     ("lgn", "jpeg"): JPEG_STRAIGHT_THROUGH + " (lgn: −0.8 dB; never trained on JPEG)",
-    ("lgn", "camera"): "noise 2 through a saturating curve, the inverse curve as start: lgn's cell ends 0.3 dB below "
-                       "it and the data-proximal step brings it to +0.07 dB, under the margin (the RIM, fed plain "
-                       "gradients, gains 1.6 dB here: benchmarks/sweeps/nonlinear.md)",
     **{("gan", d): GENERATOR_GAP for d in ("denoise", "blur", "sr", "quantize", "jpeg", "mri", "camera")},
     **{("dgp", d): DGP_GAP for d in ("blur", "sr", "colorize", "quantize", "jpeg", "camera")},
     ("pnp", "quantize"): STRAIGHT_THROUGH, ("pnp", "jpeg"): JPEG_STRAIGHT_THROUGH,
