@@ -133,13 +133,15 @@ def main() -> None:
     lines = ["# Learned gradient descent: when does knowing A help?\n",
              f"Machine: {machine()}. Held-out images {', '.join(IMAGES)} (centre {args.side}² crops), mean "
              "PSNR (dB) / SSIM, best per row in bold. RIM cell: the shipped cell's 16 unrolled steps alone; RIM: its default, "
-             "the same steps ending with the data-proximal step (projected onto ‖A(x) − y‖ ≤ σ√m where the cell's "
-             "output fits worse; arena/data_proximal.py); direct: the same "
+             "the same steps ending with the data-proximal step (where the cell's output fits y worse than the noise "
+             "does, the Tikhonov solution with it as prior mean, μ by the unbiased predictive risk; "
+             "arena/data_proximal.py); direct: the same "
              "cell trained on Gaussian blur σ=1.6 + noise 2 only, fed y's first estimate instead of the gradient "
              "(*italics*: forced through a degradation the app refuses it for); TV: 300 iterations, λ tuned per "
              "row on crops of two natural photos from the RIM's training data (the best of "
              f"{', '.join(f'{v:g}' for v in LAMBDAS)}); DIP-lite: light net, 500 iterations; lgn: the learned "
-             "Gauss–Newton cell (4 steps, the RIM's 32 Jacobian products; its default, with the data-proximal step); pnp: plug-and-play HQS with our DRUNet "
+             "Gauss–Newton cell (4 steps, the RIM's 32 Jacobian products; its default, with the data-proximal step); "
+             "pnp: plug-and-play HQS with our DRUNet "
              "(defaults). The diffusion prior knows 64×64 faces only: its comparison is benchmarks/sweeps/gan_yeh.md. "
              f"Total {time.time() - t_start:.0f} s"
              + (f"; columns {', '.join(args.reuse)} reused from the previous run's LEARNED.json" if args.reuse else "")

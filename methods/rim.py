@@ -23,17 +23,19 @@ class RecurrentInferenceMachine(Method):
     experiment. Each unrolled step is one iteration; it was trained for 16.
 
     By default the last iterate gets the data-proximal step (``consistency``): where the cell's
-    output fits y worse than the noise does, it moves to the nearest image that fits to the noise
-    level (Göppel, Frikel & Haltmeier 2023). Inside its training family the cell already fits to
-    0.93–0.99 σ√m and nothing moves; noiseless SR and inpainting gain 0.2–0.3 dB (exact data
-    consistency), the camera response 1.1 dB (``benchmarks/LEARNED.md``).
+    output fits y worse than the noise does, it is replaced by the Tikhonov solution with that output
+    as prior mean, μ chosen by the unbiased predictive risk (Göppel, Frikel & Haltmeier 2023; Vogel
+    2002). Inside its training family the cell already fits to 0.93–0.99 σ√m and nothing moves;
+    noiseless SR and inpainting gain 0.2–0.3 dB (exact data consistency), the camera response 1.6 dB
+    (``benchmarks/LEARNED.md``).
     """
 
     name = "rim"
     label = "Recurrent Inference Machine"
     reference = ("Putzky & Welling, Recurrent Inference Machines for Solving Inverse Problems, 2017; "
                  "Adler & Öktem, Solving ill-posed inverse problems using iterative deep neural networks, 2017; "
-                 "Göppel, Frikel & Haltmeier, Data-proximal null-space networks for inverse problems, 2023")
+                 "Göppel, Frikel & Haltmeier, Data-proximal null-space networks for inverse problems, 2023; "
+                 "Vogel, Computational Methods for Inverse Problems, 2002, §7.1 (UPRE)")
     order = 70
     weights = ("rim.safetensors",)
     heavy = True
