@@ -249,3 +249,20 @@ def test_dgp_and_perception_distortion_presets_show_their_pairs(browser_page, sh
     assert all(f"{m} done" in finished for m in ("srresnet", "srgan", "dip")), finished
     page.get_by_role("tab", name="Compare").click()
     page.screenshot(path=str(shots / "perception_distortion.png"), full_page=True)
+
+
+def test_rim_camera_preset_shows_the_data_proximal_step_and_its_choice(browser_page, shots):
+    page = browser_page
+    finished = _run_preset(page, "A learned method that must not move", "must not move", "rim")
+    assert all(f"{m} done" in finished for m in ("naive", "levenberg_marquardt", "lgn", "rim")), finished
+    page.get_by_role("tab", name="Compare").click()
+    table = page.locator(".arena-table table")
+    table.wait_for(timeout=10_000)
+    assert "data-proximal step (upre)" in table.inner_text(), "the status column says the output was moved"
+    page.screenshot(path=str(shots / "rim_camera_compare.png"), full_page=True)
+    page.get_by_role("tab", name="Overview").click()
+    page.get_by_text("Recurrent Inference Machine — parameters").first.click()
+    choice = page.get_by_label("consistency").first
+    choice.wait_for(timeout=10_000)
+    assert choice.input_value() == "upre", "the rim's default rule is shown"
+    page.screenshot(path=str(shots / "rim_camera_params.png"), full_page=True)
