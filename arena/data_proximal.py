@@ -48,6 +48,7 @@ import torch
 from arena.nonlinear import Linearization
 from arena.problem import Problem
 from arena.solvers import conjugate_gradient
+from arena.tuning import misfit
 
 RULES = ("upre", "discrepancy")
 MU_RANGE = (1e-6, 1e2)
@@ -84,11 +85,11 @@ def project(problem: Problem, xhat: torch.Tensor, rule: str = "upre") -> Project
     """x̂ itself if ‖r(x̂)‖ ≤ σ√m, else x_μ with μ from ``rule`` (``upre`` or ``discrepancy``)."""
     rms = 255.0 / math.sqrt(problem.measurements)
     delta = problem.sigma * math.sqrt(problem.measurements)
-    before = _misfit(problem, xhat)
+    before = misfit(problem, xhat)
     if before <= delta:
         return Projection(xhat, 0.0, before * rms, before * rms, problem.sigma * 255)
     mu, x = (_upre(problem, xhat) if rule == "upre" else _discrepancy(problem, xhat, delta))
-    return Projection(x, mu, before * rms, _misfit(problem, x) * rms, problem.sigma * 255)
+    return Projection(x, mu, before * rms, misfit(problem, x) * rms, problem.sigma * 255)
 
 
 def _discrepancy(problem: Problem, xhat: torch.Tensor, delta: float) -> tuple[float, torch.Tensor]:
@@ -99,7 +100,7 @@ def _discrepancy(problem: Problem, xhat: torch.Tensor, delta: float) -> tuple[fl
     for _ in range(BISECTIONS):
         mid = 0.5 * (lo + hi)
         x = _tikhonov(problem, xhat, 10.0**mid, x)
-        if _misfit(problem, x) > delta:
+        if misfit(problem, x) > delta:
             hi = mid
         else:
             lo, inside = mid, x
@@ -112,23 +113,29 @@ def _upre(problem: Problem, xhat: torch.Tensor) -> tuple[float, torch.Tensor]:
     b = (torch.randint(0, 2, problem.y.shape, generator=probe).float() * 2 - 1).to(problem.y)
     mask = problem.degradation.measurement_mask()
     b = b if mask is None else b * mask
-    noise = problem.sigma**2
     lo, hi = (round(math.log10(v)) for v in MU_RANGE)
-    scores: dict[float, tuple[float, torch.Tensor]] = {}
+    best: tuple[float, float, torch.Tensor] | None = None  # (U, log10 μ/‖J‖², x_μ)
+
+    def consider(k: float, start: torch.Tensor) -> torch.Tensor:
+        nonlocal best
+        mu = problem.lipschitz * 10.0**k
+        x = _tikhonov(problem, xhat, mu, start)
+        u = _risk(problem, x, mu, b)
+        if best is None or u < best[0]:
+            best = (u, k, x)
+        return x
+
     x = xhat
-    for k in [float(k) for k in range(hi, lo - 1, -1)]:
-        x = _tikhonov(problem, xhat, problem.lipschitz * 10.0**k, x)
-        scores[k] = (_risk(problem, x, problem.lipschitz * 10.0**k, b, noise), x)
-    best = min(scores, key=lambda k: scores[k][0])
-    for k in (best - 0.5, best + 0.5):
+    for k in range(hi, lo - 1, -1):
+        x = consider(float(k), x)
+    centre, start = best[1], best[2]
+    for k in (centre - 0.5, centre + 0.5):
         if lo <= k <= hi:
-            x = _tikhonov(problem, xhat, problem.lipschitz * 10.0**k, scores[best][1])
-            scores[k] = (_risk(problem, x, problem.lipschitz * 10.0**k, b, noise), x)
-    best = min(scores, key=lambda k: scores[k][0])
-    return problem.lipschitz * 10.0**best, scores[best][1]
+            consider(k, start)
+    return problem.lipschitz * 10.0**best[1], best[2]
 
 
-def _risk(problem: Problem, x: torch.Tensor, mu: float, b: torch.Tensor, noise: float) -> float:
+def _risk(problem: Problem, x: torch.Tensor, mu: float, b: torch.Tensor) -> float:
     """U(μ) = ‖r(x_μ)‖² − mσ² + 2σ² bᵀ J (JᵀJ + μI)⁻¹ Jᵀ b."""
     jt, jtj, j = _jacobian(problem, x)
     with torch.no_grad():
@@ -137,12 +144,8 @@ def _risk(problem: Problem, x: torch.Tensor, mu: float, b: torch.Tensor, noise: 
         for v, _ in conjugate_gradient(lambda z: jtj(z) + mu * z, u, v, CG_ITERATIONS, tol=1e-4 * float(u.norm())):
             pass
         trace = float((b * j(v)).sum())
-        return float(problem.residual(x).pow(2).sum()) - problem.measurements * noise + 2 * noise * trace
-
-
-def _misfit(problem: Problem, x: torch.Tensor) -> float:
-    with torch.no_grad():
-        return float(problem.residual(x).norm())
+        var = problem.sigma**2
+        return float(problem.residual(x).pow(2).sum()) - problem.measurements * var + 2 * var * trace
 
 
 Linear = Callable[[torch.Tensor], torch.Tensor]

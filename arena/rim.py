@@ -37,7 +37,7 @@ CONSISTENCY = Param("consistency", "upre",
                     "the data-proximal step on the last iterate when it misfits y more than the noise does "
                     "(arena/data_proximal.py): Tikhonov with the iterate as prior mean, μ by the unbiased "
                     "predictive risk (upre) or Morozov's discrepancy; off: the cell's output as it is",
-                    choices=("upre", "discrepancy", "off"))
+                    choices=(*data_proximal.RULES, "off"))
 """The unrolled methods' data-proximal option (``rim``, ``lgn``)."""
 
 
