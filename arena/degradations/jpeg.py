@@ -31,10 +31,13 @@ YCBCR_TO_RGB = torch.tensor([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.
 
 
 def scaled_table(base: torch.Tensor, quality: int) -> torch.Tensor:
-    """The IJG library's quality scaling (``jpeg_quality_scaling``, what Pillow's ``quality`` sets):
-    s = 5000/q below 50, 200 − 2q above; Q = ⌊(base·s + 50)/100⌋ clamped to [1, 255] (baseline)."""
-    s = 5000 / quality if quality < 50 else 200 - 2 * quality
-    return torch.clamp(torch.floor((base * s + 50) / 100), 1, 255)
+    """The IJG library's quality scaling (``jpeg_quality_scaling`` and ``jpeg_add_quant_table`` in
+    libjpeg's ``jcparam.c``, what Pillow's ``quality`` sets), all in integers: q clamped to
+    [1, 100]; s = ⌊5000/q⌋ below 50, 200 − 2q from 50 on; Q = ⌊(base·s + 50)/100⌋ clamped to
+    [1, 255] (baseline tables)."""
+    q = min(max(int(quality), 1), 100)
+    s = 5000 // q if q < 50 else 200 - 2 * q
+    return torch.clamp(torch.div(base.long() * s + 50, 100, rounding_mode="floor"), 1, 255).to(base.dtype)
 
 
 def dct_matrix(n: int = 8) -> torch.Tensor:
@@ -59,7 +62,8 @@ class Jpeg(Degradation):
     4:2:0 or 4:4:4). A is a differentiable model of the same pipeline: RGB → YCbCr (JFIF), chroma
     averaged 2×2 (4:2:0), 8×8 block DCT, each coefficient rounded to a multiple of its entry of
     the standard quantization table scaled by q (rounding with a straight-through gradient), the
-    inverse DCT, chroma upsampled bilinearly (libjpeg's "fancy" triangle filter), YCbCr → RGB,
+    inverse DCT with every Y, Cb and Cr sample rounded and clamped to 0–255 (libjpeg's range
+    limit), chroma upsampled bilinearly (libjpeg's "fancy" triangle filter), YCbCr → RGB,
     rounding to 8 bits. It differs from libjpeg only in the integer DCT and rounding details
     (``tests/test_degradations.py`` measures it against Pillow). Gray images are one Y plane.
     """
@@ -98,10 +102,10 @@ class Jpeg(Degradation):
         h, w = x.shape[-2:]
         v = x.clamp(0, 1) * 255
         if v.shape[1] == 1:
-            return (self._code(v, self.tables[0]).clamp(0, 255) / 255)[..., :h, :w]
+            return (self._code(v, self.tables[0]) / 255)[..., :h, :w]
         offset = CHROMA_OFFSET.to(v)[:, None, None]
         ycc = torch.einsum("ij,bjhw->bihw", RGB_TO_YCBCR.to(v), v) + offset
-        ycc = round_straight_through(ycc)
+        ycc = round_straight_through(ycc).clamp(0, 255)  # libjpeg's fixed-point conversion stays in 0–255
         luma = self._code(ycc[:, :1], self.tables[0])[..., :h, :w]
         chroma = ycc[:, 1:]
         if self.half:
@@ -123,7 +127,9 @@ class Jpeg(Degradation):
         coef = self.dct @ blocks @ self.dct.T
         coef = round_straight_through(coef / table) * table
         out = self.dct.T @ coef @ self.dct
-        return round_straight_through(out.transpose(3, 4).reshape(b, c, hh, ww) + 128)
+        # libjpeg's inverse DCT range-limits every decoded sample to 0–255 (``range_limit`` in
+        # jidctint.c), before chroma upsampling and the YCbCr → RGB conversion
+        return round_straight_through(out.transpose(3, 4).reshape(b, c, hh, ww) + 128).clamp(0, 255)
 
     def initial(self, y: torch.Tensor) -> torch.Tensor:
         return y
