@@ -32,15 +32,20 @@ and the raw output's variance bottoms out long before the result stops improving
 class DeepRED(Method):
     """min_{θ,x} ½‖A f_θ(z) − y‖² + (λ/2) xᵀ(x − D(x))  s.t.  x = f_θ(z), by ADMM:
 
-    1. θ ← Adam step on ‖A f_θ(z + η) − y‖² + μ‖f_θ(z) − x + u‖²   (mean squares, as the notebooks)
-    2. x ← clip[0,1]((λ D(x̃) + μ (f_θ(z) + u)) / (λ + μ))            (the fixed-point rule, clipped
-       to the image range as the notebook does)
-    3. u ← u + f_θ(z) − x
+    1. θ ← Adam step on ‖A f_θ(z + η) − y‖² + μ‖f_θ(z + η) − x + u‖²   (mean squares; η ~ N(0, s²)
+       drawn afresh each step, one draw for both terms, as the notebooks)
+    2. x ← clip[0,1]((λ D(x̃) + μ (f_θ(z + η) + u)) / (λ + μ))   (the fixed-point rule, clipped to
+       the image range as the notebook does; f_θ(z + η) the output before the Adam step)
+    3. u ← u + f_θ(z + η) − x
 
-    D(x̃) is recomputed every ``denoise_every`` iterations **in a parallel worker** while the
-    network keeps training (the paper's implementation), x̃ being x when the job was sent. The
-    result is the exponential average of f_θ(z) (as DIP); the raw output and x are streamed beside
-    it, and the ADMM gap ‖f_θ(z) − x‖ (RMS) as a diagnostic: it should shrink.
+    D(x̃) runs **in a parallel worker** while the network keeps training (the paper's
+    implementation): a job sent at iteration k (k = 0, ``denoise_every``, 2·``denoise_every``, …)
+    with the x of that moment runs beside the next ``denoise_every`` net steps; at iteration
+    k + ``denoise_every`` the loop waits for it (the notebook joins its thread), uses D(x̃) in this
+    and the following x-steps and sends the next job with the x it has before this x-step. Every run therefore computes the same
+    numbers however slow the denoiser or busy the machine. The result is the exponential average
+    of f_θ(z + η) (as DIP); the raw output and x are streamed beside it, and the ADMM gap
+    ‖f_θ(z + η) − x‖ (RMS) as a diagnostic: it should shrink.
 
     ``net`` and ``stop`` as DIP: ``net=auto`` times a few steps here (the denoiser's time counted
     in full on top, although it runs beside the net) and picks the net and iteration count that
@@ -134,7 +139,8 @@ class _Fit:
         self.x = problem.initial()
         self.u = torch.zeros_like(self.x)
         self.fx = self.x.clone()
-        self.job: Future[torch.Tensor] | None = None
+        # the notebook starts its first denoiser thread on x₀ before the loop
+        self.job: Future[torch.Tensor] | None = pool.submit(denoise, self.x.clone(), sigma, denoiser)
         self.avg: torch.Tensor | None = None
         self.k = 0
 
@@ -149,9 +155,9 @@ class _Fit:
         self.opt.step()
         raw = out.detach()
         self.k += 1
-        if self.job is not None and self.job.done():
-            self.fx, self.job = self.job.result(), None
-        if self.job is None and self.k % self.every == 0:
+        if self.k % self.every == 0:  # wait for the job in flight, as the notebook joins its thread
+            if self.job is not None:
+                self.fx = self.job.result()
             self.job = self.pool.submit(denoise, self.x.clone(), self.sigma, self.denoiser)
         self.x = ((lam * self.fx + mu * (raw + self.u)) / (lam + mu)).clamp(0, 1)
         self.u = self.u + raw - self.x

@@ -58,6 +58,33 @@ def test_deepred_admm_gap_shrinks_and_the_denoiser_runs_in_parallel():
     assert not any(t.name.startswith("deepred-denoiser") for t in threading.enumerate()), "and it was shut down"
 
 
+def test_deepred_uses_each_denoiser_result_exactly_denoise_every_steps_after_sending_it():
+    """The notebook's timing, whatever the machine's load: D(x₀) is sent before the loop and used
+    from step ``every`` on; at step 2·``every`` the loop waits for D of the x that step ``every``
+    started from.
+    D(x̃) is read back from the stream: x_k = (λ D(x̃) + μ (f_k + u_{k−1}))/(λ + μ) where unclipped,
+    with u_k = u_{k−1} + f_k − x_k."""
+    from arena.denoisers import denoise, denoiser_sigma
+
+    problem, _, _ = make_problem(bundled("chelsea", 24), "denoise", {"sigma": 25}, seed=0)
+    m = METHODS.get("deepred")()
+    params = m.resolve({**FAST, "iterations": 12, "denoise_every": 4})
+    lam, mu = params["lam"], params["mu"]
+    steps = _steps("deepred", problem, **{**FAST, "iterations": 12, "denoise_every": 4})
+    u, used, xs = torch.zeros_like(problem.y), [], [problem.initial()]
+    for s in steps:
+        raw, x = s.images["raw"], s.images["x"]
+        used.append((((lam + mu) * x - mu * (raw + u)) / lam, (x > 1e-3) & (x < 1 - 1e-3)))
+        u = u + raw - x
+        xs.append(x)
+    sigma = denoiser_sigma(problem.noise_rms, params["sigma_d"])
+    expected = {1: problem.initial(), 4: denoise(xs[0], sigma, "nlm"), 8: denoise(xs[3], sigma, "nlm"),
+                12: denoise(xs[7], sigma, "nlm")}  # xs[k]: x after step k; the job of step k sees xs[k − 1]
+    for k, (d, inside) in enumerate(used, start=1):
+        e = expected[max(j for j in expected if j <= k)]
+        assert inside.float().mean() > 0.5 and torch.allclose(d[inside], e[inside], atol=2e-4), k
+
+
 @pytest.mark.parametrize("denoiser,iterations", [("nlm", 5), ("tv", 5), ("bm3d", 1)])
 @pytest.mark.parametrize("degradation,values,lam", [("denoise", {"sigma": 25}, 1.0), ("blur", {"noise": 2.0}, 0.02)])
 def test_red_beats_the_degraded_input_with_every_denoiser(denoiser, iterations, degradation, values, lam):
@@ -189,8 +216,8 @@ def test_the_stop_rule_returns_the_output_at_the_stop(method):
     last = stopped[-1]
     j = int(last.notes[-1].split("stopped decreasing at step ")[1].split()[0])
     assert last.it == j + 15 < 120 and last.chosen["iterations"] == last.it
-    if method == "dip":  # DeepRED's denoiser runs beside the net, so its runs are not bit-identical
-        assert torch.equal(last.x, free[j - 1].x) and torch.equal(last.images["raw"], free[j - 1].images["raw"])
+    # DeepRED's denoiser runs beside the net, but the loop waits for it: its runs are bit-identical too
+    assert torch.equal(last.x, free[j - 1].x) and torch.equal(last.images["raw"], free[j - 1].images["raw"])
     assert last.x.shape == free[0].x.shape and torch.isfinite(last.x).all()
 
 
