@@ -21,20 +21,26 @@ class Diffusion(GenerativePrior):
     """Sample x ~ p(x | y) with a diffusion prior p(x) learned by a DDPM and the known A:
 
     ``diffpir`` (Zhu et al. 2023): every reverse step takes the network's x̂₀ = E[x₀ | x_t],
-    solves argmin_z ‖y − A(z)‖² + ρ_t ‖z − x̂₀‖² (ρ_t = λσ_n²/σ̄_t², the HQS data step of
-    plug-and-play, exact in Fourier or by CG, gradient steps for non-linear A) and re-noises
-    towards t−1 with a share ζ of fresh noise — no gradient through the network.
+    solves argmin_z ‖y − A(z)‖² + ρ_t ‖z − x̂₀‖² (ρ_t = λσ²/σ̄_t² with σ the noise level on the
+    [0, 1] scale, as the reference code forms it; the HQS data step of plug-and-play, exact in
+    Fourier or by CG, gradient steps for non-linear A) and re-noises towards the next t with a
+    share ζ of fresh noise — no gradient through the network. Steps follow the reference's
+    'quad' spacing (dense near t = 0); the last step returns x₀ with no data step, as the
+    reference does (``arena/diffusion.py``).
     ``dps`` (Chung et al. 2023): the DDPM's ancestral step, then a step −ζ ∇_{x_t}‖y − A(x̂₀(x_t))‖
     through the network (a backward pass per step; the paper runs 1000 steps).
 
-    The shown estimate at each step is x̂₀ (the mean over ``samples`` chains, which run batched);
+    The shown estimate at each step is x̂₀ after the data step (at the last step x₀ itself; the
+    mean over ``samples`` chains, which run batched);
     with several samples the ``std`` map is their per-pixel standard deviation — what the prior
     is unsure of, large inside an inpainting hole. Needs the trained DDPM: 64×64 cartoon faces
     (``weights/ddpm_faces.md``).
 
-    Defaults: DiffPIR with 100 steps, λ = 7 (the paper's), ζ = 1; DPS ζ′ = 4 — the best of a small
-    grid on four *training* faces (centre hole and ×4 SR; ``weights/ddpm_faces.md``), never on the
-    held-out ones.
+    Defaults: DiffPIR with 100 steps, λ = 2.5, ζ = 1; DPS ζ′ = 4 — the best of small grids on
+    four *training* faces (blur with noise 10 and σ = 25 denoising for λ and ζ; centre hole and
+    ×4 SR for ζ and ζ′; ``weights/ddpm_faces.md``), never on the held-out ones. λ departs from the
+    reference code's λ = 7 (same ρ_t scale), which was chosen for its FFHQ model; ζ = 1 is its
+    inpainting setting (0.3 for deblurring).
     """
 
     name = "diffusion"
@@ -46,9 +52,11 @@ class Diffusion(GenerativePrior):
     params = (
         Param("sampler", "diffpir", "DiffPIR (data step, no network gradient) or DPS (gradient through the net)",
               choices=("diffpir", "dps")),
-        Param("iterations", 100, "reverse steps (network evaluations) out of the model's T = 1000",
-              min=2, max=1000, log=True),
-        Param("lam", 7.0, "DiffPIR: λ in ρ_t = λ σ_n² / σ̄_t²", min=0.01, max=1000.0, log=True),
+        Param("iterations", 100, "reverse steps out of the model's T = 1000 (DiffPIR's last step, t = 0, "
+              "needs no network evaluation)", min=2, max=1000, log=True),
+        Param("lam", 2.5, "DiffPIR: λ in ρ_t = λ σ² / σ̄_t² (σ: the noise level on the 0–1 scale; the "
+              "reference code's is 7)",
+              min=0.01, max=1000.0, log=True),
         Param("zeta", 1.0, "DiffPIR: share ζ of fresh noise in each re-noising (0: deterministic)", min=0.0, max=1.0),
         Param("step", 4.0, "DPS: step size ζ′ of the data-gradient step", min=0.0, max=1000.0),
         Param("inner", 10, "DiffPIR: CG or gradient steps of each data step (non-Fourier A)", min=1, max=200),

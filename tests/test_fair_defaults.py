@@ -55,8 +55,6 @@ KNOWN = {
     **{(m, "colorize"): GREEN_CHANNEL for m in ("gauss_newton", "levenberg_marquardt")},
     ("pnp", "colorize"): "a denoiser has no colour to give: from the gray start the iterates stay gray, slightly "
                          "desaturated by the data step (−0.3 dB; BM3D −0.2)",
-    ("diffusion", "camera"): "−5.2 dB on face1: DiffPIR's non-linear data step (10 gradient steps on the saturating "
-                             "curve, ‖J‖² ≈ 12) leaves x̂₀ far from the data in the dark regions (not yet investigated)",
     ("lgn", "colorize"): "the cell never saw colorization: its Gauss–Newton steps add colour noise (−0.4 dB)",
     ("lgn", "quantize"): "the straight-through Jacobian is the identity, so the Gauss–Newton direction points at y "
                          "itself (the naive inverse); the 4-step cell's corrections lose 1.2 dB at 48²",
