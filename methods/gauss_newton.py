@@ -19,11 +19,19 @@ class GaussNewton(Method):
     (quadratically near a zero-residual solution); for linear φ and R = ½‖∇x‖² one step is the
     Tikhonov solution. Diagnostics: inner CG iterations, the linearisation error
     ‖r(x+δ) − r(x) − Jδ‖/‖Jδ‖ (how far from linear φ is over the step) and t.
+
+    This is Gauss–Newton with a line search on one fixed Tikhonov-type functional (λ does not
+    change along the iteration; Nocedal & Wright ch. 10 for Gauss–Newton, ch. 3 for the
+    backtracking, ch. 5 and 7 for CG on the inner system with Jacobian products) — not the
+    iteratively regularised Gauss–Newton method of regularisation theory (Bakushinskii;
+    Kaltenbacher, Neubauer & Scherzer), whose weight α_k → 0 along the iteration with a stopping
+    rule doing the regularising.
     """
 
     name = "gauss_newton"
     label = "Gauss–Newton (regularised)"
-    reference = "Burger & Kaltenbacher, SIAM J. Numer. Anal. 2006; Nocedal & Wright, Numerical Optimization, ch. 10"
+    reference = ("Nocedal & Wright, Numerical Optimization, 2nd ed., Springer 2006, ch. 10 (Gauss–Newton); "
+                 "Björck, Numerical Methods for Least Squares Problems, SIAM 1996, ch. 9")
     order = 45
     params = nonlinear.PARAMS
 

