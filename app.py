@@ -123,6 +123,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 add("overview", gr.Gallery(columns=5, format="png", label="clean, degraded and every output",
                                            elem_id="overview", height="auto", allow_preview=True, object_fit="contain"))
             with gr.Tab("Compare"):
+                add("lesson", gr.Markdown(elem_id="lesson"))
                 add("table", gr.HTML(elem_classes=["arena-table"]))
                 with gr.Accordion("Download everything (zip)", open=True):
                     add("download", gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, "
@@ -189,7 +190,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                          progress={m.name: ui[f"progress.{m.name}"] for m in METHODS}, table=ui["table"],
                          plot=ui["plot"], left=ui["left"], right=ui["right"], slider=ui["slider"], zoom=ui["zoom"],
                          download=ui["download"], results=ui["results"], tuning_plot=ui["tuning_plot"],
-                         maps_plot=ui["maps_plot"], live=gr.State(None), run=ui["run"], names=ui)
+                         maps_plot=ui["maps_plot"], lesson=ui["lesson"], live=gr.State(None), run=ui["run"], names=ui)
         (run_btn.click(run.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
                        **PRIVATE)
          .success(run.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",

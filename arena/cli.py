@@ -5,6 +5,7 @@
               [--seed N] [--device auto|cpu|cuda] [--max-side N] [--out DIR] [--seconds S]
               [--tune off|auto|oracle]
     arena run --config DIR/config.json [--out DIR]
+    arena run --preset ID [--image NAME] [--seed N] [--out DIR]   # a lecture preset, its lesson checked
     arena sweep SPEC.toml --out DIR [--address ADDR] [--workers N] [--fresh]
 
 SPEC = name[:key=value,key=value], e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
@@ -18,6 +19,7 @@ import json
 import math
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--degradation", help="SPEC, e.g. blur:kernel=gaussian,sigma=1.6,noise=2")
     r.add_argument("--method", action="append", default=[], help="SPEC, repeatable, e.g. tv:lam=0.05")
     r.add_argument("--config", help="re-run a saved comparison (DIR/config.json)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--preset", help="run a lecture preset (ids: arena list) and check its lesson's claims; "
+                                    "--image, --seed and --seconds may override its own")
+    r.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the preset's)")
     r.add_argument("--device", default="auto", help="auto, cpu or cuda")
     r.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
                    help=f"downscale so the longer side is at most N (default {DEFAULT_MAX_SIDE}; 0 = never)")
@@ -132,10 +136,14 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from arena.errors import SpecError
     from arena.experiment import Config, prepare_experiment, save
 
-    if args.config:
-        if args.image or args.observed or args.degradation or args.method:
-            raise SpecError("--config replaces --image/--observed/--degradation/--method; give one or the other")
-        config = Config.load(args.config)
+    preset = None
+    if args.config and args.preset:
+        raise SpecError("give --config or --preset, not both")
+    if args.config or args.preset:
+        if args.observed or args.degradation or args.method or (args.config and args.image):
+            raise SpecError(f"--{'config' if args.config else 'preset'} replaces --observed/--degradation/--method"
+                            f"{'' if args.preset else '/--image'}; give one or the other")
+        config, preset = (Config.load(args.config), None) if args.config else _preset_config(args)
     else:
         if args.image and args.observed:
             raise SpecError("give --image (a clean image to degrade) or --observed (a degraded photo), not both")
@@ -144,10 +152,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if missing:
             raise SpecError(f"arena run needs --{' --'.join(missing)} (or --config DIR/config.json)")
         config = Config.from_specs(
-            args.observed or args.image, args.degradation, args.method, seed=args.seed, device=args.device,
+            args.observed or args.image, args.degradation, args.method, seed=args.seed or 0, device=args.device,
             max_side=args.max_side or None, seconds=args.seconds, iterations=args.iterations,
             metrics_every=args.metrics_every, sequential=args.sequential, tune=args.tune,
             observed=bool(args.observed))
+    started = time.perf_counter()
     prepared = prepare_experiment(config)
     for notice in prepared.notices:
         print(f"note: {notice}", file=sys.stderr)
@@ -158,10 +167,37 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           f"image {tuple(prepared.problem.x_shape[-2:])} on {prepared.problem.device}", file=sys.stderr)
     results = _stream(prepared, quiet=args.quiet, with_lpips=not args.no_lpips)
     _table(results, prepared.degraded_metrics)
+    lesson = None
+    if preset is not None and preset.claims:
+        from arena.lessons import summary
+
+        lesson = preset.check(results, degraded=prepared.degraded_metrics, seconds=time.perf_counter() - started)
+        print(f"lesson ({summary(lesson)}):")
+        for v in lesson:
+            print(f"  {v.mark} {v.text}")
     if args.out:
-        files = save(prepared, results, args.out)
+        files = save(prepared, results, args.out, lesson=lesson)
         print(f"wrote {len(files)} files to {args.out}", file=sys.stderr)
     return 0
+
+
+def _preset_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A preset's config, with the image, seed and time budget the command line gives instead."""
+    import dataclasses
+
+    from arena.errors import SpecError
+    from arena.presets import DEFAULT_SECONDS, load_presets
+
+    presets = load_presets()
+    if args.preset not in presets:
+        raise SpecError(f"unknown preset {args.preset!r}; valid ids: {', '.join(presets)}")
+    preset = presets[args.preset]
+    c = preset.config
+    config = dataclasses.replace(c, image=args.image or c.image, seed=args.seed if args.seed is not None else c.seed,
+                                 seconds=args.seconds or c.seconds or DEFAULT_SECONDS, device=args.device,
+                                 methods=[dict(m) for m in c.methods], degradation_params=dict(c.degradation_params))
+    config.check()
+    return config, preset
 
 
 def _stream(prepared: Any, *, quiet: bool, with_lpips: bool) -> dict[str, Any]:

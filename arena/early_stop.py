@@ -204,15 +204,18 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
             yield replace(step, x=best.x, images=best.images, maps=best.maps, notes=tuple(said),
                           chosen={**step.chosen, **extra.get("chosen", {}), "iterations": step.it})
             return
-        if late and not done:
-            said.append(f"stopped at step {step.it} to finish inside the {seconds:g} s budget.")
+        asked = max(cap or 0, iterations)
+        budget_ended = (late and not done) or (done and seconds is not None and iterations < asked)
+        if budget_ended:
+            said.insert(0, f"stopped by the {seconds:g} s budget at step {step.it} of the {asked} it would run.")
         if (late or done) and rule is not None and rule.variance is not None:
             said.append(f"ES-WMV had not fired: the running variance of the last {rule.window} outputs was "
                         f"lowest at step {rule.best_step}, fewer than its patience of {rule.patience} steps "
                         f"before the end, so the last output is the result.")
         if said or late:
             extra = {"notes": tuple(said), "chosen": {**extra.get("chosen", {}),
-                                                      **({"iterations": step.it} if late else {})}}
+                                                      **({"iterations": step.it} if late else {})},
+                     "budget_ended": budget_ended}
         if "chosen" in extra:
             extra["chosen"] = {**step.chosen, **extra["chosen"]}
         yield replace(step, **extra) if extra else step

@@ -19,6 +19,7 @@ from arena import metrics
 from arena.device import pick_device
 from arena.errors import ImageLoadError, SpecError
 from arena.images import fit_domain, load_image
+from arena.lessons import Verdict
 from arena.params import parse_spec
 from arena.problem import Problem, make_problem, observed_problem
 from arena.plots import maps_figure
@@ -249,14 +250,18 @@ def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True, work
                           workers=workers)
 
 
-def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path) -> list[Path]:
-    """Write images, metrics, plots and the config that reproduces this run."""
+def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path,
+         lesson: list[Verdict] | None = None) -> list[Path]:
+    """Write images, metrics, plots and the config that reproduces this run (``lesson``: the
+    verdicts of the preset it ran, recorded in ``metrics.json``)."""
     c = prepared.config
     doc = metrics_document(
         results, degradation={"name": c.degradation, **c.degradation_params,
                               "description": prepared.problem.degradation.describe()},
         seed=c.seed, degraded=prepared.degraded_metrics, notices=prepared.notices,
         lpips_status=metrics.lpips_status().reason)
+    if lesson is not None:
+        doc["lesson"] = [v.to_json() for v in lesson]
     cfg = c.to_json()
     cfg["image"] = str(resolve_image(c.image))
     # The values actually used (rules applied, tuned values chosen), so a replay is exact without tuning again.

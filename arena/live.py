@@ -9,7 +9,7 @@ import torch
 
 from arena.runner import Event, MethodResult
 
-NOT_DIAGNOSTICS = {"step", "seconds", "loss", "psnr", "ssim", "lpips"}
+NOT_DIAGNOSTICS = {"step", "seconds", "loss", "psnr", "ssim", "lpips", "data_fit"}
 """History keys that are not a method's own numbers (those are plotted or in the table)."""
 
 
@@ -18,6 +18,8 @@ class LiveMethod:
     """What an interface shows for one method while it runs."""
 
     key: str
+    name: str = ""
+    """The method's registry name (the key without a ``#2`` suffix unless given)."""
     step: int = 0
     total: int = 0
     seconds: float = 0.0
@@ -57,8 +59,9 @@ class LiveMethod:
 class Tracker:
     """Consumes :class:`~arena.runner.Event` s; ``methods`` holds the live state by key."""
 
-    def __init__(self, keys: list[str]) -> None:
-        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k) for k in keys}
+    def __init__(self, keys: list[str], names: list[str] | None = None) -> None:
+        names = names or [k.partition("#")[0] for k in keys]
+        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k, n) for k, n in zip(keys, names)}
         self.results: dict[str, MethodResult] | None = None
         self.changed: set[str] = set()
 
@@ -66,7 +69,7 @@ class Tracker:
         if ev.kind == "done":
             self.results = dict(ev.results or {})
             return
-        m = self.methods.setdefault(ev.method, LiveMethod(ev.method))
+        m = self.methods.setdefault(ev.method, LiveMethod(ev.method, ev.method.partition("#")[0]))
         self.changed.add(ev.method)
         m.total = ev.total or m.total
         if ev.kind == "start":

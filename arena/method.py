@@ -49,6 +49,10 @@ class Step:
         Parameter values the method settled while running (e.g. ``net`` and ``iterations`` picked
         from the time budget); the runner records them in the result's ``params`` so the report
         says what was actually used.
+    budget_ended : bool
+        Set on the last step when the time budget ended the run before the method's own stopping
+        rule or its iteration count did (it planned fewer steps to fit, or stopped short): the
+        result's status is then ``budget``, not ``done``.
     """
 
     it: int
@@ -58,6 +62,7 @@ class Step:
     maps: Mapping[str, torch.Tensor] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     chosen: Mapping[str, Value] = field(default_factory=dict)
+    budget_ended: bool = False
 
 
 ITERATIONS_MAX = 100_000
@@ -88,6 +93,10 @@ class Method(ABC):
     heavy: ClassVar[bool] = False
     """True for methods dominated by large kernels (convolutional nets): the runner lets them use
     several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
+
+    schedule: ClassVar[tuple[str, ...]] = ()
+    """Diagnostics the method follows as a schedule rather than reaches (PnP's σ_k and μ_k): the
+    convergence figure draws them on their own panel."""
 
     weights: ClassVar[tuple[str, ...]] = ()
     """The files in ``weights/`` a run may read (a learned prior, a denoiser it may call): a sweep

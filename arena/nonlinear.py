@@ -158,7 +158,7 @@ def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_ite
         diagnostics = {"loss": min(f, f_new), "cg": float(inner), "linearisation_error": lin_error,
                        "accepted": float(accepted)}
         if mu is None:
-            diagnostics["step"] = step
+            diagnostics["step_length"] = step
             if accepted:
                 x, f = candidate, f_new
             converged = converged or not accepted  # no decrease along the Gauss–Newton direction

@@ -13,53 +13,114 @@ from matplotlib.figure import Figure
 class HasHistory(Protocol):
     history: list[dict[str, float]]
 
+
 def display_key(key: str, res: object) -> str:
     """The method key as tables and plots show it: tuned results say how (``tv [oracle]``)."""
     tuning = getattr(res, "tuning", None)
     return f"{key} [{tuning['mode']}]" if tuning else key
 
 
-PANELS = (("psnr", "step"), ("psnr", "seconds"), ("loss", "step"), ("loss", "seconds"))
-LABELS = {"psnr": "PSNR (dB)", "loss": "loss / its first value (log; each method's own, see its tab)",
+LABELS = {"psnr": "PSNR (dB)", "data_fit": "data-fit ‖A(x̂) − y‖ (RMS, 0–255)",
+          "loss": "objective ÷ its first value (log)", "schedule": "schedule (log)",
           "step": "iteration", "seconds": "wall time (s)"}
+FEW_POINTS = 30
+"""Curves with at most this many points get a marker at each, so an 8-step method is not a stub."""
+LOG_STEPS = 10
+"""When the longest run has this many times the steps of the shortest, iterations are on a log axis."""
+EXTRA_STYLES = ("--", "-.", ":")
+"""Line styles of a method's other outputs (DIP's raw output dashed), its result solid."""
 
 
-def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None) -> Figure:
-    """A 2×2 figure of the methods' histories (finished results or live ones); the PSNR panels
-    show the degraded input's PSNR as a dashed line, and are left out when there is no clean image.
+def _colors(i: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A method's colour and a lighter one of the same hue for its other outputs (tab20's pairs)."""
+    from matplotlib import colormaps
 
-    Uses ``matplotlib.figure.Figure`` directly (no pyplot state), so it is safe in threads.
+    pairs = colormaps["tab20"]
+    return pairs(2 * (i % 10)), pairs(2 * (i % 10) + 1)
+
+
+def schedule_of(key: str, res: object) -> tuple[str, ...]:
+    """The diagnostics a method declares as its schedule (σ_k, μ_k, …), drawn on their own panel."""
+    from arena.method import METHODS, load_methods
+
+    load_methods()
+    name = getattr(res, "name", None) or key.partition("#")[0]
+    return METHODS.get(name).schedule if name in METHODS else ()
+
+
+def _curve(res: HasHistory, axis: str, name: str) -> list[tuple[float, float]]:
+    return [(h[axis], h[name]) for h in res.history if name in h and axis in h and np.isfinite(h[name])]
+
+
+def _draw(ax: object, pts: list[tuple[float, float]], *, color: object, style: str, label: str, width: float) -> None:
+    xs, ys = zip(*pts)
+    marker = "o" if len(pts) <= FEW_POINTS else None
+    ax.plot(xs, ys, linestyle=style, marker=marker, color=color, label=label, markersize=4,  # type: ignore[attr-defined]
+            linewidth=width)
+
+
+def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: float | None = None,
+                       noise_level: float | None = None) -> Figure:
+    """The methods' histories (finished results or live ones) against iteration and wall time.
+
+    Rows: PSNR of each result (solid) and of its other outputs (dashed: DIP's raw output), with the
+    degraded input's PSNR as a grey line — or, without a clean image, the data-fit with the noise
+    level as a line (fitting below it means fitting the noise); each method's objective relative
+    to its start; and, when a method follows a schedule (PnP's σ_k and μ_k), that schedule.
+    Short runs get a marker per point, and iterations go on a log axis when run lengths differ
+    tenfold. Uses ``matplotlib.figure.Figure`` directly (no pyplot
+    state), so it is safe in threads.
     """
-    with_psnr = any("psnr" in h for res in results.values() for h in res.history)
-    panels = PANELS if with_psnr else PANELS[2:]
-    fig = Figure(figsize=(11, 7.5 if with_psnr else 3.9), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(panels) // 2, 2, squeeze=False))
-    for ax, (metric, axis) in zip(axes.flat, panels):
-        for i, (key, res) in enumerate(results.items()):
-            key = display_key(key, res)
-            color = f"C{i % 10}"
-            extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
-            for name, dashed in [(metric, False), *((e, True) for e in extras)]:
-                pts = [(h[axis], h[name]) for h in res.history if name in h and axis in h]
-                if metric == "loss":  # methods minimise different objectives: each relative to its start
-                    pts = [(a, b) for a, b in pts if b > 0]
-                    pts = [(a, b / pts[0][1]) for a, b in pts]
-                if not pts:
+    top = "psnr" if any("psnr" in h for res in results.values() for h in res.history) else "data_fit"
+    schedules = {k: s for k, res in results.items() if (s := schedule_of(k, res))
+                 and any(n in h for h in res.history for n in s)}
+    rows = [top, "loss"] + (["schedule"] if schedules else [])
+    lengths = [res.history[-1]["step"] for res in results.values() if res.history]
+    log_steps = len(lengths) > 1 and max(lengths) >= LOG_STEPS * max(min(lengths), 1)
+    fig = Figure(figsize=(11, 3.6 * len(rows) + 0.6), layout="constrained")
+    axes = fig.subplots(len(rows), 2, squeeze=False)
+    for row, metric in zip(axes, rows):
+        for ax, axis in zip(row, ("step", "seconds")):
+            for i, (key, res) in enumerate(results.items()):
+                color, light = _colors(i)
+                label = display_key(key, res)
+                if metric == "schedule":
+                    for j, name in enumerate(schedules.get(key, ())):
+                        if pts := [(a, b) for a, b in _curve(res, axis, name) if b > 0]:
+                            _draw(ax, pts, color=color if j == 0 else light, style=EXTRA_STYLES[j % 3] if j else "-",
+                                  label=f"{label}: {name}", width=1.6)
                     continue
-                xs, ys = zip(*pts)
-                style = "o" if len(pts) == 1 else ":" if dashed else "-"
-                label = f"{key} ({name.removeprefix('psnr_')})" if dashed else key
-                ax.plot(xs, ys, style, color=color, label=label, markersize=5, linewidth=1.2 if dashed else 1.6)
-        if metric == "loss":
-            ax.set_yscale("log")
-        if metric == "psnr" and degraded_psnr is not None:
-            ax.axhline(degraded_psnr, color="gray", linestyle="--", linewidth=1, label="degraded")
-        ax.set_xlabel(LABELS[axis])
-        ax.set_ylabel(LABELS[metric])
-        ax.grid(True, alpha=0.3)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    if handles:  # below the panels: the image box's buttons sit at its top right
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
+                if metric == "loss":  # methods minimise different objectives: each relative to its start
+                    pts = [(a, b) for a, b in _curve(res, axis, "loss") if b > 0]
+                    if pts:
+                        _draw(ax, [(a, b / pts[0][1]) for a, b in pts], color=color, style="-", label=label, width=1.6)
+                    continue
+                if pts := _curve(res, axis, metric):
+                    _draw(ax, pts, color=color, style="-", label=label, width=1.8)
+                extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
+                for j, name in enumerate(extras):
+                    if pts := _curve(res, axis, name):
+                        _draw(ax, pts, color=light, style=EXTRA_STYLES[j % 3], width=1.4,
+                              label=f"{label} ({name.removeprefix('psnr_')} output)")
+            if metric in ("loss", "schedule"):
+                ax.set_yscale("log")
+            if metric == "psnr" and degraded_psnr is not None:
+                ax.axhline(degraded_psnr, color="gray", linestyle=":", linewidth=1.2, label="degraded input")
+            if metric == "data_fit" and noise_level:
+                ax.axhline(noise_level, color="black", linestyle=":", linewidth=1.2, label="noise level")
+            if axis == "step" and log_steps:  # an 8-step method beside a 3000-step one: both visible
+                ax.set_xscale("log")
+            ax.set_xlabel(LABELS[axis] + (" (log)" if axis == "step" and log_steps else ""), fontsize=11)
+            ax.set_ylabel(LABELS[metric], fontsize=11)
+            ax.tick_params(labelsize=10)
+            ax.grid(True, alpha=0.3)
+    handles: dict[str, object] = {}
+    for ax in axes[:, 0]:  # one legend for every row, below the panels
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 3),
+                   frameon=False, fontsize=11)
     return fig
 
 

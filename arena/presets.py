@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena import lessons
 from arena.errors import SpecError
-from arena.experiment import Config
+from arena.experiment import Config, Prepared, prepare_experiment, run
 from arena.resources import ASSETS
+from arena.runner import MethodResult
 
 PRESETS_FILE = ASSETS / "presets.json"
 TIMES_FILE = PRESETS_FILE.with_name("preset_times.json")
 """Measured run times per device kind, written by ``python -m benchmarks.bench_presets``."""
+DEFAULT_SECONDS = 60.0
+"""The time budget per method of a preset that sets none (the app's slider starts there)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,12 @@ class Preset:
     seconds: dict[str, float] = field(default_factory=dict)
     """Measured wall time of the whole preset by device kind (``cpu``, ``gpu``); a kind not
     measured is absent."""
+    claims: tuple[dict[str, Any], ...] = ()
+    """What the description promises, as checkable claims (:mod:`arena.lessons`)."""
+
+    def check(self, results: Any, *, degraded: Any, seconds: float) -> list[lessons.Verdict]:
+        """The claims evaluated on a finished run of this preset."""
+        return lessons.check(self.claims, results, degraded=degraded, seconds=seconds)
 
 
 def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
@@ -52,8 +64,13 @@ def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
         names = [m["name"] for m in p["methods"]]
         if len(names) != len(set(names)):
             raise SpecError(f"preset {p['id']!r} lists a method twice; the app shows one tab per method")
+        claims = tuple(p.get("claims", ()))
+        try:
+            lessons.validate(claims, names)
+        except SpecError as exc:
+            raise SpecError(f"preset {p['id']!r}: {exc}") from None
         out[p["id"]] = Preset(p["id"], p["title"], p["description"], p.get("convention", ""), cfg, p.get("topic", ""),
-                            {kind: t[p["id"]] for kind, t in times.items() if p["id"] in t})
+                              {kind: t[p["id"]] for kind, t in times.items() if p["id"] in t}, claims)
     return out
 
 
@@ -63,3 +80,34 @@ def _measured_times(path: Path) -> dict[str, dict[str, float]]:
         return {}
     raw = json.loads(path.read_text())
     return {kind: {pid: float(row["seconds"]) for pid, row in entry["presets"].items()} for kind, entry in raw.items()}
+
+
+@dataclass
+class PresetRun:
+    """A preset run to the end, as the app runs it, with its claims checked."""
+
+    prepared: Prepared
+    results: dict[str, MethodResult]
+    seconds: float
+    """Wall time from loading the image to the last method's end."""
+    verdicts: list[lessons.Verdict]
+
+
+def run_preset(preset: Preset, *, image: str | None = None, seconds: float | None = None,
+               workers: str = "threads", with_lpips: bool | None = None) -> PresetRun:
+    """Run ``preset`` (on another ``image``, or with a shorter time budget ``seconds``) and check
+    its claims. LPIPS is computed when a claim needs it unless ``with_lpips`` says otherwise."""
+    config = dataclasses.replace(preset.config, image=image or preset.config.image,
+                                 seconds=seconds or preset.config.seconds or DEFAULT_SECONDS,
+                                 methods=[dict(m) for m in preset.config.methods],
+                                 degradation_params=dict(preset.config.degradation_params))
+    if with_lpips is None:
+        with_lpips = any(c.get("metric") == "lpips" for c in preset.claims)
+    t0 = time.perf_counter()
+    prepared = prepare_experiment(config)
+    results: dict[str, MethodResult] = {}
+    for ev in run(prepared, with_lpips=with_lpips, workers=workers):
+        if ev.kind == "done":
+            results = dict(ev.results or {})
+    wall = time.perf_counter() - t0
+    return PresetRun(prepared, results, wall, preset.check(results, degraded=prepared.degraded_metrics, seconds=wall))

@@ -139,7 +139,8 @@ def write_report(out: str | Path, *, clean: torch.Tensor | None, degraded: torch
                         f"{m['compute_seconds']:.4f}", m["iterations"], m["data_fit"], m["noise_level"],
                         json.dumps(m["params"]), m["message"]])
     written.append(out / "metrics.csv")
-    fig = convergence_figure(results, degraded_psnr=document.get("degraded", {}).get("psnr"))
+    noise = next((m["noise_level"] for m in document["methods"].values() if m.get("noise_level") is not None), None)
+    fig = convergence_figure(results, degraded_psnr=document.get("degraded", {}).get("psnr"), noise_level=noise)
     fig.savefig(out / "convergence.png", dpi=100)
     written.append(out / "convergence.png")
     if maps is not None:

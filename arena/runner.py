@@ -372,13 +372,15 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
                 if "iterations" in step.chosen:
                     res.total = min(int(step.chosen["iterations"]), budget.iterations or ITERATIONS_MAX)
                 res.notes += [n for n in step.notes if n not in res.notes]
+                if step.budget_ended:
+                    res.status = STATUS_BUDGET
                 res.seconds = time.perf_counter() - t0
                 res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
-                record: dict[str, float] = {"step": step.it, "seconds": res.seconds,
-                                            "compute_seconds": res.compute_seconds, **diag}
+                record: dict[str, float] = {**diag, "step": step.it, "seconds": res.seconds,
+                                            "compute_seconds": res.compute_seconds}
                 measured = None
-                if step.it == 1 or step.it % every == 0 or step.it >= res.total:
-                    measured = {"psnr": None, "ssim": None}
+                if step.it == 1 or step.it % measure_every(every, res.total) == 0 or step.it >= res.total:
+                    measured = {"psnr": None, "ssim": None, "data_fit": metrics.data_fit(problem, x)}
                     if clean is not None:
                         measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
                         for name, extra in step.images.items():
@@ -392,8 +394,9 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
                     if step.it < int(job.params.get("iterations", step.it)):
                         res.status, res.message = STATUS_BUDGET, f"iteration budget of {budget.iterations} reached"
                     break
-                if budget.seconds is not None and res.seconds >= budget.seconds:
-                    res.status, res.message = STATUS_BUDGET, f"time budget of {budget.seconds:g} s reached"
+                if budget.seconds is not None and res.seconds >= budget.seconds and step.it < res.total:
+                    res.status = STATUS_BUDGET
+                    res.message = f"stopped by the {budget.seconds:g} s budget at step {step.it} of {res.total}"
                     break
     except ArenaError as exc:
         res.status, res.message = STATUS_ERROR, str(exc)
@@ -409,6 +412,16 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
         if caveat and res.status == STATUS_DONE and not res.message:
             res.message = caveat
         res.message = " ".join(filter(None, [*res.notes, res.message]))
+
+
+MIN_POINTS = 8
+"""A curve gets at least this many measured points: a method planned for 8 or 30 steps is measured
+more often than every ``metrics_every`` steps, so its curve (and a schedule it follows) can be seen."""
+
+
+def measure_every(every: int, total: int) -> int:
+    """Steps between measurements: ``every``, or fewer for a run too short to give ``MIN_POINTS``."""
+    return max(1, min(every, total // MIN_POINTS))
 
 
 def _finish(problem: Problem, clean: torch.Tensor | None, res: MethodResult, with_lpips: bool) -> None:

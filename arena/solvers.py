@@ -57,6 +57,14 @@ def harmonic_start(problem: Problem, iterations: int = 50) -> torch.Tensor:
     return x
 
 
+def fair_start(problem: Problem) -> torch.Tensor:
+    """The first estimate of an iterative method: the degradation's natural start, or, where some
+    pixels have no measurement at all, :func:`harmonic_start` — gradient steps spread information a
+    few pixels per hundred iterations, so a zero-filled hole (a painted stroke) would stay black
+    for any budget, whatever the method's model says belongs there."""
+    return harmonic_start(problem) if problem.linear and missing_pixels(problem) else problem.initial()
+
+
 def quadratic_data_step(problem: Problem, x: torch.Tensor, z: torch.Tensor, mu: float, inner: int) -> torch.Tensor:
     """argmin_x ½‖A(x) − y‖² + (μ/2)‖x − z‖², warm-started at ``x`` — the data step of
     half-quadratic splitting (plug-and-play, DiffPIR). Exact in Fourier when A is a circular

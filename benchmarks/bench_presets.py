@@ -1,14 +1,16 @@
-"""Measure how long each lecture preset takes, as the app runs it, for the preset list's run times.
+"""Run every lecture preset as the app does: its time, and whether its lesson's claims held.
 
-    python -m benchmarks.bench_presets [--cap 40] [--only ID ...]
+    python -m benchmarks.bench_presets [--cap 130] [--only ID ...] [--others]
 
 Runs every preset (or ``--only`` those) on this machine's device the way the app does — every
 method at once, in worker processes on a CPU, threads on a GPU, with the preset's time budget per
-method or the app's default of 60 s — and records the wall time until the last method ends. Deep
-priors plan their work to fill the time budget, so stopping one early would change what it
-computes: a preset whose budget exceeds ``--cap`` runs with the cap as its budget instead, and if its
-methods used most of it (80 %), its expected time is its full budget (the table marks it "≤");
-otherwise the cap bound nothing and the time is measured. Writes the times under the device kind
+method or the app's default of 60 s — records the wall time until the last method ends, and checks
+the preset's claims (:mod:`arena.lessons`) on the run. Deep priors plan their work to fill the
+time budget, so stopping one early would change what it computes: a preset whose budget exceeds
+``--cap`` runs with the cap as its budget instead, and if its methods used most of it (80 %), its
+expected time is its full budget (the table marks it "≤") and its claims are those of the capped
+run. ``--others`` runs each preset again on the other bundled images of its kind (a lesson that
+holds on one image only is an accident) and records those verdicts too. Writes the times and verdicts under the device kind
 (``cpu`` or ``gpu``) in ``assets/preset_times.json``, keeping the other kind's, and a table in
 ``benchmarks/PRESETS.md``.
 """
@@ -16,7 +18,6 @@ otherwise the cap bound nothing and the time is measured. Writes the times under
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,44 +25,61 @@ from typing import Any
 
 import torch
 
+from arena import lessons
 from arena import workers as worker_pool
 from arena.device import pick_device
-from arena.experiment import prepare_experiment, run
-from arena.presets import PRESETS_FILE, TIMES_FILE, load_presets
+from arena.presets import DEFAULT_SECONDS, PRESETS_FILE, TIMES_FILE, Preset, load_presets, run_preset
 from benchmarks.bench_methods import machine
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SECONDS = 60.0
-"""The app's time budget per method when a preset sets none (its slider's default)."""
 FILLED = 0.8
 """Methods that ran this share of a capped budget were fitting their work to it."""
 
 
-def measure(pid: str, cap: float, workers: str) -> dict[str, Any]:
-    """One preset's wall time (or its budget, when its methods filled ``cap``) and its methods' iterations."""
+PHOTOS = ("camera", "astronaut", "chelsea", "coffee")
+FACES = ("face1", "face2", "face3", "face4")
+"""The bundled images of each kind: a preset's claims are checked on the others of its kind."""
+
+
+def other_images(preset: Preset) -> list[str]:
+    """The bundled images of the same kind as the preset's (photos, or faces), but its own."""
+    kind = next((k for k in (PHOTOS, FACES) if preset.config.image in k), ())
+    return [] if preset.config.observed else [im for im in kind if im != preset.config.image]
+
+
+def measure(pid: str, cap: float, workers: str, others: bool) -> dict[str, Any]:
+    """One preset's wall time (or its budget, when its methods filled ``cap``), its methods'
+    iterations, and its claims' verdicts — on its own image and, with ``others``, on the other
+    bundled images of its kind."""
     preset = load_presets()[pid]
-    budget = preset.config.seconds or APP_SECONDS
-    config = dataclasses.replace(preset.config, seconds=min(budget, cap))
-    t0 = time.perf_counter()
-    prepared = prepare_experiment(config)
-    results = {}
-    for ev in run(prepared, with_lpips=False, workers=workers):
-        if ev.kind == "done":
-            results = dict(ev.results or {})
-    wall = time.perf_counter() - t0
-    filled = budget > cap and wall > FILLED * cap
+    budget = preset.config.seconds or DEFAULT_SECONDS
+    done = run_preset(preset, seconds=min(budget, cap), workers=workers)
+    filled = budget > cap and done.seconds > FILLED * cap
     methods = {key: {"iterations": r.iterations, "total": r.total, "seconds": round(r.seconds, 2), "status": r.status}
-               for key, r in results.items()}
-    return {"seconds": round(budget if filled else wall, 1), "budget_filled": filled, "methods": methods}
+               for key, r in done.results.items()}
+    row = {"seconds": round(budget if filled else done.seconds, 1), "budget_filled": filled, "methods": methods,
+           "claims": [v.to_json() for v in done.verdicts]}
+    if others and preset.claims:
+        row["other_images"] = {im: [v.to_json() for v in run_preset(preset, image=im, seconds=min(budget, cap),
+                                                                      workers=workers).verdicts]
+                               for im in other_images(preset)}
+    return row
+
+
+def _held(verdicts: list[dict[str, Any]]) -> str:
+    if not verdicts:
+        return "no claims"
+    return lessons.summary([lessons.Verdict(v["claim"], v["held"], v["text"]) for v in verdicts])
 
 
 def table(times: dict[str, Any]) -> list[str]:
     presets = load_presets()
-    lines = ["# Lecture presets: how long each takes", "",
-             "Written by `python -m benchmarks.bench_presets`; the preset list in the app shows these times.",
+    lines = ["# Lecture presets: how long each takes, and whether its lesson held", "",
+             "Written by `python -m benchmarks.bench_presets`; the preset list in the app shows these times, "
+             "and the page checks the same claims after every run of a preset.",
              "Each preset runs as the app runs it (all methods at once; worker processes on a CPU, threads "
              "on a GPU). ≤: the methods filled the cap given instead of the preset's longer budget, so they "
-             "would fill that budget too.", ""]
+             "would fill that budget too (its claims are checked on the capped run).", ""]
     for kind in ("cpu", "gpu"):
         got = times.get(kind)
         lines += [f"## {kind.upper()}", ""]
@@ -69,12 +87,22 @@ def table(times: dict[str, Any]) -> list[str]:
             lines += ["Not measured yet (run the script on such a machine).", ""]
             continue
         lines += [f"Machine: {got['machine']}; cap {got['cap']:g} s; measured {got['date']}.", "",
-                  "| preset | topic | seconds | methods (iterations done / total) |", "|---|---|---:|---|"]
+                  "| preset | topic | seconds | claims | methods (iterations done / total) |", "|---|---|---:|---|---|"]
         for pid, row in got["presets"].items():
             topic = presets[pid].topic if pid in presets else "(removed)"
             its = ", ".join(f"{k} {m['iterations']}/{m['total']}" for k, m in row["methods"].items())
-            lines.append(f"| {pid} | {topic} | {'≤ ' if row['budget_filled'] else ''}{row['seconds']:g} | {its} |")
-        lines.append("")
+            lines.append(f"| {pid} | {topic} | {'≤ ' if row['budget_filled'] else ''}{row['seconds']:g} | "
+                         f"{_held(row.get('claims', []))} | {its} |")
+        lines += ["", "### The claims, as measured", ""]
+        for pid, row in got["presets"].items():
+            if not row.get("claims"):
+                continue
+            lines.append(f"**{pid}** ({presets[pid].config.image if pid in presets else '?'})")
+            lines += [f"- {lessons.Verdict(v['claim'], v['held'], v['text']).mark} {v['text']}" for v in row["claims"]]
+            for image, verdicts in row.get("other_images", {}).items():
+                lines.append(f"- on {image}: {_held(verdicts)}" + "".join(
+                    f"; ✗ {v['text']}" for v in verdicts if v["held"] is False))
+            lines.append("")
     return lines
 
 
@@ -83,6 +111,8 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=130.0, help="the longest budget to run in full (seconds)")
     ap.add_argument("--only", nargs="*", help="preset ids (default: every preset)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--others", action="store_true", help="check each preset's claims on the other bundled "
+                    "images of its kind too (photos or faces)")
     args = ap.parse_args()
     device = pick_device(args.device)
     kind = "gpu" if device.type == "cuda" else "cpu"
@@ -94,7 +124,7 @@ def main() -> None:
     if workers == "processes":
         worker_pool.warm()  # the app warms its worker pool when it starts; a lecturer never waits for it
     for pid in args.only or list(load_presets()):
-        entry["presets"][pid] = measure(pid, args.cap, workers)
+        entry["presets"][pid] = measure(pid, args.cap, workers, args.others)
         print(pid, entry["presets"][pid], flush=True)
         times[kind] = entry
         TIMES_FILE.write_text(json.dumps(times, indent=1, ensure_ascii=False, separators=(',', ': ')) + "\n")

@@ -36,6 +36,7 @@ within a CPU budget; on chelsea, which overfits by step 800, it fires at 1032 an
 
 
 OUTPUTS = ("notebook", "paper")
+RAW_OUTPUTS = ("perturbed", "net")
 
 
 @METHODS.register
@@ -86,6 +87,9 @@ class DeepImagePrior(Method):
         Param("output", "notebook", "what is averaged and shown: notebook = f_θ(z + η) as in the authors' "
               "notebooks (better here), paper = f_θ(z) as in the paper's equation (one more forward per step)",
               choices=OUTPUTS),
+        Param("raw", "perturbed", "the raw output shown beside the average: perturbed = f_θ(z + η), the training "
+              "forward's (free); net = f_θ(z), the network's own output (one more forward per step), which shows "
+              "the fitting of the noise without the jitter of η", choices=RAW_OUTPUTS),
         Param("samples", 1, "independent runs (seeds) batched in one network call; > 1 adds a "
               "per-pixel standard-deviation map", min=1, max=16),
         *stop_params(patience=PATIENCE),
@@ -101,14 +105,16 @@ class DeepImagePrior(Method):
         return {"iterations": dip_iterations(problem), "reg_noise": dip_reg_noise(problem, REG_NOISE_AT_25)}
 
     def run(self, problem: Problem, *, iterations: int, lr: float, reg_noise: float, ema: float, net: str,
-            input_depth: int, precision: str, output: str, samples: int, stop: str, window: int, patience: int) -> Iterator[Step]:
+            input_depth: int, precision: str, output: str, raw: str, samples: int, stop: str, window: int,
+            patience: int) -> Iterator[Step]:
         started = time.perf_counter()
         threads = torch.get_num_threads()
         fits: list[_Fit] = []
 
         def make(name: str) -> _Fit:
             fits.append(_Fit(problem, name, lr=lr, reg_noise=reg_noise, ema=ema, input_depth=input_depth,
-                             samples=samples, paper_output=output == "paper", precision=precision))
+                             samples=samples, paper_output=output == "paper", net_raw=raw == "net",
+                             precision=precision))
             return fits[-1]
 
         try:
@@ -128,9 +134,10 @@ class _Fit:
     """One DIP fit (K nets when ``samples = K``): the state the notebook's training loop keeps."""
 
     def __init__(self, problem: Problem, net: str, *, lr: float, reg_noise: float, ema: float,
-                 input_depth: int, samples: int, paper_output: bool = False, precision: str = "fp32") -> None:
+                 input_depth: int, samples: int, paper_output: bool = False, net_raw: bool = False,
+                 precision: str = "fp32") -> None:
         self.problem, self.reg_noise, self.ema, self.samples = problem, reg_noise, ema, samples
-        self.paper_output = paper_output
+        self.paper_output, self.net_raw = paper_output, net_raw
         self.f, self.z, self.g, self.precision = dip_setup(problem.x_shape, problem.device, net=net,
                                                            input_depth=input_depth, seed=problem.seed, copies=samples,
                                                            precision=precision)
@@ -158,11 +165,13 @@ class _Fit:
             self.last_db = data_db
             with torch.no_grad():
                 torch._foreach_copy_(self.saved, list(f.parameters()))
-        if self.paper_output and self.reg_noise > 0:
+        raw = net_out = out.detach()  # f(z + η), what the notebooks average
+        if (self.paper_output or self.net_raw) and self.reg_noise > 0:
             with torch.no_grad():
-                raw = f(z).reshape(self.samples, *shape[1:])
-        else:
-            raw = out.detach()
+                net_out = f(z).reshape(self.samples, *shape[1:])  # f(z), the paper's output
+        if self.paper_output:
+            raw = net_out
+        shown = net_out if self.net_raw else raw
         if accepted:
             self.opt.step()
             # A rejected step's output (5 dB worse, or NaN) stays out of the average; the notebooks
@@ -170,7 +179,7 @@ class _Fit:
             self.avg = raw if self.avg is None else self.ema * self.avg + (1 - self.ema) * raw
         elif self.avg is None:
             self.avg = raw
-        images = {"raw": raw.mean(0, keepdim=True)}
+        images = {"raw": shown.mean(0, keepdim=True)}
         maps = {"std": self.avg.std(0, keepdim=True)} if self.samples > 1 else {}
         self.k += 1
         return Step(self.k, self.avg.mean(0, keepdim=True), {"loss": mse.mean().item(), "data_psnr": data_db}, images,

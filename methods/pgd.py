@@ -10,6 +10,7 @@ from arena import regularizers as reg
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
+from arena.solvers import fair_start
 
 
 @METHODS.register
@@ -19,7 +20,8 @@ class ProjectedGradient(Method):
     for noiseless problems whose constraint set has a cheap projection: inpainting (put the known
     pixels back) and MRI (put the acquired Fourier coefficients back). R is TV_ε (τ < 2ε/8) or the
     Dirichlet energy ½‖∇u‖² (τ < 2/8, harmonic inpainting). With noisy data the constraint forces
-    the noise to be kept exactly — use ``tv`` there.
+    the noise to be kept exactly — use ``tv`` there. Missing pixels start from their harmonic fill
+    (:func:`arena.solvers.fair_start`), so the prior shapes them from the first step.
     """
 
     name = "pgd"
@@ -41,7 +43,7 @@ class ProjectedGradient(Method):
 
     def run(self, problem: Problem, *, prior: str, eps: float, step: float, iterations: int) -> Iterator[Step]:
         d = problem.degradation
-        u = problem.initial()
+        u = fair_start(problem)
         if prior == "tv":
             tau = step * 2.0 * eps / reg.GRAD_NORM_SQ
             value_and_grad = lambda v: reg.tv_smooth_and_grad(v, eps)  # noqa: E731

@@ -12,7 +12,7 @@ from arena.errors import UnsupportedError
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
-from arena.solvers import conjugate_gradient
+from arena.solvers import conjugate_gradient, fair_start
 
 
 @METHODS.register
@@ -72,7 +72,7 @@ class Tikhonov(Method):
         elif solver == "cg":
             yield from self._cg(problem, lam, iterations, objective)
         else:
-            x = problem.initial()
+            x = fair_start(problem)
             tau = 1.0 / (problem.lipschitz + reg.GRAD_NORM_SQ * lam)
             _, g = problem.fidelity_and_grad(x)
             for k in range(1, iterations + 1):
@@ -82,11 +82,12 @@ class Tikhonov(Method):
 
     @staticmethod
     def _cg(problem: Problem, lam: float, iterations: int, objective) -> Iterator[Step]:
-        """Conjugate gradients on (AᵀA + λ∇ᵀ∇) x = Aᵀy, started from the naive inverse."""
+        """Conjugate gradients on (AᵀA + λ∇ᵀ∇) x = Aᵀy, started from the naive inverse (or the
+        harmonic fill of missing pixels)."""
 
         def normal(v: torch.Tensor) -> torch.Tensor:
             return problem.A_adjoint(problem.A(v)) + lam * reg.dirichlet_grad(v, circular=True)
 
         b = problem.A_adjoint(problem.y)
-        for k, (x, residual) in enumerate(conjugate_gradient(normal, b, problem.initial(), iterations, tol=1e-10), 1):
+        for k, (x, residual) in enumerate(conjugate_gradient(normal, b, fair_start(problem), iterations, tol=1e-10), 1):
             yield Step(k, x, {"loss": objective(x), "residual": residual})

@@ -8,6 +8,7 @@ from arena import regularizers as reg
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
+from arena.solvers import fair_start
 
 
 @METHODS.register
@@ -20,6 +21,8 @@ class TotalVariation(Method):
     of 2/L. Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): the best λ on
     training photos grows a little faster than σ (σ = 2/255 deblurring: 3·10⁻⁴; σ = 25/255
     denoising: 0.1; ``benchmarks/DEFAULTS.md``). Smaller ε is closer to true TV but needs smaller steps (more iterations).
+    Where pixels have no measurement (inpainting) the iteration starts from their harmonic fill
+    (:func:`arena.solvers.fair_start`).
     """
 
     name = "tv"
@@ -38,7 +41,7 @@ class TotalVariation(Method):
         return {"lam": 20.0 * problem.sigma_eff**2.3}
 
     def run(self, problem: Problem, *, lam: float, eps: float, step: float, iterations: int) -> Iterator[Step]:
-        x = problem.initial()
+        x = fair_start(problem)
         tau = step * 2.0 / (problem.lipschitz + reg.GRAD_NORM_SQ * lam / eps)
         fid, fid_grad = problem.fidelity_and_grad(x)
         tv, tv_grad = reg.tv_smooth_and_grad(x, eps)

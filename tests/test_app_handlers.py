@@ -16,7 +16,8 @@ from ui.widgets import widget_default  # noqa: E402
 
 
 VIEW = run.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
-                                    "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "live")},
+                                    "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "lesson",
+                                    "live")},
                  images={m.name: f"image-{m.name}" for m in METHODS}, progress={m.name: f"progress-{m.name}" for m in METHODS},
                  run="run", names=Components())
 """Stand-ins for the run's output components (the handlers only use them as dictionary keys)."""
@@ -41,7 +42,7 @@ def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_p
     """The settings as the page sends them, by name (ui.registry.SETTINGS); every widget is present."""
     values = {"image": image or common.default_image(), "degradation": degradation, "seed": seed, "max_side": 64,
               "mask": mask, "methods": list(methods), "seconds": 30, "sequential": False, "tune": tune,
-              "observed": observed, "estimate": estimate}
+              "observed": observed, "estimate": estimate, "preset": None}
     for d in DEGRADATIONS:
         for p in common.ui_params(d):
             values[f"degr.{d.name}.{p.name}"] = (degr or {}).get(p.name, p.default) if d.name == degradation else p.default
@@ -153,3 +154,18 @@ def test_a_widget_shows_only_while_its_parameter_applies():
         update = show({"degr.inpaint.mask": mask}, FakeRequest())
         assert {k.split(".")[-1] for k, u in update.items() if u["visible"]} == shown, mask
         assert set(update) == {"degr.inpaint.ratio", "degr.inpaint.box"}, "the server path has no widget"
+
+
+def test_a_preset_run_shows_its_lesson_checked_and_a_free_run_none():
+    """After a run that came from a preset, Compare shows each claim with ✓/✗ and the measured numbers;
+    a run of the user's own settings shows no lesson (the preset's claims would not describe it)."""
+    from ui.common import PRESETS
+
+    values = settings("mri", methods=("naive", "tv", "pgd"), method_params={"tv": {"lam": 0.002, "iterations": 300}})
+    values["degr.mri.noise"] = 0.0
+    lesson = next(u["lesson"] for u in run_updates({**values, "preset": "mri-lines"}) if u.get("lesson"))
+    assert lesson.startswith("**The lesson, checked on this run**")
+    claims = [c for c in PRESETS["mri-lines"].claims]
+    assert lesson.count("\n- ") == len(claims) and "✓" in lesson and "dB" in lesson
+    assert not any(u.get("lesson") for u in run_updates({**values, "methods": ["tv"]}))
+    assert "What the run should show" in inputs.apply_preset({"preset": "mri-lines"}, FakeRequest())["preset_md"]

@@ -43,7 +43,7 @@ def test_one_gauss_newton_step_on_a_linear_problem_is_the_tikhonov_solution():
     p, _, _ = make_problem(x, "blur", {"sigma": 1.6, "noise": 2}, seed=0)
     (step,) = _steps("gauss_newton", p, prior="tikhonov", lam=0.01, iterations=1, cg_iterations=1000, cg_tol=1e-10)
     (closed,) = _steps("tikhonov", p, lam=0.01, solver="fourier")
-    assert step.diagnostics["step"] == 1.0
+    assert step.diagnostics["step_length"] == 1.0
     assert (step.x - closed.x).abs().max() < 1e-4
 
 

@@ -14,6 +14,7 @@ from arena.degradations import DEGRADATIONS
 from arena.errors import ArenaError, SpecError
 from arena.experiment import Config, resolve_image
 from arena.images import load_image, to_uint8
+from arena.lessons import promise
 from arena.method import METHODS
 from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, run_time,
                        session_of, ui_params)
@@ -104,6 +105,9 @@ def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     chosen = {m["name"]: m["params"] for m in c.methods}
     md = (f"**{p.title}.** {p.description}" + (f"\n\n*Convention:* {p.convention}" if p.convention else "")
           + f"\n\n*Run time:* {run_time(p)}.")
+    if p.claims:
+        md += "\n\n**What the run should show** (checked after it, under Compare):\n" + "\n".join(
+            f"- {promise(c)}" for c in p.claims)
     return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED,
             "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
             **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),

@@ -14,9 +14,10 @@ from typing import Any
 import gradio as gr
 
 SETTINGS = ("image", "degradation", "degr.", "seed", "max_side", "mask", "methods", "method.", "seconds",
-            "sequential", "tune", "observed", "estimate")
+            "sequential", "tune", "observed", "estimate", "preset")
 """What a comparison is made of: exact names, and prefixes ending in a dot (one widget per parameter:
-``degr.<degradation>.<param>``, ``method.<method>.<param>``)."""
+``degr.<degradation>.<param>``, ``method.<method>.<param>``); and the preset whose lesson the run
+is checked against."""
 
 
 class Components:

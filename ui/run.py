@@ -17,13 +17,14 @@ from arena.errors import ArenaError
 from arena.experiment import Prepared, prepare_experiment, save
 from arena.experiment import run as run_experiment
 from arena.images import to_uint8, zoom_crop, zoom_window
+from arena.lessons import Verdict, summary
 from arena.live import Tracker
-from arena.metrics import lpips_status
+from arena.metrics import lpips_status, noise_level
 from arena.plots import convergence_figure, figure_array
 from arena.report import summary_table, zip_folder
 from arena.tuning import LABELS
-from ui.common import (OVERVIEW_INTERVAL, PLOT_INTERVAL, PLOT_SHARE, PREVIEW_INTERVAL, RUNS, WORKERS, session_of,
-                       shown, shown_or_none)
+from ui.common import (OVERVIEW_INTERVAL, PLOT_INTERVAL, PLOT_SHARE, PRESETS, PREVIEW_INTERVAL, RUNS, WORKERS,
+                       session_of, shown, shown_or_none)
 from ui.images import png_file
 from ui.inputs import config_from
 from ui.registry import Components
@@ -77,6 +78,8 @@ class RunView:
     """State: the last finished run's images (slider, zoom and the method tabs read it)."""
     tuning_plot: Any
     maps_plot: Any
+    lesson: Any
+    """The preset's claims checked on the finished run (empty for a run that is not a preset's)."""
     live: Any
     """State: the run in progress, handed from the start to the stream to the finish."""
     run: Any
@@ -87,14 +90,14 @@ class RunView:
     def start_outputs(self) -> list[Any]:
         return [self.clean, self.degraded, self.degraded_md, self.status, self.overview, *self.images.values(),
                 *self.progress.values(), self.table, self.plot, self.download, self.results, self.tuning_plot,
-                self.maps_plot, self.live, self.run]
+                self.maps_plot, self.lesson, self.live, self.run]
 
     def stream_outputs(self) -> list[Any]:
         return [self.status, self.overview, self.plot, self.live]
 
     def finish_outputs(self) -> list[Any]:
         return [self.table, self.plot, self.left, self.right, self.slider, self.zoom, self.download, self.results,
-                self.status, self.overview, self.tuning_plot, self.maps_plot, *self.images.values(),
+                self.status, self.overview, self.tuning_plot, self.maps_plot, self.lesson, *self.images.values(),
                 *self.progress.values(), self.run]
 
 
@@ -102,8 +105,10 @@ def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
     """Run, first event: check the settings, show the input pair, clear the last run's outputs."""
 
     def start(given: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        started = time.perf_counter()
+        values = view.names.named(given)
         try:
-            prep = prepare_experiment(config_from(view.names.named(given), session_of(request)))
+            prep = prepare_experiment(config_from(values, session_of(request)))
         except ArenaError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         # Each picture is encoded once: the overview reuses the files the panels were given.
@@ -116,7 +121,10 @@ def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
                 **{c: "starting" if k in chosen else "not run yet" for k, c in view.progress.items()},
                 view.table: "", view.plot: None, view.download: None, view.results: None,
                 view.tuning_plot: gr.Image(value=None, visible=False), view.maps_plot: gr.Image(value=None, visible=False),
-                view.live: {"prep": prep, "fixed": fixed, "results": None}, view.run: gr.Button(interactive=False)}
+                view.lesson: "",
+                view.live: {"prep": prep, "fixed": fixed, "results": None, "started": started,
+                            "preset": values.get("preset")},
+                view.run: gr.Button(interactive=False)}
 
     return start
 
@@ -130,7 +138,8 @@ def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         prep, fixed, session = live["prep"], live["fixed"], session_of(request)
         flag = RUNS.current(session) or RUNS.start(session)
         keys = [m.get("key") or m["name"] for m in prep.config.methods]
-        tracker = Tracker(keys)
+        tracker = Tracker(keys, [m["name"] for m in prep.config.methods])
+        noise = noise_level(prep.problem)
         latest: dict[str, str] = {}
         sent: dict[str, torch.Tensor] = {}
         last_push = last_overview = 0.0
@@ -157,7 +166,7 @@ def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                 # never more than PLOT_SHARE of this process's time, however long the histories grow.
                 if now - last_plot >= max(PLOT_INTERVAL, plot_cost / PLOT_SHARE):
                     update[view.plot] = png_file(figure_array(convergence_figure(
-                        tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"])))
+                        tracker.methods, degraded_psnr=prep.degraded_metrics["psnr"], noise_level=noise)))
                     last_plot = time.monotonic()
                     plot_cost = last_plot - now
                 yield update
@@ -179,6 +188,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             yield {view.run: gr.Button(interactive=True)}
             return
         prep, results, tracker = live["prep"], live["results"], live["tracker"]
+        verdicts = lesson_verdicts(live.get("preset"), results, prep, time.perf_counter() - live["started"])
         images = ({"clean": prep.clean.cpu()} if prep.clean is not None else {}) | {"degraded": prep.degraded.cpu()}
         images.update({k: r.x.cpu() for k, r in results.items() if r.x is not None})
         names = list(images)
@@ -191,6 +201,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                                                                if k not in ("clean", "degraded")}
         maps = [(shown(4 * v), f"{k} {n} (×4)") for k, r in results.items() for n, v in r.maps.items()]
         yield {
+            view.lesson: lesson_markdown(live.get("preset"), verdicts),
             view.table: table_html(results, prep.degraded_metrics),
             view.left: gr.Dropdown(choices=names, value="degraded"),
             view.right: gr.Dropdown(choices=names, value=best_right),
@@ -205,7 +216,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
-        save(prep, results, out)
+        save(prep, results, out, lesson=verdicts)
         archive = zip_folder(out, out.parent / "restoration-arena.zip")
         lam, maps_png = out / "tuning.png", out / "maps.png"
         yield {view.plot: str(out / "convergence.png"), view.download: str(archive), view.status: f"Finished: {statuses}.",
@@ -214,6 +225,22 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                else gr.Image(value=None, visible=False)}
 
     return finish
+
+
+def lesson_verdicts(pid: str | None, results: dict[str, Any], prep: Prepared, seconds: float) -> list[Verdict] | None:
+    """The claims of the preset this run came from, checked on it (None: not a preset's run)."""
+    if not pid or pid not in PRESETS or not PRESETS[pid].claims:
+        return None
+    return PRESETS[pid].check(results, degraded=prep.degraded_metrics, seconds=seconds)
+
+
+def lesson_markdown(pid: str | None, verdicts: list[Verdict] | None) -> str:
+    """The lesson line: the preset's claims with ✓/✗ and the numbers this run measured."""
+    if verdicts is None or pid is None:
+        return ""
+    lines = [f"**The lesson, checked on this run** ({summary(verdicts)}):"]
+    lines += [f"- {v.mark} {html.escape(v.text)}" for v in verdicts]
+    return "\n".join(lines)
 
 
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
