@@ -53,6 +53,7 @@ class PlugAndPlay(Method):
                  "Denoiser Prior, IEEE TPAMI 2021")
     order = 72
     weights = ("drunet.safetensors", "dncnn.safetensors")
+    schedule = ("sigma_k", "mu_k")
     params = (
         Param("denoiser", "drunet", "the denoiser D(·; σ_k)", choices=DENOISERS),
         Param("lam", 0.23, "λ in μ_k = λ σ_K² / σ_k²", min=1e-3, max=100.0, log=True, tunable=True),
