@@ -18,6 +18,10 @@ from ui import api, common, inputs, run
 from ui.registry import SETTINGS, Components
 from ui.widgets import param_widget
 
+RESULT_PANELS = ("status", "overview", "table", "lesson", "plot", "tuning_plot", "maps_plot", "slider", "zoom",
+                 "download", "results", "image.", "progress.")
+"""What a run writes; a preset's pick empties it (:func:`ui.inputs.cleared_results`)."""
+
 PRIVATE = {"api_visibility": "private"}
 """The page's own events: not on the API page, not callable by gradio_client. Only the three
 documented endpoints are an API, and they refuse server paths (Param.server_path)."""
@@ -181,7 +185,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         ui["preset"].change(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
                             outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed",
                                      "max_side", "methods", "method.", "seconds", "tune", "observed"]),
-                                     *groups, *boxes_tabs])
+                                     *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,
                        outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
         view = run.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],

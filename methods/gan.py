@@ -19,7 +19,10 @@ class GanPrior(GenerativePrior):
     count in proportion to the missing pixels around them) keeps G(z) consistent with y; the
     discriminator's perceptual loss keeps it realistic; −log p(z) = ½‖z‖² keeps z typical. Several
     random z₀ are optimised in one batched call and the lowest objective is kept. For inpainting the
-    generated content is Poisson-blended into the observed pixels (``blend``). For quantization A is
+    generated content is Poisson-blended into the observed pixels (``blend``); where the degradation
+    has a cheap exact correction (colourisation: the observed grey levels under the generated colours;
+    MRI: the acquired k-space put back) it is applied to G(ẑ) the same way, and G(ẑ) itself is
+    streamed as ``generated``. For quantization A is
     the identity, as in the paper (``quantizer=identity``), or the straight-through quantizer.
     Needs the trained generator: 64×64 cartoon faces (``weights/dcgan_faces.md``).
     """
@@ -36,7 +39,8 @@ class GanPrior(GenerativePrior):
         Param("latent", 1.0, "weight of −log p(z) = ½‖z‖²", min=0.0, max=100.0),
         Param("weighting", "importance", "inpainting pixel weights: Yeh's importance weights or uniform",
               choices=("importance", "uniform")),
-        Param("blend", True, "Poisson-blend the generated content into the observed pixels (inpainting)"),
+        Param("blend", True, "make the result explain y: Poisson-blend into the observed pixels (inpainting), "
+              "the observed grey levels under the generated colours (colourisation)"),
         Param("quantizer", "identity", "A for quantization: identity (the paper) or straight-through",
               choices=("identity", "straight-through")),
     )
@@ -51,5 +55,7 @@ class GanPrior(GenerativePrior):
             diagnostics = {"loss": float(objective[0]), "data_term": data}
             if blend and mask is not None and (it == iterations or it % 10 == 0):
                 yield Step(it, poisson_blend(x, problem.y, mask), diagnostics, {"generated": x})
+            elif blend and mask is None and (fitted := problem.degradation.consistent(x, problem.y)) is not None:
+                yield Step(it, fitted, diagnostics, {"generated": x})
             else:
                 yield Step(it, x, diagnostics)

@@ -63,6 +63,10 @@ def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     for name in ("naive", "lsq", "tikhonov", "tv", "PSNR", "LPIPS"):
         assert name in text
     assert "unavailable" not in text, "LPIPS is a number (weights/lpips_alex.safetensors)"
+    lesson = page.locator("#lesson").inner_text()
+    assert "The lesson, checked on this run" in lesson
+    lines = [line for line in lesson.splitlines() if "dB" in line or "data-fit" in line]
+    assert len(lines) >= 4 and all(line.lstrip().startswith("✓") for line in lines), lesson  # semi-convergence held
     assert page.locator(".arena-table td.best").count() >= 2, "best values are highlighted"
     plot = page.locator("#convergence-plot img")
     plot.wait_for(timeout=10_000)
@@ -78,6 +82,9 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page.get_by_role("tab", name="Overview").click()
     _choose(page, "Lecture preset", "Denoising σ=25: Tikhonov vs TV")
     page.get_by_text("Tikhonov blurs edges").first.wait_for(timeout=10_000)  # the preset has been applied
+    # The previous run's results are gone, not left beside the new preset's settings.
+    page.get_by_text("Preset loaded: press Run").first.wait_for(timeout=10_000)
+    assert page.locator(".arena-table table").count() == 0 and page.locator("#lesson").inner_text().strip() == ""
     page.get_by_text("Total variation (smoothed) — parameters").click()
     iterations = page.get_by_label("iterations").last
     for _ in range(5):  # a freshly opened accordion can still overwrite a value typed at once

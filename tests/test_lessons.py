@@ -90,3 +90,24 @@ def test_a_claim_that_cannot_be_checked_is_never_counted_as_held():
 def test_validate_refuses_bad_claims(claim, message):
     with pytest.raises(SpecError, match=message):
         validate([claim], ["tv", "naive"])
+
+
+def test_a_full_claim_is_unchecked_when_the_budget_cut_its_method():
+    """Paper presets need the paper's iterations: cut by a CPU's budget, their claims say so."""
+    cut = result("dip", 22.0)
+    cut.status = "budget"
+    claim = {"kind": "order", "metric": "psnr", "better": "dip", "worse": "degraded"}
+    assert verdict(claim, cut).held is True
+    v = verdict({**claim, "full": True}, cut)
+    assert v.held is None and "stopped by the time budget" in v.text
+
+
+def test_keeps_peak_at_fall_reads_the_result_when_the_raw_output_has_fallen():
+    """DIP's averaged output holds the peak while the raw output falls: the claim is read at the
+    first step where the raw output is 1 dB below its peak, whatever happens later."""
+    dip = result("dip", 24.0, curve=[20, 25, 27.0, 27.3, 26.0, 24.0], raw=[22, 27.5, 27.0, 26.4, 25.0, 23.0])
+    claim = {"kind": "keeps_peak", "method": "dip", "curves": ["psnr_raw"], "within": 0.3, "at_fall": 1.0}
+    v = verdict(claim, dip)  # raw peak 27.5 at step 20; fallen 1.1 dB at step 40, where the result is 27.3
+    assert v.held and "by step 40" in v.text and "27.30 dB" in v.text
+    assert not verdict({**claim, "within": 0.1}, dip).held
+    assert verdict({**claim, "at_fall": 5.0}, dip).held is None  # it never fell that far

@@ -32,6 +32,16 @@ CLEARED = {"degraded": None, "degraded_md": "*A new image: press **Show degradat
 """What a new image or preset leaves in the panels that described the previous one."""
 
 
+def cleared_results() -> dict[str, Any]:
+    """The result panels emptied when a preset replaces the comparison: nothing on the page may
+    show the previous run as if it belonged to the new settings."""
+    hidden = gr.Image(value=None, visible=False)
+    return {"status": "*Preset loaded: press **Run** to compute it.*", "overview": [], "table": "", "lesson": "",
+            "plot": None, "tuning_plot": hidden, "maps_plot": hidden, "slider": None, "zoom": [], "download": None,
+            "results": None, **{f"image.{m.name}": None for m in METHODS},
+            **{f"progress.{m.name}": "not run yet" for m in METHODS}}
+
+
 NO_PRESET = {"preset": None, "preset_md": ""}
 """A user's own change of image, degradation or methods: the preset's text no longer describes the page."""
 
@@ -108,7 +118,7 @@ def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     if p.claims:
         md += "\n\n**What the run should show** (checked after it, under Compare):\n" + "\n".join(
             f"- {promise(c)}" for c in p.claims)
-    return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED,
+    return {"preset_md": md, "image": path, "clean": _file_or_none(img), "editor": img, **CLEARED, **cleared_results(),
             "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
             **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),
                                                                 prm.default) for prm in ui_params(d)},

@@ -115,6 +115,13 @@ class Degradation(ABC):
         """Orthogonal projection of ``u`` onto {u : A u = y} when cheap, else None."""
         return None
 
+    def consistent(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """``u`` corrected to explain ``y`` exactly, keeping what the data cannot see — the last step
+        of a method whose prior fits only part of the data (a generator's face): the projection by
+        default, None when there is none. Families whose natural correction is not the orthogonal
+        one say so (colorization keeps u's colours and takes y's grey levels)."""
+        return self.project(u, y)
+
     def equivalent_sigma(self) -> float:
         """The noise level (0–1 scale) that the information this operator destroys is worth to a
         regulariser, besides the actual noise: missing pixels, aliasing from skipped k-space lines,

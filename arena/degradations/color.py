@@ -40,5 +40,12 @@ class Colorize(Degradation):
         """The gray image in all three channels (Aᵀy would darken it)."""
         return y.expand(-1, 3, -1, -1).clone()
 
+    def consistent(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Colourisation's correction: y − w·u added to every channel. As w sums to one the result's
+        luma is y exactly and its chroma (B − Y, R − Y) is u's: the observed grey levels with u's
+        colours, as colourisation methods combine them (the orthogonal projection would shift the
+        colours too, mostly the green channel)."""
+        return u + (y - self.A(u))
+
     def lipschitz(self) -> float:
         return float((self.weights**2).sum()) * 1.0001
