@@ -35,8 +35,9 @@ GREEN_CHANNEL = ("colorize has σ_eff = 0, so λ ≈ 0 and the minimiser of per-
                  "gradient descent never leaves the gray start")
 GENERATOR_GAP = ("the small DCGAN of code-drawn faces cannot reproduce a held-out face (its best G(z) is 19–21 dB, "
                  "benchmarks/GAN.md): where the naive inverse is already good it loses 2.9–6.0 dB, +0.06 on σ=25")
-DGP_GAP = ("fine-tuning θ (5 stages × 60 steps at 2·10⁻⁴ after 300 search steps) gains 3.7–5.5 dB over gan at ×4 but stops short of the "
-           "data where the naive inverse is already good: −0.2 (camera) to −2.9 dB (jpeg) on face1")
+DGP_GAP = ("fine-tuning θ (5 stages × 60 steps at 2·10⁻⁴ after 300 search steps) gains over gan at ×4 "
+           "(benchmarks/DGP.md) but stops short of the data where the naive inverse is already good: "
+           "−0.8 (camera) to −2.0 dB (jpeg) on face1")
 KNOWN = {
     ("tikhonov", "colorize"): PER_CHANNEL, ("tv", "colorize"): PER_CHANNEL, ("red", "colorize"): PER_CHANNEL,
     ("rim", "colorize"): "the RIM never saw colorization; its steps add colour noise (−1.5 dB)",
