@@ -30,6 +30,73 @@ PROBLEMS = {
     "MRI 25 % lines": "mri:ratio=0.25",
 }
 MODES = ("off", "auto", "oracle")
+RED_BEGIN, RED_END = "<!-- red-denoising -->", "<!-- /red-denoising -->"
+
+
+def _photo_problems(which: str, size: int, spec: tuple[str, dict]):
+    """(name, problem, clean) for the training photos (``arena.data.photos``) or the held-out bundled
+    ones, downscaled so that the longer side is ``size``, seed 0."""
+    import torch
+
+    from arena.images import _fit, load_image
+    from arena.problem import make_problem
+
+    if which == "train":
+        from arena.data.photos import natural_photos
+
+        names = ("motorcycle left", "motorcycle right", "grace hopper")
+        images = [_fit(torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float(), size, []) for a in natural_photos()]
+    else:
+        names = ("camera", "astronaut", "chelsea", "coffee")
+        images = [load_image(ROOT / "assets" / "images" / f"{n}.png", max_side=size).x for n in names]
+    return [(n, *make_problem(x, spec[0], spec[1], seed=0)[:2]) for n, x in zip(names, images)]
+
+
+def red_denoising(size: int) -> list[str]:
+    """RED with NLM on σ = 25 denoising against NLM applied once and TV: the default, the oracle on
+    λ alone and the oracle on (λ, σ_d) jointly (``arena.tuning.tune_oracle(joint=...)``), on the
+    training and the held-out photos. Returns the markdown section."""
+    import torch
+
+    from arena import metrics, tuning
+    from arena.denoisers import denoise
+    from arena.method import METHODS, load_methods
+
+    load_methods()
+    red, tv = METHODS.get("red"), METHODS.get("tv")
+    lines = [RED_BEGIN, "## RED with NLM on σ = 25 denoising", "",
+             f"PSNR (dB) at {size}², seed 0; `nlm once` is D(y) at σ (DeepRED's NLM); RED's oracles "
+             "search λ on the half-decade grid ±2 decades, jointly with σ_d ∈ {0.5, 0.7, 1, 1.4} × "
+             "its default, then golden section on λ (`arena.tuning`). `python -m benchmarks.bench_defaults "
+             "--red-denoising` regenerates this section.", "",
+             "| photo | nlm once | tv default | red default | red oracle λ | red oracle (λ, σ_d) | chosen λ, σ_d |",
+             "|---|---|---|---|---|---|---|"]
+    for which in ("train", "held"):
+        rows = []
+        for name, problem, clean in _photo_problems(which, size, ("denoise", {"sigma": 25})):
+            torch.set_num_threads(1)
+            score = lambda x: metrics.psnr(x, clean)  # noqa: E731
+            nlm = score(denoise(problem.y, problem.sigma, "nlm"))
+            *_, t = tv().run(problem, **tv.resolve({}, problem))
+            params = red.resolve({}, problem)
+            *_, r = red().run(problem, **params)
+            lam = red.tunable()
+            evaluate = tuning.evaluator(red(), problem, params, lam)
+            alone = tuning.tune_oracle(lam, params["lam"], evaluate, score, problem)
+            both = tuning.tune_oracle(lam, params["lam"], evaluate, score, problem,
+                                      joint=tuning.joint_param(red, lam, params))
+            chosen = tuning.chosen_params(both)
+            row = [nlm, score(t.x), score(r.x), max(tr.psnr for tr in alone.trials),
+                   max(tr.psnr for tr in both.trials)]
+            rows.append(row)
+            lines.append(f"| {name} ({'training' if which == 'train' else 'held out'}) | "
+                         + " | ".join(f"{v:.2f}" for v in row)
+                         + f" | {chosen['lam']:.3g}, {chosen['sigma_d']:.3g} |")
+            print(lines[-1], flush=True)
+        means = [sum(col) / len(col) for col in zip(*rows)]
+        lines.append(f"| **mean, {'training' if which == 'train' else 'held out'}** | "
+                     + " | ".join(f"{v:.2f}" for v in means) + " | |")
+    return [*lines, "", RED_END]
 
 
 def one(image: str, degradation: str, method: str, tune: str, size: int) -> dict:
@@ -49,9 +116,20 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "DEFAULTS.md"))
     ap.add_argument("--only", help="recompute these problems (comma-separated labels' first words, e.g. MRI) "
                                    "and keep the other rows of the JSON sidecar")
+    ap.add_argument("--red-denoising", action="store_true",
+                    help="only (re)compute the section on RED with NLM at σ = 25 (joint λ, σ_d oracle)")
     args = ap.parse_args()
     images, methods = args.images.split(","), args.methods.split(",")
     out = Path(args.out)
+    if args.red_denoising:
+        section = "\n".join(red_denoising(args.size))
+        text = out.read_text() if out.is_file() else ""
+        if RED_BEGIN in text:
+            text = text[:text.index(RED_BEGIN)] + section + text[text.index(RED_END) + len(RED_END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+        out.write_text(text)
+        return
     data: dict = {}
     if args.only and out.with_suffix(".json").is_file():
         data = json.loads(out.with_suffix(".json").read_text())["data"]
@@ -93,7 +171,9 @@ def main() -> None:
                     f" ×{c['seconds'] / base:.1f}" if mode != "off" and base > 0 else "")
                 cells.append(f"**{text}**" if gain >= 0.5 else text)
         lines.append(f"| {label} | {row['naive']:.2f} | " + " | ".join(cells) + " |")
-    out.write_text("\n".join(lines) + "\n")
+    old = out.read_text() if out.is_file() else ""
+    keep = old[old.index(RED_BEGIN):old.index(RED_END) + len(RED_END)] if RED_BEGIN in old else ""
+    out.write_text("\n".join(lines) + "\n" + (f"\n{keep}\n" if keep else ""))
     print(out.read_text())
 
 

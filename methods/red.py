@@ -31,7 +31,14 @@ class RED(Method):
     denoiser that removes their artefacts; λ = 0.1 + 10σ (σ = 25/255 denoising: 1.08, where
     x ≈ (y + D(x))/2 is natural; σ = 2/255 deblurring: 0.18; noiseless: 0.1). When pixels have
     no measurement at all (inpainting), the iteration starts from a harmonic fill of the holes
-    (``start=smooth``): a patch denoiser cannot fill holes that stay at zero.
+    (``start=smooth``): a patch denoiser cannot fill holes that stay at zero. λ and σ_d interact
+    (a larger λ wants a gentler denoiser), so σ_d is declared tunable after λ: ``arena.tuning``'s
+    oracle searches both when asked (``tune_oracle(joint=...)``).
+
+    Limit on denoising with NLM: the fixed point x = (y + λ D(x))/(1 + λ) keeps a share of y's
+    noise at small λ, and at large λ iterates D, and DeepRED's NLM (which subtracts 2σ_d² from its
+    patch distances) averages an already smooth x like a box filter — no (λ, σ_d) reaches NLM
+    applied once at σ = 25 (``benchmarks/DEFAULTS.md``, the RED section).
 
     What is streamed: NLM and BM3D (and TV, and DnCNN) violate those conditions, so x − D(x) is not
     the gradient of xᵀ(x − D(x))/2 and the iteration does **not** minimise E — on denoising E rises
@@ -54,8 +61,8 @@ class RED(Method):
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
         Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ)", min=1e-4, max=100.0, log=True,
               adaptive=True, tunable=True),
-        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff; 0: the problem's noise level)",
-              min=0.0, max=100.0, adaptive=True),
+        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff; 0: the problem's noise level); "
+              "tunable jointly with λ", min=0.0, max=100.0, adaptive=True, tunable=True),
         Param("start", "initial", "first estimate: the naive inverse, or a harmonic fill of missing pixels "
               "(auto: smooth when pixels are missing)", choices=("initial", "smooth"), adaptive=True),
         Param("step", 1.0, "steepest descent: τ in units of 1/(‖A‖² + λ)", min=0.01, max=2.0),

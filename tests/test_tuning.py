@@ -111,3 +111,34 @@ def test_stop_while_tuning_ends_the_method_as_cancelled():
 def test_unknown_mode_is_refused():
     with pytest.raises(Exception, match="tune='best' is not a mode"):
         Config.from_specs("camera", "denoise", ["tv"], tune="best")
+
+
+def test_the_oracle_tunes_reds_lambda_and_sigma_d_jointly():
+    """RED declares σ_d tunable after λ: searched jointly, the oracle is at least as good as λ alone
+    (the λ-only grid is part of the joint one), it records both values, and a run with them
+    reproduces the best trial exactly."""
+    from arena import metrics
+    from arena.method import METHODS, load_methods
+
+    load_methods()
+    problem, clean, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)
+    cls = METHODS.get("red")
+    method = cls()
+    params = {**cls.resolve({}, problem), "iterations": 8}
+    lam = cls.tunable()
+    joint = tuning.joint_param(cls, lam, params)
+    assert joint is not None and joint[0].name == "sigma_d" and joint[1] == pytest.approx(25.0, rel=0.01)
+    evaluate = tuning.evaluator(method, problem, params, lam)
+    score = lambda x: metrics.psnr(x, clean)  # noqa: E731
+    alone = tuning.tune_oracle(lam, params["lam"], evaluate, score, problem)
+    both = tuning.tune_oracle(lam, params["lam"], evaluate, score, problem, joint=joint)
+    best_alone = max(t.psnr for t in alone.trials)
+    best_both = max(t.psnr for t in both.trials)
+    assert best_both >= best_alone - 1e-6
+    chosen = tuning.chosen_params(both)
+    assert set(chosen) == {"lam", "sigma_d"} and both.to_json()["params"] == chosen
+    assert {t.others["sigma_d"] for t in both.trials} >= {12.5, 25.0, 35.0}
+    *_, last = method.run(problem, **{**params, **chosen})
+    assert metrics.psnr(last.x, clean) == pytest.approx(best_both, abs=1e-6)
+    auto = tuning.tune_auto(problem, lam, params["lam"], evaluate, joint=joint)
+    assert tuning.chosen_params(auto) == {"lam": auto.chosen} and "keeps its default rule" in auto.reason
