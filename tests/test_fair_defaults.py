@@ -62,7 +62,7 @@ KNOWN = {
     ("lgn", "jpeg"): JPEG_STRAIGHT_THROUGH + " (lgn: −0.8 dB; never trained on JPEG)",
     **{("gan", d): GENERATOR_GAP for d in ("denoise", "blur", "sr", "quantize", "jpeg", "mri", "camera")},
     **{("dgp", d): DGP_GAP for d in ("blur", "sr", "colorize", "quantize", "jpeg", "camera")},
-    ("pnp", "quantize"): STRAIGHT_THROUGH, ("pnp", "jpeg"): JPEG_STRAIGHT_THROUGH,
+    ("pnp", "quantize"): STRAIGHT_THROUGH,
     ("pnp", "camera"): "noise 2 through a saturating curve: σ_K = 2/255, so PnP ends near the inverse curve "
                        "(−0.2 dB with 10 gradient steps per data step, +0.1 with 50; BM3D +0.03)",
 }
