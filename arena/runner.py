@@ -298,6 +298,7 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budge
     if budget.iterations is not None and "iterations" in params:
         params["iterations"] = min(int(params["iterations"]), budget.iterations)
     evaluate = tuning.evaluator(job.method, problem, params, param, cancel, budget.seconds)
+    joint = tuning.joint_param(job.method, param, params)  # a second tunable parameter (RED's σ_d)
 
     def progress(text: str) -> None:
         events.put(Event("tune", job.key, 0, res.total, message=text))
@@ -305,10 +306,11 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budge
     t0 = time.perf_counter()
     try:
         if mode == "auto":
-            record = tuning.tune_auto(problem, param, default, evaluate, progress)
+            record = tuning.tune_auto(problem, param, default, evaluate, progress, joint=joint)
         else:
             assert clean is not None  # run_comparison refuses oracle without it
-            record = tuning.tune_oracle(param, default, evaluate, lambda x: metrics.psnr(x, clean), problem, progress)
+            record = tuning.tune_oracle(param, default, evaluate, lambda x: metrics.psnr(x, clean), problem, progress,
+                                        joint=joint)
     except tuning.TuningCancelled:
         res.status, res.message = STATUS_CANCELLED, "stopped while tuning"
         return job
@@ -322,8 +324,9 @@ def _tune(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budge
     for trial in record.trials:
         trial.x = None
     res.tuning = record.to_json()
-    res.params[param.name] = record.chosen
-    return replace(job, params={**job.params, param.name: record.chosen})
+    chosen = tuning.chosen_params(record)
+    res.params.update(chosen)
+    return replace(job, params={**job.params, **chosen})
 
 
 def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budget, every: int,

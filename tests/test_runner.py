@@ -150,3 +150,15 @@ def test_the_live_progress_line_shows_a_methods_own_numbers():
     line = t.methods["pnp"].progress()
     assert line.startswith("3/8 · 1.5 s") and "sigma_k 12.3" in line and "mu_k 0.00612" in line
     assert "loss" not in line and "psnr" not in line
+
+
+def test_oracle_tuning_through_the_runner_applies_every_jointly_chosen_value():
+    """RED's λ and σ_d are tuned together; the final run uses (and the result records) both."""
+    problem, clean = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)[:2]
+    evs = list(run_comparison(problem, clean, ["red:iterations=4"], tune="oracle", with_lpips=False))
+    red = evs[-1].results["red"]
+    chosen = red.tuning["params"]
+    assert set(chosen) == {"lam", "sigma_d"}
+    assert red.params["lam"] == chosen["lam"] and red.params["sigma_d"] == chosen["sigma_d"]
+    best = max(t["psnr"] for t in red.tuning["trials"])
+    assert red.metrics["psnr"] == pytest.approx(best, abs=1e-6), "the final run is the best trial, both values applied"
