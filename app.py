@@ -39,7 +39,10 @@ CSS = """
   #overview .grid-container {--grid-cols: 2 !important}
   .gradio-container {padding: 4px !important; overflow-x: hidden}
   .arena-table table {font-size: 0.8em}
-  #convergence-plot img, #tuning-plot img, #maps-plot img {width: 100%; height: auto}
+  #tuning-plot img, #maps-plot img {width: 100%; height: auto}
+  /* The convergence figure keeps a readable size and scrolls sideways inside its own box. */
+  #convergence-plot {overflow-x: auto}
+  #convergence-plot img {width: 760px; max-width: none; height: auto}
 }
 """
 
