@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arena.method import METHODS
 from arena.nets.srresnet import DEFAULT_SRGAN
-from arena.supervised_sr import SupervisedSR
+from arena.supervised_sr import SupervisedSR, ensemble_param
 
 
 @METHODS.register
@@ -27,6 +27,7 @@ class SRGANMethod(SupervisedSR):
     label = "SRGAN (VGG + adversarial)"
     reference = ("Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
                  "Network, CVPR 2017; Blau & Michaeli, The Perception-Distortion Tradeoff, CVPR 2018")
+    params = (*SupervisedSR.params, ensemble_param(False))
     order = 75
     weights = ("srgan_x4.safetensors",)
     default = DEFAULT_SRGAN

@@ -61,3 +61,21 @@ def test_sr_training_writes_to_out_and_starts_from_init(tmp_path):
     net, meta = load_srresnet(tmp_path / "b" / "srresnet_x4.safetensors")
     assert meta["steps"] == "3" and net.width == 8 and float(meta["held_out_psnr_sr_x4"]) > 10
     assert _weights_state() == before
+
+
+def test_self_ensemble_is_the_mean_over_the_eight_symmetries():
+    """Against an independent reference: a 'network' that is itself equivariant (nearest ×4 upsampling)
+    is unchanged by the ensemble; an orientation-biased one (a horizontal shift) becomes the mean of
+    its eight transformed versions, which is symmetric under a quarter turn."""
+    import torch
+
+    from arena.supervised_sr import self_ensemble
+
+    y = torch.rand(1, 3, 8, 8)
+    up = lambda t: t.repeat_interleave(4, 2).repeat_interleave(4, 3)  # noqa: E731
+    assert torch.allclose(self_ensemble(up, y), up(y), atol=1e-6)
+    shift = lambda t: torch.roll(up(t), 1, dims=3)  # noqa: E731
+    ens = self_ensemble(shift, y)
+    turn = lambda t: torch.rot90(t, 1, (2, 3))  # noqa: E731
+    assert torch.allclose(self_ensemble(shift, turn(y)), turn(ens), atol=1e-6)
+    assert not torch.allclose(ens, shift(y))
