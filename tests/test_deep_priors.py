@@ -339,3 +339,32 @@ def test_dip_backtracks_against_the_previous_step(drop, rolled_back):
     unchanged = all(torch.equal(a, b) for a, b in zip(before, fit.f.parameters()))
     assert unchanged == rolled_back
     assert fit.last_db == (data_db + drop if rolled_back else pytest.approx(data_db, abs=1e-4))
+
+
+def test_a_given_net_with_a_budget_still_chooses_its_threads_and_watches_for_slow_steps():
+    """net=light named by a preset skipped the timing, so two OpenMP threads on busy cores ran
+    20× slower for the whole budget (1 DIP step in 54 s under load). Now the thread count is timed
+    and the run keeps a step time to compare with (the watch that drops to one thread)."""
+    from arena.nets.skip import plan_net
+
+    problem, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        m = METHODS.get("dip")()
+        params = m.resolve({"net": "light", "iterations": 20, "stop": "none"}, problem)
+
+        def make(name):
+            from arena.methods.dip import _Fit
+            return _Fit(problem, name, lr=params["lr"], reg_noise=params["reg_noise"], ema=params["ema"],
+                        input_depth=params["input_depth"], samples=1)
+
+        timed = plan_net(make, net="light", iterations=20, seconds=30.0, device=problem.device,
+                         started=time.perf_counter())
+        untimed = plan_net(make, net="light", iterations=20, seconds=None, device=problem.device,
+                           started=time.perf_counter())
+    finally:
+        torch.set_num_threads(threads)
+    assert timed.net == "light" and timed.iterations == 20 and timed.seconds_per_step is not None
+    assert len(timed.steps) >= 1 + 2 and [s.it for s in timed.steps] == list(range(1, len(timed.steps) + 1))
+    assert untimed.seconds_per_step is None and untimed.steps == []

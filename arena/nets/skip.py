@@ -258,6 +258,33 @@ class NetPlan:
             yield step
 
 
+def _choose_threads(fit: Fit, left: Callable[[], float]) -> tuple[float, list[Step], list[str]]:
+    """Time ``fit`` with one torch thread, then — if the time ``left()`` allows — with the several it
+    was given; keep several only when ``SEVERAL_GAIN`` faster. Returns the step time, the steps taken
+    (real iterations) and a note when one thread was kept."""
+    threads = torch.get_num_threads()
+    notes: list[str] = []
+    torch.set_num_threads(1)
+    steps = [fit.step()]
+    t_one, more = _timed(fit, PROBE_STEPS)
+    steps += more
+    if threads == 1:
+        return t_one, steps, notes
+    if left() <= THREAD_TRIAL * t_one:
+        return t_one, steps, [f"one torch thread: the budget is too short to time {threads}."]
+    torch.set_num_threads(threads)
+    t = time.perf_counter()
+    steps.append(fit.step())  # warm-up for this thread count, stopped short if hopeless
+    t_several = time.perf_counter() - t
+    if t_several < 2 * t_one:
+        t_several, more = _timed(fit, PROBE_STEPS)
+        steps += more
+    if t_several < SEVERAL_GAIN * t_one:
+        return t_several, steps, notes
+    torch.set_num_threads(1)
+    return t_one, steps, [f"one torch thread: a step took {t_one:.3g} s with one and {t_several:.3g} s with {threads}."]
+
+
 def _timed(fit: Fit, n: int) -> tuple[float, list[Step]]:
     """The fastest of ``n`` steps of ``fit``, in seconds (the steps are real iterations and are
     returned). The fastest, because the first steps after a start run slow (caches, the other
@@ -274,7 +301,8 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
              device: torch.device, started: float, extra_seconds: float = 0.0) -> NetPlan:
     """Choose the network and the iteration count from the time budget and this machine.
 
-    ``net="paper"`` or ``"light"`` is used as given. ``net="auto"``:
+    ``net="paper"`` or ``"light"`` is used as given (on a CPU with a budget, its thread count is still
+    timed and watched as below). ``net="auto"``:
 
     * without a time budget (``seconds=None``): the paper's net on a GPU, the light one on a CPU
       (where a step of the paper's net takes seconds), ``iterations`` as given;
@@ -293,7 +321,11 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
     iterations of the chosen fit (``NetPlan.steps``), the other candidate is closed.
     """
     if net != "auto":
-        return NetPlan(make(net), net, iterations)
+        if seconds is None or device.type != "cpu" or torch.get_num_threads() == 1:
+            return NetPlan(make(net), net, iterations)
+        fit = make(net)  # the net is given, the thread count is not: time it as for auto
+        t_step, steps, notes = _choose_threads(fit, lambda: seconds - (time.perf_counter() - started))
+        return NetPlan(fit, net, iterations, steps, tuple(notes), {}, t_step, torch.get_num_threads())
     if seconds is None:
         choice = "paper" if device.type == "cuda" else "light"
         why = ("a GPU is present" if choice == "paper" else
@@ -303,31 +335,13 @@ def plan_net(make: Callable[[str], Fit], *, net: str, iterations: int, seconds: 
     def left() -> float:
         return (seconds - (time.perf_counter() - started)) * (1 - MARGIN)
 
-    notes: list[str] = []
     light = make("light")
-    threads = torch.get_num_threads()
-    several = device.type == "cpu" and threads > 1
-    if several:
-        torch.set_num_threads(1)
-    steps = [light.step()]
-    t_light, more = _timed(light, PROBE_STEPS)
-    steps += more
-    if several and left() > THREAD_TRIAL * t_light:
-        torch.set_num_threads(threads)
-        t = time.perf_counter()
-        steps.append(light.step())  # warm-up for this thread count, stopped short if hopeless
-        t_several = time.perf_counter() - t
-        if t_several < 2 * t_light:
-            t_several, more = _timed(light, PROBE_STEPS)
-            steps += more
-        if t_several < SEVERAL_GAIN * t_light:
-            t_light = t_several
-        else:
-            torch.set_num_threads(1)
-            notes.append(f"one torch thread: a step took {t_light:.3g} s with one and {t_several:.3g} s "
-                         f"with {threads}.")
-    elif several:
-        notes.append(f"one torch thread: the budget is too short to time {threads}.")
+    if device.type == "cpu":
+        t_light, steps, notes = _choose_threads(light, left)
+    else:
+        steps, notes = [light.step()], []
+        t_light, more = _timed(light, PROBE_STEPS)
+        steps += more
 
     need = min(iterations, PAPER_MIN_ITERATIONS)
     paper_note = ""
