@@ -31,7 +31,7 @@ CSS = """
 .arena-table th, .arena-table td {padding: 4px 10px; border-bottom: 1px solid var(--border-color-primary); text-align: right}
 .arena-table td:first-child, .arena-table th:first-child {text-align: left}
 .arena-table td.best {font-weight: 700; background: var(--color-accent-soft)}
-.arena-table td.status {text-align: left; font-size: 0.85em; color: var(--body-text-color-subdued)}
+.arena-table td.status {text-align: left; font-size: 0.85em; white-space: nowrap}
 .arena-table {overflow-x: auto; max-width: 100%}
 .mask-help {margin-bottom: 6px}
 @media (max-width: 640px) {

@@ -28,13 +28,17 @@ class LiveMethod:
     x: torch.Tensor | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
+    budget: float | None = None
+    """The run's time budget per method (seconds), which no ETA exceeds."""
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the current pace, or None before the first step or after the end."""
+        """Seconds left at the current pace (never past the time budget), or None before the first
+        step or after the end."""
         if self.status != "running" or self.step <= 0 or self.total <= self.step:
             return None
-        return self.seconds / self.step * (self.total - self.step)
+        pace = self.seconds / self.step * (self.total - self.step)
+        return pace if self.budget is None else max(0.0, min(pace, self.budget - self.seconds))
 
     def progress(self) -> str:
         """``step/total · elapsed · ETA`` (or the final status) in one line."""
@@ -59,9 +63,9 @@ class LiveMethod:
 class Tracker:
     """Consumes :class:`~arena.runner.Event` s; ``methods`` holds the live state by key."""
 
-    def __init__(self, keys: list[str], names: list[str] | None = None) -> None:
+    def __init__(self, keys: list[str], names: list[str] | None = None, budget: float | None = None) -> None:
         names = names or [k.partition("#")[0] for k in keys]
-        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k, n) for k, n in zip(keys, names)}
+        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k, n, budget=budget) for k, n in zip(keys, names)}
         self.results: dict[str, MethodResult] | None = None
         self.changed: set[str] = set()
 

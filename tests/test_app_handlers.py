@@ -169,3 +169,20 @@ def test_a_preset_run_shows_its_lesson_checked_and_a_free_run_none():
     assert lesson.count("\n- ") == len(claims) and "✓" in lesson and "dB" in lesson
     assert not any(u.get("lesson") for u in run_updates({**values, "methods": ["tv"]}))
     assert "What the run should show" in inputs.apply_preset({"preset": "mri-lines"}, FakeRequest())["preset_md"]
+
+
+def test_overview_captions_carry_psnr_and_the_tab_the_parameters_used():
+    """The overview names each picture with its PSNR and SSIM; a finished TV run's tab shows the λ
+    its rule chose (it was only in config.json); a long status message is one line in the table."""
+    updates = run_updates(settings(methods=("naive", "tv"), method_params={"tv": {"iterations": 20}}))
+    overview = next(u["overview"] for u in reversed(updates) if u.get("overview"))
+    captions = [c for _, c in overview]
+    assert any(c.startswith("tv · ") and " dB · SSIM " in c for c in captions), captions
+    assert any(c.startswith("degraded · ") and " dB" in c for c in captions), captions
+    tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
+    assert "*Parameters used:* lam = " in tab and "iterations = 20" in tab
+    from arena.runner import MethodResult
+
+    long = MethodResult("x", "x", "x", {}, message="word " * 40, metrics={"psnr": 25.0})
+    html = run.table_html({"x": long}, {"psnr": 20.0})
+    assert 'title="done: word word' in html and " …</td>" in html

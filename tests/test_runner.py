@@ -162,3 +162,18 @@ def test_oracle_tuning_through_the_runner_applies_every_jointly_chosen_value():
     assert red.params["lam"] == chosen["lam"] and red.params["sigma_d"] == chosen["sigma_d"]
     best = max(t["psnr"] for t in red.tuning["trials"])
     assert red.metrics["psnr"] == pytest.approx(best, abs=1e-6), "the final run is the best trial, both values applied"
+
+
+def test_eta_never_exceeds_the_time_budget():
+    """A slow start under a 60 s budget said "ETA 120.7 s": the method will stop at the budget."""
+    from arena.live import Tracker
+    from arena.runner import Event
+
+    t = Tracker(["dip"], budget=60.0)
+    t.update(Event("start", "dip", total=3000))
+    t.update(Event("step", "dip", step=28, total=3000, seconds=20.0))
+    assert t.methods["dip"].eta == pytest.approx(40.0)
+    free = Tracker(["dip"])
+    free.update(Event("start", "dip", total=3000))
+    free.update(Event("step", "dip", step=28, total=3000, seconds=20.0))
+    assert free.methods["dip"].eta == pytest.approx(20.0 / 28 * 2972)

@@ -76,10 +76,11 @@ def gallery_items() -> list[tuple[str, str]]:
 
 
 def preset_choices() -> list[tuple[str, str]]:
-    """Presets grouped by topic (in the order topics first appear), each with its measured run time
-    on a CPU and a GPU where benchmarks/bench_presets.py measured it, else its time budget."""
+    """Presets grouped by topic (in the order topics first appear), each with the methods it runs (so
+    typing a method's name finds every preset that uses it) and its measured run time on a CPU and a
+    GPU where benchmarks/bench_presets.py measured it, else its time budget."""
     topics = list(dict.fromkeys(p.topic for p in PRESETS.values()))
-    return [(f"{p.topic} · {p.title} · {run_time(p)}", pid)
+    return [(f"{p.topic} · {p.title} · {', '.join(m['name'] for m in p.config.methods)} · {run_time(p)}", pid)
             for t in topics for pid, p in PRESETS.items() if p.topic == t]
 
 

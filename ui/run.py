@@ -138,7 +138,7 @@ def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         prep, fixed, session = live["prep"], live["fixed"], session_of(request)
         flag = RUNS.current(session) or RUNS.start(session)
         keys = [m.get("key") or m["name"] for m in prep.config.methods]
-        tracker = Tracker(keys, [m["name"] for m in prep.config.methods])
+        tracker = Tracker(keys, [m["name"] for m in prep.config.methods], budget=prep.config.seconds)
         noise = noise_level(prep.problem)
         latest: dict[str, str] = {}
         sent: dict[str, torch.Tensor] = {}
@@ -210,9 +210,9 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.results: state,
             view.status: f"Finished: {statuses}. Writing the download…",
             view.run: gr.Button(interactive=True),
-            view.overview: [(path, k) for k, path in paths.items()] + maps,
+            view.overview: [(path, caption(k, results.get(k), prep.degraded_metrics)) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
-            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**" for k, r in results.items()
+            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r)}" for k, r in results.items()
                if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
@@ -225,6 +225,23 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                else gr.Image(value=None, visible=False)}
 
     return finish
+
+
+def caption(key: str, result: Any, degraded: dict[str, Any]) -> str:
+    """An overview caption: the image's name with its PSNR and SSIM, or its data-fit without a clean image."""
+    m = result.metrics if result is not None else degraded if key == "degraded" else {}
+    if m.get("psnr") is not None:
+        return f"{key} · {m['psnr']:.2f} dB · SSIM {m['ssim']:.3f}" if m.get("ssim") is not None else f"{key} · {m['psnr']:.2f} dB"
+    if m.get("data_fit") is not None:
+        return f"{key} · data-fit {m['data_fit']:.2f} (noise {m['noise_level']:.2f})"
+    return key
+
+
+def used_params(result: Any) -> str:
+    """Every parameter value the last run used — rules applied, tuned and planned values included."""
+    shown = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in result.params.items()
+                      if not (isinstance(v, str) and not v))
+    return f"*Parameters used:* {shown}" if shown else ""
 
 
 def lesson_verdicts(pid: str | None, results: dict[str, Any], prep: Prepared, seconds: float) -> list[Verdict] | None:
@@ -243,6 +260,10 @@ def lesson_markdown(pid: str | None, verdicts: list[Verdict] | None) -> str:
     return "\n".join(lines)
 
 
+STATUS_CHARS = 60
+"""A status cell shows this much of the method's message (a sentence can run to 60 words)."""
+
+
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
     status = lpips_status()
     headers, rows, best = summary_table(results, degraded, None if status.available else status.reason)
@@ -259,8 +280,12 @@ def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
     for i, row in enumerate(rows):
         tds = []
         for j, v in enumerate(row):
-            cls = "best" if best.get(j) == i else "status" if j == len(row) - 1 else ""
-            tds.append(f'<td class="{cls}">{cell(v, j)}</td>')
+            if j == len(row) - 1:  # one line; the whole message is the cell's tooltip and in the method's tab
+                full = str(v)
+                short = full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
+                tds.append(f'<td class="status" title="{html.escape(full)}">{html.escape(short)}</td>')
+                continue
+            tds.append(f'<td class="{"best" if best.get(j) == i else ""}">{cell(v, j)}</td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
     note = ("" if status.available else f"<p><small>{html.escape(status.reason)}</small></p>")
     fit = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
