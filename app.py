@@ -41,8 +41,10 @@ CSS = """
   .arena-table table {font-size: 0.8em}
   #tuning-plot img, #maps-plot img {width: 100%; height: auto}
   /* The convergence figure keeps a readable size and scrolls sideways inside its own box. */
-  #convergence-plot {overflow-x: auto}
-  #convergence-plot img {width: 760px; max-width: none; height: auto}
+  #convergence-plot {overflow-x: auto !important}
+  #convergence-plot .image-container, #convergence-plot .image-container > button,
+  #convergence-plot .image-frame {display: block !important; width: 760px !important; max-width: none !important}
+  #convergence-plot img {width: 760px !important; max-width: none !important; height: auto !important}
 }
 """
 
