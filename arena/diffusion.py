@@ -16,7 +16,10 @@ tests the exact one of a Gaussian prior.
   for the next step s < t. The steps follow the reference's 'quad' skip (dense near t = 0), and
   the last step (t = 0) makes no data step: the result is x₀ = u₀ itself, as the paper's
   Algorithm 1 returns it (the reference evaluates the network there and discards the output,
-  so we skip that evaluation).
+  so we skip that evaluation). One departure: ẑ₀ is clipped to [−1, 1] after the data step (the
+  reference leaves it) — no measurable effect on deblurring and denoising, but colorization's
+  data step (a projection onto the grey levels) leaves the range and the re-noised chain then
+  drifts (``weights/ddpm_faces.md``).
 - DPS (Chung, Kim, Mccann, Klasky & Ye, ICLR 2023, Algorithm 1): the DDPM ancestral step
   u'_s ~ q(u_s | u_t, x̂₀), then u_s = u'_s − ζ_t ∇_{u_t} ‖y − A(x̂₀(u_t))‖ with
   ζ_t = ζ' / ‖y − A(x̂₀)‖ folded in (the gradient of the norm) — it differentiates through the
@@ -90,7 +93,7 @@ def diffpir(problem: Problem, eps_model: EpsModel, *, samples: int, steps: int, 
         rho = lam * sigma**2 / ((1 - ab) / ab)
         # the data step in image units: ‖y − A(x)‖² + ρ‖x − x̂₀‖² with x = (u + 1)/2 scales ρ by 1
         z0 = torch.cat([quadratic_data_step(problem, x, x, rho, inner) for x in ((x0 + 1) / 2).split(1)])
-        z0 = 2 * z0 - 1  # not clipped, as in the reference
+        z0 = (2 * z0 - 1).clamp(-1, 1)  # clipped: a departure from the reference (see the module docstring)
         yield Sample(k, t, ((z0 + 1) / 2).clamp(0, 1))
         ab_next = float(ab_all[ts[k]])
         eps_hat = (u - ab**0.5 * z0) / (1 - ab) ** 0.5

@@ -103,7 +103,7 @@ def test_pgd_ends_consistent_with_noiseless_mri_data(image):
 
 def test_lsq_from_zero_is_the_pseudo_inverse_on_inpainting():
     problem, _, _ = make_problem(bundled("camera", 32), "inpaint", {}, seed=0)
-    last, _ = _last("lsq", problem, iterations=5)
+    last, _ = _last("lsq", problem, iterations=5, start="zero")
     assert torch.allclose(last.x, problem.y, atol=1e-6)  # A⁺y = zero-fill for a mask
 
 
