@@ -210,7 +210,7 @@ def test_presets_show_run_times_unticked_methods_lose_their_tabs_and_thumbnails_
     fits = page.eval_on_selector_all("#bundled img", "els => els.map(e => getComputedStyle(e).objectFit)")
     assert fits and set(fits) == {"contain"}, f"gallery thumbnails are cropped: {fits}"
     page.get_by_label("Lecture preset").click()
-    option = page.get_by_role("option", name="Deep Image Prior vs TV (CPU lecture").first
+    option = page.get_by_role("option", name="Deep Image Prior fits the image before the noise").first
     assert re.search(r"≈ \d+ s on a CPU", option.inner_text()), option.inner_text()
     page.screenshot(path=str(shots / "preset_list.png"))
     option.click()
@@ -223,7 +223,7 @@ def test_presets_show_run_times_unticked_methods_lose_their_tabs_and_thumbnails_
     page.get_by_role("checkbox", name="Deep Image Prior", exact=True).uncheck()
     page.wait_for_function("() => ![...document.querySelectorAll('button[role=tab]')].some("
                            "t => t.offsetParent !== null && t.innerText.trim() === 'Deep Image Prior')", timeout=10_000)
-    assert {"Overview", "Compare", "Total variation (smoothed)", "DeepRED (DIP + RED, ADMM)"} <= set(tabs())
+    assert {"Overview", "Compare", "Total variation (smoothed)"} <= set(tabs())
     assert page.get_by_text("Run time:").count() == 0, "the preset's text no longer describes the page"
 
 
@@ -236,7 +236,7 @@ def test_diffusion_preset_shows_its_std_map_and_the_pnp_tab_its_schedule(browser
     page.screenshot(path=str(shots / "diffusion_face.png"), full_page=True)
     page.get_by_role("tab", name="Diffusion posterior sampling").click()
     page.get_by_text(re.compile(r"^100/100 · .* done · t 0")).first.wait_for(timeout=10_000)  # its own number, live
-    finished = _run_preset(page, "Plug-and-play: a learned denoiser as the prior (DPIR)", "σ_k and μ_k of every step",
+    finished = _run_preset(page, "Plug-and-play: a learned denoiser as the prior (DPIR)", "draws σ_k and the data weight μ_k",
                            "pnp")
     assert all(f"{m} done" in finished for m in ("tv", "rim", "pnp")), finished
     page.get_by_role("tab", name="Plug-and-play (DPIR, HQS)").click()
@@ -252,8 +252,8 @@ def test_dgp_and_perception_distortion_presets_show_their_pairs(browser_page, sh
     page.get_by_text(re.compile(r"^600/600 · .* done · .*stage 5")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dgp_tab.png"), full_page=True)
     finished = _run_preset(page, "Perception vs distortion: SRResNet against SRGAN at ×4", "perception–distortion",
-                           "dip")
-    assert all(f"{m} done" in finished for m in ("srresnet", "srgan", "dip")), finished
+                           "srgan")
+    assert all(f"{m} done" in finished for m in ("srresnet", "srgan", "tv")), finished
     page.get_by_role("tab", name="Compare").click()
     page.screenshot(path=str(shots / "perception_distortion.png"), full_page=True)
 
