@@ -187,10 +187,12 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 ui[f"degr.{d.name}.{other}"].change(ui.bind(inputs.show_applicable(d.name, other)),
                                                      inputs={ui[f"degr.{d.name}.{other}"]},
                                                      outputs=ui.group(dependants), show_progress="hidden", **PRIVATE)
-        ui["preset"].change(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
-                            outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed",
-                                     "max_side", "methods", "method.", "seconds", "tune", "observed"]),
-                                     *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
+        (ui["preset"].change(run.hold_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE)
+         .then(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
+               outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed", "max_side", "methods", "method.",
+                                                  "seconds", "tune", "observed"]),
+                        *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
+         .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,
                        outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
         view = run.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],

@@ -260,7 +260,7 @@ def test_dgp_and_perception_distortion_presets_show_their_pairs(browser_page, sh
 
 def test_rim_camera_preset_shows_the_data_proximal_step_and_its_choice(browser_page, shots):
     page = browser_page
-    finished = _run_preset(page, "A learned method that must not move", "must not move", "rim")
+    finished = _run_preset(page, "A learned method that must not move", "Morozov", "rim")
     assert all(f"{m} done" in finished for m in ("naive", "levenberg_marquardt", "lgn", "rim")), finished
     page.get_by_role("tab", name="Compare").click()
     table = page.locator(".arena-table table")

@@ -186,3 +186,18 @@ def test_overview_captions_carry_psnr_and_the_tab_the_parameters_used():
     long = MethodResult("x", "x", "x", {}, message="word " * 40, metrics={"psnr": 25.0})
     html = run.table_html({"x": long}, {"psnr": 20.0})
     assert 'title="done: word word' in html and " …</td>" in html
+
+
+def test_run_waits_while_a_preset_loads_and_stays_off_during_a_run():
+    """A Run click sends the widgets as they are: while a preset's settings travel to the page it
+    would run the previous ones, so a pick disables Run until they arrive — and leaves it off when
+    the session's run is still going (its end enables it)."""
+    from ui.common import RUNS
+
+    assert run.hold_run().interactive is False
+    assert run.release_run(FakeRequest()).interactive is True
+    flag = RUNS.start(FakeRequest.session_hash)
+    try:
+        assert run.release_run(FakeRequest()).interactive is False
+    finally:
+        RUNS.finish(FakeRequest.session_hash, flag)

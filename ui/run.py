@@ -303,6 +303,17 @@ def stop(request: gr.Request) -> str:
     return "Stopping…" if RUNS.stop(session_of(request)) else "Nothing is running."
 
 
+def hold_run() -> Any:
+    """Run waits while a preset's settings travel to the page: a click sends the widgets' values
+    as they are, and a click within that second ran the previous settings."""
+    return gr.Button(interactive=False)
+
+
+def release_run(request: gr.Request) -> Any:
+    """Run again, unless this session's run is still going (its end enables Run)."""
+    return gr.Button(interactive=RUNS.current(session_of(request)) is None)
+
+
 def method_image(name: str) -> Callable[[dict[str, Any] | None], Any]:
     """A method tab's select handler: that method's result from the last finished run.
 
