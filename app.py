@@ -45,6 +45,10 @@ CSS = """
   #convergence-plot .image-container, #convergence-plot .image-container > button,
   #convergence-plot .image-frame {display: block !important; width: 760px !important; max-width: none !important}
   #convergence-plot img {width: 760px !important; max-width: none !important; height: auto !important}
+  /* Run and Stop stay on screen: the method list above them is longer than a phone's screen. */
+  #run-bar {position: fixed !important; left: 0; right: 0; bottom: 0; z-index: 100; margin: 0 !important;
+            padding: 6px 8px; background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, .2)}
+  .gradio-container {padding-bottom: 64px !important}
 }
 """
 
@@ -123,7 +127,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                               ("auto: discrepancy principle (never sees the clean image)", "auto"),
                                               ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
                                      value="off", label="tune λ (Tikhonov, TV, RED)", elem_id="tune-mode"))
-                with gr.Row():
+                with gr.Row(elem_id="run-bar"):
                     run_btn = add("run", gr.Button("Run", variant="primary"))
                     stop_btn = gr.Button("Stop", variant="stop")
                 add("status", gr.Markdown())

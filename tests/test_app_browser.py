@@ -191,7 +191,14 @@ def test_a_bad_upload_is_named_and_a_new_image_clears_the_old_description(browse
 def test_a_phone_screen_never_scrolls_sideways(browser_page, shots):
     page = browser_page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     page.goto(browser_page.url)
-    page.get_by_role("button", name="Run", exact=True).click()
+    run = page.get_by_role("button", name="Run", exact=True)
+    run.wait_for(timeout=30_000)
+    for scroll in (0, 2500):  # Run stays on screen above a method list longer than the screen
+        page.mouse.wheel(0, scroll)
+        time.sleep(0.5)
+        box = run.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 844, f"Run is off screen: {box}"
+    run.click()
     page.get_by_text("Finished:").wait_for(timeout=120_000)
     for tab in ("Overview", "Compare"):
         page.get_by_role("tab", name=tab).click()
