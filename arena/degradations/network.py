@@ -60,5 +60,7 @@ class NetworkEncoder(Degradation):
         return 0.0
 
     def lipschitz(self) -> float:
-        """‖J_φ‖² measured by power iteration when φ was trained (its checkpoint records it)."""
-        return self.bound
+        """‖J_φ‖² measured by power iteration when φ was trained (its checkpoint records it); a grey
+        image enters as three equal channels, x ↦ (x, x, x), whose norm² is 3, so ‖J_φ E‖² ≤ 3‖J_φ‖²
+        (with ‖J_φ‖² alone, gradient steps on a grey photo diverged: TV 11.8 dB from the decoder's 29.7)."""
+        return self.bound * (3.0 if self.shape[0] == 1 else 1.0)
