@@ -149,9 +149,12 @@ def _order(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
     b = run.final(better, metric)
     ws = [run.final(w, metric) for w in worse]
     held = all(sign * (b - w) >= margin for w in ws)
-    gap = f" by ≥ {_fmt(metric, margin)}" if margin else ""
     lower = " (lower is better)" if sign < 0 else ""
     others = ", ".join(f"{_fmt(metric, w_v)} ({run.name(w)})" for w, w_v in zip(worse, ws))
+    if margin < 0:  # "no worse than": the other method gains less than |margin|
+        return held, (f"{run.name(better)} ends within {_fmt(metric, -margin)} of {' and '.join(map(run.name, worse))} "
+                      f"or above in {name}{lower}: {_fmt(metric, b)} against {others}")
+    gap = f" by ≥ {_fmt(metric, margin)}" if margin else ""
     return held, (f"{run.name(better)} beats {' and '.join(map(run.name, worse))} in {name}{lower}{gap}: "
                   f"{_fmt(metric, b)} against {others}")
 
@@ -310,9 +313,12 @@ def promise(c: Mapping[str, Any]) -> str:
     if kind == "order":
         name, _, sign = METRICS[c["metric"]]
         worse = [c["worse"]] if isinstance(c["worse"], str) else c["worse"]
-        gap = f" by at least {_fmt(c['metric'], float(c['margin']))}" if c.get("margin") else ""
-        return (f"{c['better']} ends with a {'higher' if sign > 0 else 'lower'} {name} than "
-                f"{', '.join(w if w != 'degraded' else 'the degraded input' for w in worse)}{gap}")
+        margin = float(c.get("margin", 0.0))
+        others = ", ".join(w if w != "degraded" else "the degraded input" for w in worse)
+        if margin < 0:
+            return f"{others} gains less than {_fmt(c['metric'], -margin)} over {c['better']} in {name}"
+        gap = f" by at least {_fmt(c['metric'], margin)}" if margin else ""
+        return f"{c['better']} ends with a {'higher' if sign > 0 else 'lower'} {name} than {others}{gap}"
     if kind == "peak_then_fall":
         rise = f"rises by at least {c['min_rise']:g} dB, " if c.get("min_rise") else ""
         return f"{_curve_label(c['curve'])} {rise}peaks, then falls by at least {c.get('min_fall', 0):g} dB"

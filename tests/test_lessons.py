@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from arena.errors import SpecError
-from arena.lessons import check, summary, validate
+from arena.lessons import check, promise, summary, validate
 from arena.runner import MethodResult
 
 
@@ -34,6 +34,11 @@ def test_order_against_methods_and_the_degraded_input():
     assert not verdict({"kind": "order", "metric": "lpips", "better": "b", "worse": "a"}, a, b).held
     v = verdict({"kind": "order", "metric": "psnr", "better": "a", "worse": "b"}, a, b)
     assert "28.00 dB" in v.text and "27.00 dB" in v.text
+    # a negative margin: "b gains less than 1.5 dB over a" (a lesson that a prior does not help)
+    no_gain = {"kind": "order", "metric": "psnr", "better": "b", "worse": "a", "margin": -1.5}
+    assert verdict(no_gain, a, b).held and "within 1.50 dB of a or above" in verdict(no_gain, a, b).text
+    assert not verdict({**no_gain, "margin": -0.5}, a, b).held
+    assert promise(no_gain) == "a gains less than 1.50 dB over b in PSNR"
 
 
 def test_peak_then_fall_needs_an_interior_peak_and_the_fall():
