@@ -144,7 +144,9 @@ class Method(ABC):
         """Defaults overlaid with ``values``, each checked against the schema.
 
         With ``problem``, adaptive parameters that were not given take the method's rule for it
-        (brought inside the parameter's bounds): the values a run on ``problem`` actually uses.
+        (brought inside the parameter's bounds): the values a run on ``problem`` actually uses. A
+        rule may be a function of the values resolved so far (declaration order), for a default
+        that depends on another parameter's choice.
         """
         given = check_given(cls.params, values, cls.name)
         out = {p.name: given.get(p.name, p.default) for p in cls.params}
@@ -153,6 +155,7 @@ class Method(ABC):
             for p in cls.params:
                 if p.adaptive and p.name not in given and p.name in rules:
                     rule = rules[p.name]
+                    rule = rule(out) if callable(rule) else rule
                     out[p.name] = clip(p, rule) if isinstance(rule, (int, float)) and not isinstance(rule, bool) else rule
         return out
 

@@ -2,7 +2,7 @@
 the discrepancy principle (``auto``) and the best PSNR (``oracle``), on the bundled photos.
 
     python -m benchmarks.bench_defaults [--size 128] [--images camera,astronaut,chelsea,coffee]
-                                        [--methods tikhonov,tv,red] [--out benchmarks/DEFAULTS.md]
+                                        [--methods tikhonov,tv,red,pnp] [--out benchmarks/DEFAULTS.md]
 
 The bundled photos are held out: every rule and τ was fitted on the training photos of
 ``arena.data.photos``. Each cell is the mean PSNR over the images; ``seconds`` is the mean wall
@@ -30,6 +30,8 @@ PROBLEMS = {
     "MRI 25 % lines": "mri:ratio=0.25",
 }
 MODES = ("off", "auto", "oracle")
+GAP_DB = 1.0
+"""A default is fair when it is within this of the method's own oracle."""
 RED_BEGIN, RED_END = "<!-- red-denoising -->", "<!-- /red-denoising -->"
 
 
@@ -53,9 +55,10 @@ def _photo_problems(which: str, size: int, spec: tuple[str, dict]):
 
 
 def red_denoising(size: int) -> list[str]:
-    """RED with NLM on σ = 25 denoising against NLM applied once and TV: the default, the oracle on
-    λ alone and the oracle on (λ, σ_d) jointly (``arena.tuning.tune_oracle(joint=...)``), on the
-    training and the held-out photos. Returns the markdown section."""
+    """RED on σ = 25 denoising: its default (the learned DRUNet at this noise level) against TV's
+    default and NLM applied once, and RED with NLM — its default, the oracle on λ alone and on
+    (λ, σ_d) jointly (``arena.tuning.tune_oracle(joint=...)``) — on the training and the held-out
+    photos. Returns the markdown section."""
     import torch
 
     from arena import metrics, tuning
@@ -64,13 +67,15 @@ def red_denoising(size: int) -> list[str]:
 
     load_methods()
     red, tv = METHODS.get("red"), METHODS.get("tv")
-    lines = [RED_BEGIN, "## RED with NLM on σ = 25 denoising", "",
-             f"PSNR (dB) at {size}², seed 0; `nlm once` is D(y) at σ (DeepRED's NLM); RED's oracles "
-             "search λ on the half-decade grid ±2 decades, jointly with σ_d ∈ {0.5, 0.7, 1, 1.4} × "
-             "its default, then golden section on λ (`arena.tuning`). `python -m benchmarks.bench_defaults "
-             "--red-denoising` regenerates this section.", "",
-             "| photo | nlm once | tv default | red default | red oracle λ | red oracle (λ, σ_d) | chosen λ, σ_d |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [RED_BEGIN, "## RED on σ = 25 denoising", "",
+             f"PSNR (dB) at {size}², seed 0; `nlm once` is D(y) at σ (DeepRED's NLM); `red default` uses "
+             "the learned DRUNet (RED's default from noise σ = 5 on); the NLM columns force `denoiser=nlm`, "
+             "whose oracles search λ on the half-decade grid ±2 decades, jointly with σ_d ∈ {0.5, 0.7, 1, "
+             "1.4} × its default, then golden section on λ (`arena.tuning`). `python -m "
+             "benchmarks.bench_defaults --red-denoising` regenerates this section.", "",
+             "| photo | nlm once | tv default | red default | red nlm default | red nlm oracle λ "
+             "| red nlm oracle (λ, σ_d) | chosen λ, σ_d |",
+             "|---|---|---|---|---|---|---|---|"]
     for which in ("train", "held"):
         rows = []
         for name, problem, clean in _photo_problems(which, size, ("denoise", {"sigma": 25})):
@@ -78,7 +83,8 @@ def red_denoising(size: int) -> list[str]:
             score = lambda x: metrics.psnr(x, clean)  # noqa: E731
             nlm = score(denoise(problem.y, problem.sigma, "nlm"))
             *_, t = tv().run(problem, **tv.resolve({}, problem))
-            params = red.resolve({}, problem)
+            *_, d = red().run(problem, **red.resolve({}, problem))
+            params = red.resolve({"denoiser": "nlm"}, problem)
             *_, r = red().run(problem, **params)
             lam = red.tunable()
             evaluate = tuning.evaluator(red(), problem, params, lam)
@@ -86,7 +92,7 @@ def red_denoising(size: int) -> list[str]:
             both = tuning.tune_oracle(lam, params["lam"], evaluate, score, problem,
                                       joint=tuning.joint_param(red, lam, params))
             chosen = tuning.chosen_params(both)
-            row = [nlm, score(t.x), score(r.x), max(tr.psnr for tr in alone.trials),
+            row = [nlm, score(t.x), score(d.x), score(r.x), max(tr.psnr for tr in alone.trials),
                    max(tr.psnr for tr in both.trials)]
             rows.append(row)
             lines.append(f"| {name} ({'training' if which == 'train' else 'held out'}) | "
@@ -108,18 +114,46 @@ def one(image: str, degradation: str, method: str, tune: str, size: int) -> dict
             "reason": tuning.get("reason", "")}
 
 
+def tunable_methods() -> list[str]:
+    """Every registered method that declares a tunable parameter, in the registry's order."""
+    from arena.method import METHODS, load_methods
+
+    load_methods()
+    return [m.name for m in METHODS if m.tunable() is not None]
+
+
+def gap_table(data: dict, methods: list[str]) -> list[str]:
+    """Every (problem, method) cell: the default's PSNR, its own oracle's and the gap between them;
+    gaps over :data:`GAP_DB` are marked (``tests/test_default_gaps.py`` names their reasons)."""
+    lines = ["## Each default against its own oracle", "",
+             f"Oracle − default (dB), mean over the held-out photos; ✗ marks a gap over {GAP_DB:g} dB. "
+             "`tests/test_default_gaps.py` checks every cell of `DEFAULTS.json` and names each exception.", "",
+             "| problem | " + " | ".join(methods) + " |", "|" + "---|" * (1 + len(methods))]
+    for label, row in data.items():
+        cells = []
+        for m in methods:
+            off, best = row.get(f"{m}/off"), row.get(f"{m}/oracle")
+            if off is None or best is None:
+                cells.append("—")
+                continue
+            gap = best["psnr"] - off["psnr"]
+            cells.append(f"{off['psnr']:.2f} → {best['psnr']:.2f} ({gap:+.2f}{' ✗' if gap > GAP_DB else ''})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--images", default="camera,astronaut,chelsea,coffee")
-    ap.add_argument("--methods", default="tikhonov,tv,red")
+    ap.add_argument("--methods", help="comma-separated (default: every method with a tunable parameter)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "DEFAULTS.md"))
     ap.add_argument("--only", help="recompute these problems (comma-separated labels' first words, e.g. MRI) "
                                    "and keep the other rows of the JSON sidecar")
     ap.add_argument("--red-denoising", action="store_true",
                     help="only (re)compute the section on RED with NLM at σ = 25 (joint λ, σ_d oracle)")
     args = ap.parse_args()
-    images, methods = args.images.split(","), args.methods.split(",")
+    images, methods = args.images.split(","), args.methods.split(",") if args.methods else tunable_methods()
     out = Path(args.out)
     if args.red_denoising:
         section = "\n".join(red_denoising(args.size))
@@ -171,6 +205,7 @@ def main() -> None:
                     f" ×{c['seconds'] / base:.1f}" if mode != "off" and base > 0 else "")
                 cells.append(f"**{text}**" if gain >= 0.5 else text)
         lines.append(f"| {label} | {row['naive']:.2f} | " + " | ".join(cells) + " |")
+    lines += ["", *gap_table(data, methods)]
     old = out.read_text() if out.is_file() else ""
     keep = old[old.index(RED_BEGIN):old.index(RED_END) + len(RED_END)] if RED_BEGIN in old else ""
     out.write_text("\n".join(lines) + "\n" + (f"\n{keep}\n" if keep else ""))

@@ -14,6 +14,10 @@ from arena.problem import Problem
 from arena.solvers import conjugate_gradient, harmonic_start, missing_pixels
 
 
+LEARNED_SIGMA = 5.0 / 255
+"""From this noise level on, RED's default denoiser is the learned DRUNet (see the docstring)."""
+
+
 @METHODS.register
 class RED(Method):
     """Find x with Aᵀ(Ax − y) + λ(x − D(x)) = 0 — the stationarity condition of RED's energy
@@ -24,16 +28,20 @@ class RED(Method):
     ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
     denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
     ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
-    choice for non-linear A. D is non-local means, BM3D, TV or our DnCNN (``denoiser``).
+    choice for non-linear A. D is non-local means, BM3D, TV, our DnCNN or our DRUNet (``denoiser``).
 
-    Defaults fitted on training photos (``benchmarks/DEFAULTS.md``): the denoiser runs at
+    Defaults fitted on training photos (``benchmarks/DEFAULTS.md``). The denoiser: NLM below noise
+    σ = 5/255, our DRUNet from there on — the RED paper's own experiments use a trained denoiser
+    (TNRD), and with NLM no (λ, σ_d) reaches NLM applied once on noisy problems (below). With NLM,
     σ_d = σ_eff = √(σ² + σ_eq²) (at least 3/255), so noiseless SR, inpainting or MRI still get a
-    denoiser that removes their artefacts; λ = 0.1 + 10σ (σ = 25/255 denoising: 1.08, where
-    x ≈ (y + D(x))/2 is natural; σ = 2/255 deblurring: 0.18; noiseless: 0.1). When pixels have
-    no measurement at all (inpainting), the iteration starts from a harmonic fill of the holes
-    (``start=smooth``): a patch denoiser cannot fill holes that stay at zero. λ and σ_d interact
-    (a larger λ wants a gentler denoiser), so σ_d is declared tunable after λ: ``arena.tuning``'s
-    oracle searches both when asked (``tune_oracle(joint=...)``).
+    denoiser that removes their artefacts, and λ = 0.1 + 10σ (σ = 2/255 deblurring: 0.18;
+    noiseless: 0.1). With DRUNet on noisy problems, σ_d = σ_eff/2 and λ = 3(0.1 + 10σ): x is
+    already cleaner than y, so the denoiser is asked for less, and trusted more. A rule given as
+    a function of the chosen denoiser means an explicit ``denoiser=nlm`` keeps NLM's rule. When
+    pixels have no measurement at all (inpainting), the iteration starts from a harmonic fill of
+    the holes (``start=smooth``): a patch denoiser cannot fill holes that stay at zero. λ and σ_d
+    interact (a larger λ wants a gentler denoiser), so σ_d is declared tunable after λ:
+    ``arena.tuning``'s oracle searches both when asked (``tune_oracle(joint=...)``).
 
     Limit on denoising with NLM: the fixed point x = (y + λ D(x))/(1 + λ) keeps a share of y's
     noise at small λ, and at large λ iterates D, and DeepRED's NLM (which subtracts 2σ_d² from its
@@ -57,12 +65,13 @@ class RED(Method):
     order = 70
     weights = ("drunet.safetensors", "dncnn.safetensors")
     params = (
-        Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
+        Param("denoiser", "nlm", "the denoiser D (auto: drunet at noise σ ≥ 5, else nlm)", choices=DENOISERS,
+              adaptive=True),
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
-        Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ)", min=1e-4, max=100.0, log=True,
-              adaptive=True, tunable=True),
-        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff; 0: the problem's noise level); "
-              "tunable jointly with λ", min=0.0, max=100.0, adaptive=True, tunable=True),
+        Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ, three times that with drunet on noisy "
+              "problems)", min=1e-4, max=100.0, log=True, adaptive=True, tunable=True),
+        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff, half of it with drunet on noisy "
+              "problems; 0: the problem's noise level); tunable jointly with λ", min=0.0, max=100.0, adaptive=True, tunable=True),
         Param("start", "initial", "first estimate: the naive inverse, or a harmonic fill of missing pixels "
               "(auto: smooth when pixels are missing)", choices=("initial", "smooth"), adaptive=True),
         Param("step", 1.0, "steepest descent: τ in units of 1/(‖A‖² + λ)", min=0.01, max=2.0),
@@ -71,7 +80,10 @@ class RED(Method):
     )
 
     def defaults(self, problem: Problem) -> dict[str, Value]:
-        return {"lam": 0.1 + 10.0 * problem.sigma, "sigma_d": 255.0 * max(problem.sigma_eff, MIN_SIGMA),
+        learned = lambda v: v["denoiser"] == "drunet" and problem.sigma >= LEARNED_SIGMA  # noqa: E731
+        return {"denoiser": "drunet" if problem.sigma >= LEARNED_SIGMA else "nlm",
+                "lam": lambda v: (3.0 if learned(v) else 1.0) * (0.1 + 10.0 * problem.sigma),
+                "sigma_d": lambda v: 255.0 * max((0.5 if learned(v) else 1.0) * problem.sigma_eff, MIN_SIGMA),
                 "start": "smooth" if problem.linear and missing_pixels(problem) else "initial"}
 
     def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, start: str,

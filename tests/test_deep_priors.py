@@ -368,3 +368,22 @@ def test_a_given_net_with_a_budget_still_chooses_its_threads_and_watches_for_slo
     assert timed.net == "light" and timed.iterations == 20 and timed.seconds_per_step is not None
     assert len(timed.steps) >= 1 + 2 and [s.it for s in timed.steps] == list(range(1, len(timed.steps) + 1))
     assert untimed.seconds_per_step is None and untimed.steps == []
+
+
+def test_reds_default_denoiser_follows_the_noise_and_an_explicit_choice_keeps_its_own_rule():
+    red = METHODS.get("red")
+    noisy, _, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
+    quiet, _, _ = make_problem(bundled("chelsea", 32), "blur", {"noise": 2.0}, seed=0)
+    learned, nlm = red.resolve({}, noisy), red.resolve({"denoiser": "nlm"}, noisy)
+    assert learned["denoiser"] == "drunet" and red.resolve({}, quiet)["denoiser"] == "nlm"
+    assert learned["lam"] == pytest.approx(3 * nlm["lam"]) and nlm["lam"] == pytest.approx(0.1 + 10 * 25 / 255)
+    assert learned["sigma_d"] == pytest.approx(12.5) and nlm["sigma_d"] == pytest.approx(25.0)
+
+
+def test_red_with_its_defaults_beats_tv_with_its_defaults_on_sigma_25_denoising():
+    """The issue's verdict: RED with NLM cannot (its fixed point iterates NLM into a box filter);
+    with the learned denoiser its default takes on noisy problems it does."""
+    problem, clean, _ = make_problem(bundled("coffee", 64), "denoise", {"sigma": 25}, seed=0)
+    red, tv = METHODS.get("red"), METHODS.get("tv")
+    score = {m.name: psnr(list(m().run(problem, **m.resolve({}, problem)))[-1].x, clean) for m in (red, tv)}
+    assert score["red"] > score["tv"] + 0.3, score

@@ -124,7 +124,7 @@ def test_the_oracle_tunes_reds_lambda_and_sigma_d_jointly():
     problem, clean, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)
     cls = METHODS.get("red")
     method = cls()
-    params = {**cls.resolve({}, problem), "iterations": 8}
+    params = {**cls.resolve({"denoiser": "nlm"}, problem), "iterations": 8}
     lam = cls.tunable()
     joint = tuning.joint_param(cls, lam, params)
     assert joint is not None and joint[0].name == "sigma_d" and joint[1] == pytest.approx(25.0, rel=0.01)

@@ -37,7 +37,10 @@ class ResBlock(nn.Module):
 
 
 class DRUNet(nn.Module):
-    """D(x; σ) for RGB ``(N, 3, H, W)`` images; grey images are denoised as three equal channels.
+    """D(x; σ) for RGB ``(N, 3, H, W)`` images; grey images are denoised as three equal channels
+    at level σ√3. Noise that is equal in the three channels is all luminance, with std σ; a colour
+    denoiser at level s expects luminance noise s/√3 (the rest is chroma), so s = σ√3 matches what
+    it sees. At level σ it under-smooths grey photos badly.
 
     Parameters
     ----------
@@ -76,7 +79,7 @@ class DRUNet(nn.Module):
         m = self.multiple
         ph, pw = (-h) % m, (-w) % m
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1) * (3**0.5 if grey else 1.0)
         feats = [self.head(torch.cat([xp, s.expand(xp.shape[0], 1, *xp.shape[-2:])], 1))]
         for down in self.down:
             feats.append(down(feats[-1]))
