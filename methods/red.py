@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, MIN_SIGMA, denoise, denoiser_sigma
+from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, MIN_SIGMA, denoise, denoiser_sigma
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param, Value
 from arena.problem import Problem
@@ -24,7 +25,9 @@ class RED(Method):
     ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
     denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
     ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
-    choice for non-linear A. D is non-local means, BM3D, TV or our DnCNN (``denoiser``).
+    choice for non-linear A. D is non-local means, BM3D, TV, our DnCNN or DRUNet (``denoiser``), or
+    the published DRUNet (``drunet-published``: DeepInverse's weights, BSD-3-Clause, from the torch hub
+    cache; ``arena weights fetch drunet-color drunet-gray`` on a connected machine).
 
     Defaults fitted on training photos (``benchmarks/DEFAULTS.md``): the denoiser runs at
     σ_d = σ_eff = √(σ² + σ_eq²) (at least 3/255), so noiseless SR, inpainting or MRI still get a
@@ -56,8 +59,10 @@ class RED(Method):
     reference = "Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), SIAM J. Imaging Sci. 2017"
     order = 70
     weights = ("drunet.safetensors", "dncnn.safetensors")
+    published = ("drunet-color", "drunet-gray")
+    published_note = "denoiser=drunet-published"
     params = (
-        Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS),
+        Param("denoiser", "nlm", "the denoiser D", choices=DENOISERS + PUBLISHED_DENOISERS),
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
         Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ)", min=1e-4, max=100.0, log=True,
               adaptive=True, tunable=True),
@@ -69,6 +74,10 @@ class RED(Method):
         Param("inner", 10, "fixed point: CG steps per iteration for non-convolutional A", min=1, max=200),
         iterations_param(50),
     )
+
+    @classmethod
+    def published_files(cls, params: Mapping[str, Any], problem: Problem | None = None) -> tuple[str, ...]:
+        return published_files(str(params.get("denoiser", "")), problem.x_shape[1] if problem else None)
 
     def defaults(self, problem: Problem) -> dict[str, Value]:
         return {"lam": 0.1 + 10.0 * problem.sigma, "sigma_d": 255.0 * max(problem.sigma_eff, MIN_SIGMA),
