@@ -263,10 +263,3 @@ def present() -> dict[str, bool]:
     """Which published files are in the cache now."""
     return {n: path(n).is_file() for n in PUBLISHED}
 
-
-def users(name: str) -> list[str]:
-    """The methods (and choices) that load ``name``, from the method registry."""
-    from arena.method import load_methods
-
-    return [f"{m.name}{'' if note is None else f' ({note})'}" for m in load_methods()
-            for n, note in m.published_uses() if n == name]
