@@ -7,6 +7,8 @@
     arena run --config DIR/config.json [--out DIR]
     arena run --preset ID [--image NAME] [--seed N] [--out DIR]   # a lecture preset, its lesson checked
     arena sweep SPEC.toml --out DIR [--address ADDR] [--workers N] [--fresh]
+    arena weights [--check] [--json]         # every weight file a method can use: shipped and published
+    arena weights fetch NAME [NAME ...]      # download published files into the torch hub cache
 
 SPEC = name[:key=value,key=value], e.g. ``blur:kernel=gaussian,sigma=1.6,noise=2``.
 Bad input prints one line starting with ``error:`` and exits with code 2.
@@ -36,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args.json)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "weights":
+            return _weights(args)
         return _run(args, parser)
     except ArenaError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -83,7 +87,116 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, help="runs at once on the embedded Ray (default: one per CPU core)")
     sw.add_argument("--fresh", action="store_true", help="forget the results already in --out")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    w = sub.add_parser("weights", help="every weight file a method can use: ours (shipped) and the published "
+                                       "ones (torch hub cache), with size, licence, source and state")
+    w.add_argument("action", nargs="?", choices=("list", "fetch"), default="list",
+                   help="list (default), or fetch: download published files into the torch hub cache")
+    w.add_argument("names", nargs="*", help="fetch: the published names (arena weights lists them)")
+    w.add_argument("--check", action="store_true", help="verify the sha256 of every file present")
+    w.add_argument("--json", action="store_true", help="machine-readable output")
     return p
+
+
+def _weights(args: argparse.Namespace) -> int:
+    """``arena weights``: list (and with ``--check`` verify) the shipped and published files; ``fetch``."""
+    from arena.bridge import published as pub
+    from arena.errors import SpecError
+
+    if args.action == "fetch":
+        if not args.names:
+            raise SpecError(f"arena weights fetch needs names; valid names: {', '.join(pub.PUBLISHED)}")
+        for name in args.names:
+            pub.get(name)  # every name checked before any download
+        for name in args.names:
+            print(f"{name}: {pub.get(name).url.split('?')[0]} → {pub.path(name)}", file=sys.stderr)
+            target = pub.fetch(name, progress=_progress(name))
+            print(f"{name}: {target} ({target.stat().st_size / 1e6:.1f} MB)")
+        return 0
+    if args.names:
+        raise SpecError(f"arena weights takes names only after fetch (arena weights fetch {' '.join(args.names)})")
+    doc = _weights_inventory(check=args.check)
+    bad = [f["file"] for f in doc["shipped"] + doc["published"] if f.get("check") in ("MISMATCH", "not recorded")]
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 1 if bad else 0
+    print(f"SHIPPED (ours, in {doc['shipped_dir']}; trained by training/, cards beside them)")
+    for f in doc["shipped"]:
+        check = f"  sha256 {f['check']}" if args.check else ""
+        print(f"  {f['file']:<28}{f['size_mb']:>8.1f} MB  used by {', '.join(f['used_by']) or '—'}{check}")
+    print()
+    print(f"PUBLISHED (torch hub cache: {doc['cache']}; fetch on a connected machine: arena weights fetch NAME)")
+    if doc["deepinv"]:
+        print(f"  note: {doc['deepinv']}")
+    for f in doc["published"]:
+        state = f"cached, {f['size_mb']:.1f} MB" if f["cached"] else f"absent (≈{f['size_mb']:.0f} MB)"
+        print(f"  {f['name']:<18} {f['file']:<40} {state}")
+        print(f"      used by: {', '.join(f['used_by']) or 'no method yet (listed for fetching)'}")
+        print(f"      licence: {f['licence']}")
+        print(f"      source:  {f['source']}; {f['url']}")
+        if args.check and f["cached"]:
+            print(f"      sha256 {f['check']}: {f['sha256']}")
+    if bad:
+        print(f"error: sha256 check failed for {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _weights_inventory(*, check: bool) -> dict[str, Any]:
+    """The shipped and published weight files, their users and state (hashes when ``check``)."""
+    from arena.bridge import published as pub
+    from arena.bridge.physics import deepinv_missing
+    from arena.degradations import DEGRADATIONS
+    from arena.method import load_methods
+    from arena.metrics import LPIPS_WEIGHTS
+    from arena.resources import WEIGHTS, file_digest, recorded_hashes
+
+    methods = load_methods()
+    recorded = recorded_hashes()
+    shipped = []
+    for f in sorted(WEIGHTS.glob("*.safetensors")):
+        users = [m.name for m in methods if f.name in m.weights] + \
+                [f"{d.name} (degradation)" for d in DEGRADATIONS if f.name in d.weights] + \
+                (["LPIPS (metric)"] if f.name == LPIPS_WEIGHTS.name else [])
+        row: dict[str, Any] = {"file": f.name, "size_mb": f.stat().st_size / 1e6, "used_by": users}
+        if check:
+            digest = file_digest(f)
+            row["sha256"] = digest
+            row["check"] = ("not recorded" if f.name not in recorded else "ok" if recorded[f.name] == digest
+                            else "MISMATCH")
+        shipped.append(row)
+    published = []
+    for name, entry in pub.PUBLISHED.items():
+        target = pub.path(name)
+        cached = target.is_file()
+        users = [m.name + (f" ({m.published_note})" if m.published_note else "") for m in methods if name in m.published]
+        row = {"name": name, "file": entry.file, "cached": cached, "path": str(target),
+               "size_mb": target.stat().st_size / 1e6 if cached else entry.size_mb, "licence": entry.licence,
+               "source": entry.source, "url": entry.url.split("?")[0], "reference": entry.reference,
+               "sha256_published": entry.sha256, "used_by": users}
+        if check and cached:
+            row["sha256"] = pub.sha256(target)
+            row["check"] = ("no published hash to compare" if entry.sha256 is None
+                            else "ok" if entry.sha256 == row["sha256"] else "MISMATCH")
+        published.append(row)
+    return {"shipped_dir": str(WEIGHTS), "cache": str(pub.cache_dir()), "deepinv": deepinv_missing(),
+            "shipped": shipped, "published": published}
+
+
+def _progress(name: str) -> Any:
+    """A tqdm bar on stderr for one download (hidden when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int | None) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr, disable=None)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if total is not None and done >= total:
+            bar["bar"].close()
+
+    return update
 
 
 def _sweep(args: argparse.Namespace) -> int:

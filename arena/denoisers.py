@@ -8,6 +8,9 @@
   the learned denoiser the DeepRED paper suggests in place of NLM/BM3D.
 - ``drunet``: our small DRUNet (``weights/drunet.md``), non-blind: σ is an input, so it follows a
   plug-and-play schedule (DPIR).
+- ``drunet-published``: the published DRUNet (DPIR's architecture, DeepInverse's fine-tuned weights,
+  colour or grey by the image), non-blind; loaded from the torch hub cache through the optional
+  deepinv bridge (``arena weights fetch drunet-color drunet-gray``), never downloaded during a run.
 
 All take and return ``(1, C, H, W)`` tensors on any device (the work happens on the CPU).
 """
@@ -18,6 +21,8 @@ import numpy as np
 import torch
 
 DENOISERS = ("nlm", "bm3d", "tv", "dncnn", "drunet")
+PUBLISHED_DENOISERS = ("drunet-published",)
+"""Denoisers whose weights are published files (``arena.bridge.published``): offered by PnP and RED."""
 MIN_SIGMA = 3.0 / 255
 """Denoiser strength for noiseless problems (SR, inpainting) when no σ is given."""
 
@@ -28,10 +33,28 @@ def denoiser_sigma(noise_rms: float, sigma_d: float) -> float:
     return sigma_d / 255 if sigma_d > 0 else max(noise_rms, MIN_SIGMA)
 
 
+def published_drunet(channels: int) -> str:
+    """The published DRUNet file for an image of ``channels`` channels (grey: 1, colour: 3)."""
+    return "drunet-gray" if channels == 1 else "drunet-color"
+
+
+def published_files(kind: str, channels: int | None = None) -> tuple[str, ...]:
+    """The published files denoiser ``kind`` loads for ``channels`` (both DRUNets when not known)."""
+    if kind != "drunet-published":
+        return ()
+    return ("drunet-color", "drunet-gray") if channels is None else (published_drunet(channels),)
+
+
 def denoise(x: torch.Tensor, sigma: float, kind: str) -> torch.Tensor:
     """D(x) for noise standard deviation ``sigma`` on the [0, 1] scale."""
-    if kind not in DENOISERS:
-        raise ValueError(f"unknown denoiser {kind!r}; choose one of {', '.join(DENOISERS)}")
+    if kind not in DENOISERS + PUBLISHED_DENOISERS:
+        raise ValueError(f"unknown denoiser {kind!r}; choose one of {', '.join(DENOISERS + PUBLISHED_DENOISERS)}")
+    if kind == "drunet-published":
+        from arena.bridge.published import load
+
+        net = load(published_drunet(x.shape[1]), x.device)
+        with torch.no_grad():
+            return net(x.detach().float(), float(sigma)).clamp(0, 1)
     if kind == "drunet":
         from arena.nets.drunet import load_drunet_cached
 

@@ -207,6 +207,7 @@ def prepare_experiment(config: Config) -> Prepared:
         notices += [w for j in jobs if (w := j.method.domain_warning(x, j.params))]
     problem, clean, made = make_problem(x, config.degradation, config.degradation_params,
                                         seed=config.seed, device=device)
+    refuse_unavailable(config, problem)
     notices += made
     if problem.y.dim() == 4 and min(problem.y.shape[-2:]) < TINY_OBSERVATION:
         h, w = problem.y.shape[-2:]
@@ -216,6 +217,16 @@ def prepare_experiment(config: Config) -> Prepared:
     dm = {"psnr": metrics.psnr(degraded, clean), "ssim": metrics.ssim(degraded, clean),
           "lpips": metrics.lpips_distance(degraded, clean)}
     return Prepared(config, problem, clean, degraded, notices, dm)
+
+
+def refuse_unavailable(config: Config, problem: Problem) -> None:
+    """:class:`SpecError` with the method's own sentence if a chosen method needs something this
+    machine lacks (a published weight file not in the cache, the optional deepinv package) — before
+    anything runs, so nothing waits on the network and the CLI exits with code 2."""
+    for job in prepare(config.method_specs()):
+        why = job.method.unavailable(job.method.resolve(job.given, problem), problem)
+        if why:
+            raise SpecError(f"{job.key}: {why}")
 
 
 def _prepare_observed(config: Config, device: torch.device) -> Prepared:
@@ -237,6 +248,7 @@ def _prepare_observed(config: Config, device: torch.device) -> Prepared:
     problem, values, made = observed_problem(y, config.degradation, config.degradation_params,
                                              seed=config.seed, device=device)
     config.degradation_params = values  # the estimated σ, as a number: replays use it
+    refuse_unavailable(config, problem)
     degraded = problem.degradation.preview(problem.y).detach()
     return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None, "lpips": None})
 

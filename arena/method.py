@@ -90,6 +90,9 @@ class Method(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     order: ClassVar[int] = 100
     """Listing position (baselines first, then classical, then learned)."""
+    iterative: ClassVar[bool] = True
+    """False for a method that is one computation, not an iteration (a naive inverse, a supervised
+    network's forward pass): it has no ``iterations`` parameter."""
     heavy: ClassVar[bool] = False
     """True for methods dominated by large kernels (convolutional nets): the runner lets them use
     several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
@@ -102,6 +105,30 @@ class Method(ABC):
     """The files in ``weights/`` a run may read (a learned prior, a denoiser it may call): a sweep
     keys each run by their content, so retraining a network recomputes the runs that used it and
     only those. ``tests/test_methods.py`` checks every method reads nothing else."""
+
+    published: ClassVar[tuple[str, ...]] = ()
+    """Published weight files (``arena.bridge.published.PUBLISHED`` keys, kept in the torch hub cache,
+    never in ``weights/``) a run may load; ``arena weights`` lists them with this method as a user."""
+    published_note: ClassVar[str] = ""
+    """When only some runs load them: which (``denoiser=drunet-published``), for ``arena weights``."""
+
+    @classmethod
+    def published_files(cls, params: Mapping[str, Any], problem: Problem | None = None) -> tuple[str, ...]:
+        """The published files a run with ``params`` on ``problem`` loads (all of :attr:`published`
+        by default; a method that loads them only for some choices narrows this)."""
+        return cls.published
+
+    @classmethod
+    def unavailable(cls, params: Mapping[str, Any], problem: Problem | None = None) -> str | None:
+        """One sentence if the run needs something this machine lacks (deepinv, a published file that
+        is not in the cache), else None. The experiment asks before anything runs, so the CLI exits
+        with it (code 2) and the app shows it; no run ever waits on the network."""
+        names = cls.published_files(params, problem)
+        if not names:
+            return None
+        from arena.bridge.published import missing
+
+        return missing(names)
 
     domain: ClassVar[tuple[int, int, int] | None] = None
     """``(C, H, W)`` for methods that only know one image class and size (a generator's output):
@@ -117,8 +144,14 @@ class Method(ABC):
     @classmethod
     def weight_files(cls, params: Mapping[str, Any]) -> list[Path]:
         """The weight files a run with ``params`` may read: the files ``server_path`` parameters
-        name (a user's checkpoint in place of the shipped one), else the shipped :attr:`weights`."""
+        name (a user's checkpoint in place of the shipped one) and the published files it loads from
+        the torch hub cache, else the shipped :attr:`weights`."""
         given = [Path(str(v)).expanduser() for p in cls.params if p.server_path and (v := params.get(p.name))]
+        published = cls.published_files(params)
+        if published:
+            from arena.bridge.published import path
+
+            given += [path(name) for name in published]
         return given or [WEIGHTS / name for name in cls.weights]
 
     def supports(self, problem: Problem) -> str | None:

@@ -28,3 +28,23 @@ def file_digest(path: Path) -> str:
 @lru_cache(maxsize=64)
 def _digest(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+SHA256SUMS = "SHA256SUMS"
+"""The list of the shipped weight files' hashes in ``weights/`` (``sha256sum`` format), checked by
+``arena weights --check``; regenerate it after retraining: ``cd weights && sha256sum *.safetensors > SHA256SUMS``."""
+
+
+def recorded_hashes() -> dict[str, str]:
+    """``{file name: sha256}`` as recorded in ``weights/SHA256SUMS`` (empty if the list is missing)."""
+    try:
+        lines = (WEIGHTS / SHA256SUMS).read_text().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        digest, _, name = line.strip().partition("  ")
+        if digest and name:
+            out[name.lstrip("*")] = digest
+    return out
+

@@ -26,6 +26,7 @@ class SupervisedSR(Method):
 
     default: ClassVar[Path]
     heavy = True
+    iterative = False
     params = (
         Param("weights", "", "a .safetensors network from training/train_sr.py (empty: the shipped one)",
               server_path=True),

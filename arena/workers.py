@@ -143,9 +143,14 @@ class _Flag:
         self.value.value = True
 
 
-def _child(conn: Connection, target: Callable[..., Any], args: tuple[Any, ...], stop: Any) -> None:
+def _child(conn: Connection, target: Callable[..., Any], args: tuple[Any, ...], stop: Any, hub_dir: str) -> None:
+    import torch
+
     from arena.method import load_methods
 
+    # The published weights are read from the cache the caller checked (arena.bridge.published), not
+    # from the one the forkserver saw when it started (TORCH_HOME may have been set since).
+    torch.hub.set_dir(hub_dir)
     load_methods()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the caller's to handle
     results: dict[str, Any] = {}
@@ -172,7 +177,10 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
     Setting ``cancel`` (or closing the iterator) asks every worker to stop at its next iteration;
     one that has not exited ``JOIN_SECONDS`` later is killed.
     """
+    import torch
+
     warm()
+    hub_dir = torch.hub.get_dir()
     stop = _Flag(_CTX.RawValue(ctypes.c_bool, False))
     pending = list(calls)
     running: dict[Connection, tuple[str, Any]] = {}
@@ -184,7 +192,8 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
                 key, target, args = pending.pop(0)
                 recv, send = _CTX.Pipe(duplex=False)
                 try:
-                    proc = _Process(target=_child, args=(send, target, args, stop.value), name=f"arena-{key}",
+                    proc = _Process(target=_child, args=(send, target, args, stop.value, hub_dir),
+                                    name=f"arena-{key}",
                                     daemon=True)
                     proc.start()
                 except Exception as exc:  # e.g. no file descriptors or processes left

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
-from arena.denoisers import DENOISERS, denoise
+from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, denoise
 from arena.method import METHODS, Method, Step
 from arena.params import Param, Value
 from arena.problem import Problem
@@ -40,7 +41,11 @@ class PlugAndPlay(Method):
     1/(‖A‖² + μ_k) on ½‖φ(x) − y‖² + (μ_k/2)‖x − z‖² for non-linear φ. The estimate is z_k.
 
     D is our DRUNet (non-blind, the paper's choice), BM3D, NLM or TV at strength σ_k; the blind
-    DnCNN ignores σ_k, so with it the schedule only moves μ_k. When pixels have no measurement
+    DnCNN ignores σ_k, so with it the schedule only moves μ_k. ``denoiser=drunet-published`` is the
+    paper's own DRUNet at full strength: DeepInverse's weights (colour or grey by the image;
+    BSD-3-Clause, huggingface.co/deepinv/drunet), read from the torch hub cache through the optional
+    deepinv bridge — fetched once on a connected machine with ``arena weights fetch drunet-color
+    drunet-gray``; absent, the run refuses before it starts. When pixels have no measurement
     (inpainting) the iteration starts from a harmonic fill of the holes. 8 iterations when the
     data step is a Fourier division, 24 otherwise (DPIR's choice for super-resolution). The
     streamed ``loss`` is the data term ½‖A(z_k) − y‖²
@@ -53,9 +58,11 @@ class PlugAndPlay(Method):
                  "Denoiser Prior, IEEE TPAMI 2021")
     order = 72
     weights = ("drunet.safetensors", "dncnn.safetensors")
+    published = ("drunet-color", "drunet-gray")
+    published_note = "denoiser=drunet-published"
     schedule = ("sigma_k", "mu_k")
     params = (
-        Param("denoiser", "drunet", "the denoiser D(·; σ_k)", choices=DENOISERS),
+        Param("denoiser", "drunet", "the denoiser D(·; σ_k)", choices=DENOISERS + PUBLISHED_DENOISERS),
         Param("lam", 0.23, "λ in μ_k = λ σ_K² / σ_k²", min=1e-3, max=100.0, log=True, tunable=True),
         Param("sigma_start", 49.0, "σ_1, the first denoiser level (0–255)", min=1.0, max=100.0),
         Param("sigma_end", 0.0, "σ_K, the last denoiser level, also the σ of μ_k (0–255; auto: σ_eff, at least 1)",
@@ -64,6 +71,10 @@ class PlugAndPlay(Method):
         Param("iterations", 8, "number of HQS iterations K (auto: 8, or 24 for SR, inpainting, …)",
               min=1, max=1000, log=True, adaptive=True),
     )
+
+    @classmethod
+    def published_files(cls, params: Mapping[str, Any], problem: Problem | None = None) -> tuple[str, ...]:
+        return published_files(str(params.get("denoiser", "")), problem.x_shape[1] if problem else None)
 
     def defaults(self, problem: Problem) -> dict[str, Value]:
         fourier = problem.linear and problem.degradation.otf() is not None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, MIN_SIGMA, denoise, denoiser_sigma
+from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, MIN_SIGMA, denoise, denoiser_sigma
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param, Value
 from arena.problem import Problem
@@ -28,7 +29,9 @@ class RED(Method):
     ``fixed_point``: solve (AᵀA + λI) x_{k+1} = Aᵀy + λ D(x_k) — in Fourier for convolutions and
     denoising, by ``inner`` conjugate-gradient steps (warm-started) for other linear A.
     ``steepest``: x_{k+1} = x_k − τ[Aᵀ(Ax_k − y) + λ(x_k − D(x_k))], τ = step/(‖A‖² + λ); the only
-    choice for non-linear A. D is non-local means, BM3D, TV, our DnCNN or our DRUNet (``denoiser``).
+    choice for non-linear A. D is non-local means, BM3D, TV, our DnCNN or DRUNet (``denoiser``), or
+    the published DRUNet (``drunet-published``: DeepInverse's weights, BSD-3-Clause, from the torch hub
+    cache; ``arena weights fetch drunet-color drunet-gray`` on a connected machine).
 
     Defaults fitted on training photos (``benchmarks/DEFAULTS.md``). The denoiser: NLM below noise
     σ = 5/255, our DRUNet from there on — the RED paper's own experiments use a trained denoiser
@@ -64,14 +67,17 @@ class RED(Method):
     reference = "Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), SIAM J. Imaging Sci. 2017"
     order = 70
     weights = ("drunet.safetensors", "dncnn.safetensors")
+    published = ("drunet-color", "drunet-gray")
+    published_note = "denoiser=drunet-published"
     params = (
-        Param("denoiser", "nlm", "the denoiser D (auto: drunet at noise σ ≥ 5, else nlm)", choices=DENOISERS,
-              adaptive=True),
+        Param("denoiser", "nlm", "the denoiser D (auto: drunet at noise σ ≥ 5, else nlm)",
+              choices=DENOISERS + PUBLISHED_DENOISERS, adaptive=True),
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
         Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ, three times that with drunet on noisy "
               "problems)", min=1e-4, max=100.0, log=True, adaptive=True, tunable=True),
         Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff, half of it with drunet on noisy "
-              "problems; 0: the problem's noise level); tunable jointly with λ", min=0.0, max=100.0, adaptive=True, tunable=True),
+              "problems; 0: the problem's noise level); tunable jointly with λ", min=0.0, max=100.0, adaptive=True,
+              tunable=True),
         Param("start", "initial", "first estimate: the naive inverse, or a harmonic fill of missing pixels "
               "(auto: smooth when pixels are missing)", choices=("initial", "smooth"), adaptive=True),
         Param("step", 1.0, "steepest descent: τ in units of 1/(‖A‖² + λ)", min=0.01, max=2.0),
@@ -79,8 +85,12 @@ class RED(Method):
         iterations_param(50),
     )
 
+    @classmethod
+    def published_files(cls, params: Mapping[str, Any], problem: Problem | None = None) -> tuple[str, ...]:
+        return published_files(str(params.get("denoiser", "")), problem.x_shape[1] if problem else None)
+
     def defaults(self, problem: Problem) -> dict[str, Value]:
-        learned = lambda v: v["denoiser"] == "drunet" and problem.sigma >= LEARNED_SIGMA  # noqa: E731
+        learned = lambda v: v["denoiser"] in ("drunet", "drunet-published") and problem.sigma >= LEARNED_SIGMA  # noqa: E731
         return {"denoiser": "drunet" if problem.sigma >= LEARNED_SIGMA else "nlm",
                 "lam": lambda v: (3.0 if learned(v) else 1.0) * (0.1 + 10.0 * problem.sigma),
                 "sigma_d": lambda v: 255.0 * max((0.5 if learned(v) else 1.0) * problem.sigma_eff, MIN_SIGMA),

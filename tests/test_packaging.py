@@ -31,6 +31,7 @@ def test_the_wheel_carries_weights_presets_images_and_the_plugins_under_arena(tm
     images = {p.name for p in (ROOT / "assets" / "images").glob("*.png")}
     assert images and {f"arena/assets/images/{i}" for i in images} <= names
     assert {"arena/assets/presets.json", "arena/methods/dip.py", "arena/methods/__init__.py"} <= names
+    assert {"arena/bridge/physics.py", "arena/bridge/published.py", "arena/weights/SHA256SUMS"} <= names
     assert not any(n.startswith("methods/") for n in names), "a global package named `methods` would be installed"
     site = tmp_path / "site"  # the wheel installed alone, found before the checkout's editable install
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
