@@ -1,0 +1,42 @@
+"""Fair by the method's own best: for every method with a tunable parameter and every problem of
+``benchmarks/bench_defaults.py``, the default is within 1 dB of the method's own oracle on the
+held-out photos, as measured in ``benchmarks/DEFAULTS.json`` (``python -m benchmarks.bench_defaults``).
+
+Derived from the registry: a new tunable method fails here until it is benchmarked. Exceptions are
+strict xfails with the measured reason, so each one flags the day it is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bench_defaults import GAP_DB, PROBLEMS, tunable_methods
+
+TABLE = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "DEFAULTS.json").read_text())["data"]
+EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+
+def _cases() -> list:
+    out = []
+    for method in tunable_methods():
+        for label in PROBLEMS:
+            marks = [pytest.mark.xfail(strict=True, reason=EXCEPTIONS[method, label])] if (method, label) in EXCEPTIONS else []
+            out.append(pytest.param(method, label, marks=marks, id=f"{method}-{label.split()[0]}"))
+    return out
+
+
+@pytest.mark.parametrize("method,label", _cases())
+def test_the_default_is_within_a_db_of_its_own_oracle(method: str, label: str):
+    row = TABLE.get(label, {})
+    assert f"{method}/off" in row and f"{method}/oracle" in row, \
+        f"{method} on {label} is not in DEFAULTS.json: python -m benchmarks.bench_defaults --methods {method}"
+    gap = row[f"{method}/oracle"]["psnr"] - row[f"{method}/off"]["psnr"]
+    assert gap <= GAP_DB, f"{method} on {label}: its default is {gap:.2f} dB below its own oracle"
+
+
+def test_reds_default_beats_tvs_on_sigma_25_denoising_of_the_held_out_photos():
+    row = TABLE["denoising σ=25"]
+    assert row["red/off"]["psnr"] > row["tv/off"]["psnr"], (row["red/off"]["psnr"], row["tv/off"]["psnr"])
