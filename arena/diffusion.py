@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from arena.method import Step
 from arena.nets.ddpm import T, alpha_bar
 from arena.problem import Problem
 from arena.solvers import quadratic_data_step
@@ -50,6 +51,17 @@ class Sample:
     step: int
     t: int
     x0: torch.Tensor
+
+
+def as_steps(problem: Problem, chain: Iterator[Sample], samples: int) -> Iterator[Step]:
+    """The arena's steps from a chain: the mean x̂₀ over the samples (their per-pixel standard
+    deviation as the ``std`` map when there are several), the data term as ``loss``, and t."""
+    for s in chain:
+        x = s.x0.mean(0, keepdim=True)
+        maps = {"std": s.x0.std(0, keepdim=True)} if samples > 1 else {}
+        with torch.no_grad():
+            fid = float(problem.fidelity(x))
+        yield Step(s.step, x, {"loss": fid, "t": float(s.t)}, maps=maps)
 
 
 def timesteps(steps: int) -> list[int]:

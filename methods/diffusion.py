@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from arena.diffusion import diffpir, dps
+from arena.diffusion import as_steps, diffpir, dps
 from arena.errors import SpecError
 from arena.gan_prior import GenerativePrior, domain_warning
 from arena.method import METHODS, Step
@@ -82,9 +82,4 @@ class Diffusion(GenerativePrior):
         else:
             chain = diffpir(problem, net, samples=samples, steps=iterations, lam=lam, zeta=zeta,
                             inner=inner, generator=generator)
-        for s in chain:
-            x = s.x0.mean(0, keepdim=True)
-            maps = {"std": s.x0.std(0, keepdim=True)} if samples > 1 else {}
-            with torch.no_grad():
-                fid = float(problem.fidelity(x))
-            yield Step(s.step, x, {"loss": fid, "t": float(s.t)}, maps=maps)
+        yield from as_steps(problem, chain, samples)

@@ -298,7 +298,8 @@ def test_fetch_writes_the_file_under_its_cache_name(empty_cache, monkeypatch):
 def _random_state(name: str) -> dict[str, torch.Tensor]:
     """A state dict of ``name``'s architecture with random values (built on the meta device: shapes only)."""
     g = torch.Generator().manual_seed(0)
-    shapes = pub._build(name).state_dict()
+    net = pub._build(name)
+    shapes = {k: v for k, v in net.state_dict().items() if k not in pub._derived_buffers(net)}  # as published
     return {k: (0.02 * torch.randn(v.shape, generator=g)).to(v.dtype) if v.is_floating_point()
             else torch.zeros(v.shape, dtype=v.dtype) for k, v in shapes.items()}
 
@@ -381,3 +382,46 @@ def test_the_app_runs_a_published_method_and_shows_the_same_refusal_offline(cach
     problem, _, _ = make_problem(torch.rand(1, 3, 16, 16), "blur", {})
     assert info.value.message == f"ram: {METHODS.get('ram').unavailable({}, problem)}"
     assert "arena weights fetch ram" in info.value.message
+
+
+@pytest.fixture(scope="module")
+def diffunet_cache(filled_cache):
+    cache = filled_cache / "hub" / "checkpoints"
+    if not (cache / pub.get("diffunet-ffhq").file).is_file():
+        torch.save(_random_state("diffunet-ffhq"), cache / pub.get("diffunet-ffhq").file)
+    return filled_cache
+
+
+@needs_deepinv
+def test_diffunets_noise_prediction_gives_deepinvs_own_denoiser(diffunet_cache, monkeypatch, no_network):
+    """Our ε(u_t, t) wiring against deepinv's noise-level branch: at σ with 1/(1 + 4σ²) = ᾱ_t, its
+    denoiser rescales x exactly to our u_t and picks t, so Tweedie's x̂₀ from our ε must equal it."""
+    from arena.diffusion import x0_estimate
+    from arena.nets.ddpm import alpha_bar
+
+    monkeypatch.setenv("TORCH_HOME", str(diffunet_cache))
+    pub._load.cache_clear()
+    net = pub.load("diffunet-ffhq")
+    t, ab = 20, float(alpha_bar()[20])  # little noise: x̂₀ stays inside deepinv's clamp to [0, 1]
+    g = torch.Generator().manual_seed(0)
+    u = ab**0.5 * (torch.rand(1, 3, 32, 32, generator=g) - 0.5) + (1 - ab) ** 0.5 * torch.randn(1, 3, 32, 32, generator=g)
+    with torch.no_grad():
+        ours = (x0_estimate(METHODS.get("diffunet").eps_model(net)(u, torch.tensor([t])), u, ab) + 1) / 2
+        theirs = net((u / ab**0.5 + 1) / 2, torch.tensor([((1 - ab) / ab) ** 0.5 / 2]), type_t="noise_level")
+    inside = (ours > 0) & (ours < 1)
+    assert inside.float().mean() > 0.9 and torch.allclose(ours[inside], theirs[inside], atol=1e-4), \
+        (ours - theirs)[inside].abs().max()
+
+
+@needs_deepinv
+@pytest.mark.parametrize("sampler", ["diffpir", "dps"])
+def test_the_published_diffusion_model_runs_end_to_end_and_refuses_grey_images(diffunet_cache, tmp_path, sampler,
+                                                                               monkeypatch, no_network):
+    monkeypatch.setenv("TORCH_HOME", str(diffunet_cache))
+    pub._load.cache_clear()
+    assert cli.main(["run", "--image", "astronaut", "--max-side", "32", "--degradation", "inpaint", "--method",
+                     f"diffunet:sampler={sampler},iterations=3", "--no-lpips", "--quiet", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "metrics.json").read_text())["methods"]["diffunet"]
+    assert result["status"] == "done" and result["params"]["zeta"] == 1.0, result
+    grey, _, _ = make_problem(torch.rand(1, 1, 16, 16), "blur", {})
+    assert "colour" in (METHODS.get("diffunet")().supports(grey) or "")

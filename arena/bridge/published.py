@@ -95,12 +95,12 @@ PUBLISHED: dict[str, Published] = {p.name: p for p in (
     Published("diffunet-ffhq", "diffusion_ffhq_10m.pt", HF.format(repo="diffunet", file="diffusion_ffhq_10m.pt"), 374.3,
               "unknown: deepinv states none; the model is DPS's FFHQ 256 diffusion model (code MIT), trained "
               "on FFHQ (images CC BY-NC-SA 4.0)",
-              "DPS's unconditional FFHQ 256×256 model, as DiffPIR uses it (listed; no arena method loads it yet)",
+              "DPS's unconditional FFHQ 256×256 model, as DiffPIR uses it",
               "Chung, Kim, Mccann, Klasky & Ye, Diffusion Posterior Sampling for General Noisy Inverse Problems, "
               "ICLR 2023; Zhu et al., DiffPIR, CVPRW 2023", "DiffUNet(large_model=False)"),
     Published("diffunet-imagenet", "diffusion_openai.pt", HF.format(repo="diffunet", file="diffusion_openai.pt"),
               2211.3, "MIT (OpenAI guided-diffusion); trained on ImageNet",
-              "OpenAI's unconditional ImageNet 256×256 model (listed; no arena method loads it yet)",
+              "OpenAI's unconditional ImageNet 256×256 model",
               "Dhariwal & Nichol, Diffusion Models Beat GANs on Image Synthesis, NeurIPS 2021",
               "DiffUNet(large_model=True)"),
 )}
@@ -212,6 +212,17 @@ def _build(name: str) -> torch.nn.Module:
         return makers[name]()
 
 
+def _derived_buffers(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Buffers a network computes in its constructor rather than reads from its checkpoint (the
+    published files do not hold them): DiffUNet's noise schedule, recomputed here because the
+    architecture was built on the meta device."""
+    if hasattr(net, "get_alpha_prod") and hasattr(net, "sqrt_alphas_cumprod"):
+        with torch.device("cpu"):
+            sqrt_1m, sqrt_ab = net.get_alpha_prod()[-2:]
+        return {"sqrt_1m_alphas_cumprod": sqrt_1m, "sqrt_alphas_cumprod": sqrt_ab}
+    return {}
+
+
 def state_dict(file: Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint, read without running pickled code (``{"params": …}`` unwrapped)."""
     try:
@@ -244,7 +255,8 @@ def load(name: str, device: torch.device | str = "cpu") -> torch.nn.Module:
 def _load(name: str, file: str, size: int, mtime_ns: int, device: str) -> torch.nn.Module:
     sd = state_dict(Path(file))
     net = _build(name)
-    expected = net.state_dict()
+    derived = _derived_buffers(net)
+    expected = {k: v for k, v in net.state_dict().items() if k not in derived}
     absent = [k for k in expected if k not in sd]
     wrong = [k for k in expected if k in sd and tuple(sd[k].shape) != tuple(expected[k].shape)]
     if absent or wrong:
@@ -252,7 +264,7 @@ def _load(name: str, file: str, size: int, mtime_ns: int, device: str) -> torch.
                 f"{wrong[0]} has shape {tuple(sd[wrong[0]].shape)}, expected {tuple(expected[wrong[0]].shape)}")
         raise SpecError(f"{Path(file).name} does not match {get(name).architecture} ({what}); "
                         f"delete it and run `arena weights fetch {name}`")
-    net.load_state_dict({k: sd[k] for k in expected}, strict=True, assign=True)
+    net.load_state_dict({**{k: sd[k] for k in expected}, **derived}, strict=True, assign=True)
     left = [n for n, t in (*net.named_parameters(), *net.named_buffers()) if t.is_meta]
     if left:
         raise SpecError(f"{Path(file).name}: {left[0]} was not filled by the checkpoint")
