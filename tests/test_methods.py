@@ -65,9 +65,9 @@ def test_runs_or_refuses_every_pairing(method: str, degradation: str):
 
 @pytest.mark.parametrize("cls", [c for c in METHODS if c.name != "naive"], ids=lambda c: c.name)
 def test_generator_closes_cleanly(cls: type[Method]):
-    x = torch.rand(1, *(cls.domain or (1, 16, 16)))
     m = cls()
-    problems = [make_problem(x, name, {}, seed=0)[0] for name in ("inpaint", "blur", "sr", "denoise")]
+    problems = [make_problem(torch.rand(1, *(cls.domain or (c, 16, 16))), name, {}, seed=0)[0]
+                for c in (1, 3) for name in ("inpaint", "blur", "sr", "denoise")]  # grey first; colour-only methods
     problem = next(p for p in problems if m.supports(p) is None)
     params = m.resolve({"iterations": 50} if any(p.name == "iterations" for p in m.params) else {})
     if m.unavailable(params, problem):
@@ -133,9 +133,10 @@ PROBES = (("blur", {}), ("sr", {"factor": 4}), ("inpaint", {}), ("denoise", {}))
 def test_a_method_reads_exactly_the_weights_it_declares(cls: type[Method], monkeypatch):
     """A sweep keys runs by the content of ``Method.weights``: an undeclared file would let a
     retrained network's stale rows survive, so every file a run opens must be declared."""
-    x = torch.rand(1, *(cls.domain or (1, 32, 32)), generator=torch.Generator().manual_seed(0))
+    xs = [torch.rand(1, *(cls.domain or (c, 32, 32)), generator=torch.Generator().manual_seed(0)) for c in (1, 3)]
     m = cls()
-    problem = next(p for name, values in PROBES if m.supports(p := make_problem(x, name, values, seed=0)[0]) is None)
+    problem = next(p for x in xs for name, values in PROBES
+                   if m.supports(p := make_problem(x, name, values, seed=0)[0]) is None)
     if m.unavailable(m.resolve({}), problem):  # published weights: never in weights/, and absent here
         pytest.skip(m.unavailable(m.resolve({}), problem))
     names = {p.name for p in cls.params}
