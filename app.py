@@ -126,7 +126,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 add("tune", gr.Radio(choices=[("off: problem-aware defaults", "off"),
                                               ("auto: discrepancy principle (never sees the clean image)", "auto"),
                                               ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
-                                     value="off", label="tune λ (Tikhonov, TV, RED)", elem_id="tune-mode"))
+                                     value="off", elem_id="tune-mode",
+                                     label=f"tune λ ({', '.join(m.label.split(' (')[0] for m in METHODS if m.tunable())})"))
                 with gr.Row(elem_id="run-bar"):
                     run_btn = add("run", gr.Button("Run", variant="primary"))
                     stop_btn = gr.Button("Stop", variant="stop")
