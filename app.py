@@ -92,7 +92,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 with gr.Row():
                     add("observed", gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean "
                                                              "image, no PSNR)", elem_id="observed-mode"))
-                    add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo"))
+                    add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo", visible=False))
                 add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
                 add("preset_md", gr.Markdown())
                 add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
@@ -123,10 +123,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 with gr.Row():
                     add("seconds", gr.Slider(1, common.MAX_SECONDS, value=60, step=1, label="time budget per method (s)"))
                     add("sequential", gr.Checkbox(False, label="fair timing (run methods one after another)"))
-                add("tune", gr.Radio(choices=[("off: problem-aware defaults", "off"),
-                                              ("auto: discrepancy principle (never sees the clean image)", "auto"),
-                                              ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")],
-                                     value="off", elem_id="tune-mode",
+                add("tune", gr.Radio(choices=common.TUNE_CHOICES, value="off", elem_id="tune-mode",
                                      label=f"tune λ ({', '.join(m.label.split(' (')[0] for m in METHODS if m.tunable())})"))
                 with gr.Row(elem_id="run-bar"):
                     run_btn = add("run", gr.Button("Run", variant="primary"))
@@ -179,7 +176,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                             show_progress="hidden", **PRIVATE)
         ui["gallery"].select(ui.bind(inputs.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs, **PRIVATE)
         for source in ("upload", "paste"):
-            ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"]},
+            ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"], ui["observed"]},
                               outputs=[*pick_outputs, ui[source]], **PRIVATE)
         ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
         for name in ("degradation", "methods"):  # the user's own edits (not a preset's): its text goes
@@ -198,6 +195,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                   "seconds", "tune", "observed"]),
                         *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
          .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
+        ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
+                              outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,
                        outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
         view = run.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],

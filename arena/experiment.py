@@ -229,19 +229,25 @@ def refuse_unavailable(config: Config, problem: Problem) -> None:
             raise SpecError(f"{job.key}: {why}")
 
 
+def crop_observed(y: torch.Tensor, side: int | None) -> tuple[torch.Tensor, list[str]]:
+    """An observed photo centre-cropped to ``side`` (never resized: resizing averages the noise away),
+    with the notice that says so when it was cropped."""
+    h, w = y.shape[-2:]
+    if side is None or max(h, w) <= side:
+        return y, []
+    nh, nw = min(h, side), min(w, side)
+    top, left = (h - nh) // 2, (w - nw) // 2
+    return y[..., top : top + nh, left : left + nw].contiguous(), [
+        f"centre-cropped from {w}×{h} to {nw}×{nh} (an observed photo is cropped, not resized, so its noise "
+        "stays as it is)"]
+
+
 def _prepare_observed(config: Config, device: torch.device) -> Prepared:
     """The photo is y. It is centre-cropped to ``max_side``, never resized: resizing averages the
     noise away and the estimated σ would no longer be the photo's."""
     loaded = load_image(resolve_image(config.image))
-    y, notices = loaded.x, list(loaded.notices)
-    side = config.max_side
-    h, w = y.shape[-2:]
-    if side is not None and max(h, w) > side:
-        nh, nw = min(h, side), min(w, side)
-        top, left = (h - nh) // 2, (w - nw) // 2
-        y = y[..., top : top + nh, left : left + nw].contiguous()
-        notices.append(f"centre-cropped from {w}×{h} to {nw}×{nh} (an observed photo is cropped, not resized, "
-                       "so its noise stays as it is)")
+    y, cropped = crop_observed(loaded.x, config.max_side)
+    notices = [*loaded.notices, *cropped]
     if any(j.method.domain is not None for j in prepare(config.method_specs())):
         raise SpecError("the generative methods (gan, csgm) need a clean image of their class; "
                         "an observed photo cannot be fitted to their size without changing its noise")

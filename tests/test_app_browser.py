@@ -157,6 +157,10 @@ def test_own_noisy_photo_restores_without_a_clean_image_and_shows_residual_maps(
     finished = _run_preset(page, "Your own noisy photo: no clean image, σ estimated", "judge by the data-fit", "red")
     assert "tv done" in finished and "tikhonov done" in finished
     page.get_by_text("noise σ estimated from the photo").first.wait_for(timeout=10_000)
+    page.get_by_text("estimated from the photo for the last run").first.wait_for(timeout=10_000)
+    sigma = float(page.get_by_label("sigma").first.input_value())
+    assert sigma != 25 and 5 < sigma < 60, "the σ slider shows the estimate the run used"
+    assert page.get_by_label("oracle: best PSNR").count() == 0, "no oracle without a clean image"
     page.get_by_role("tab", name="Compare").click()
     page.locator("#maps-plot img").first.wait_for(timeout=30_000)
     rows = page.locator(".arena-table table tbody tr")

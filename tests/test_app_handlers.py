@@ -201,3 +201,45 @@ def test_run_waits_while_a_preset_loads_and_stays_off_during_a_run():
         assert run.release_run(FakeRequest()).interactive is False
     finally:
         RUNS.finish(FakeRequest.session_hash, flag)
+
+
+def test_an_observed_photo_shows_its_estimated_sigma_and_has_no_oracle(monkeypatch):
+    from dataclasses import replace
+
+    from arena.experiment import bundled_observed
+    from ui.registry import Components
+
+    names = Components()
+    names.add("degr.denoise.sigma", "sigma-widget")
+    view = replace(VIEW, names=names)
+    values = settings(methods=("tv",), observed=True, image=str(bundled_observed()["noisy_rocket"]))
+    first = run.start_run(view)(values, FakeRequest())
+    estimated = first["live"]["prep"].config.degradation_params["sigma"]
+    assert isinstance(estimated, float) and 5 < estimated < 60, estimated
+    assert first["sigma-widget"]["value"] == round(estimated, 2), "the slider shows the σ the run uses, not 25"
+    plain = run.start_run(view)(settings(methods=("tv",)), FakeRequest())
+    assert "sigma-widget" not in plain, "a clean image's σ is the user's own: left alone"
+
+    infos: list[str] = []
+    monkeypatch.setattr(inputs.gr, "Info", infos.append)
+    update = inputs.observed_changed({"observed": True, "tune": "oracle"}, FakeRequest())
+    assert update["tune"].value == "auto" and "oracle" not in {v for _, v in update["tune"].choices}
+    assert update["estimate"].visible and infos and "clean image" in infos[0]
+    back = inputs.observed_changed({"observed": False, "tune": "auto"}, FakeRequest())
+    assert "oracle" in {v for _, v in back["tune"].choices} and not back["estimate"].visible
+
+
+def test_an_uploaded_observed_photo_is_announced_as_cropped_not_resized(tmp_path, monkeypatch):
+    from PIL import Image
+
+    path = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)).save(path)
+    infos: list[str] = []
+    monkeypatch.setattr(inputs.gr, "Info", infos.append)
+    shown = inputs.pick_upload("upload")({"upload": str(path), "max_side": 256, "observed": True}, FakeRequest())
+    assert infos == ["centre-cropped from 400×300 to 256×256 (an observed photo is cropped, not resized, so its "
+                     "noise stays as it is)"]
+    assert Image.open(shown["clean"]).size == (256, 256)
+    infos.clear()
+    inputs.pick_upload("upload")({"upload": str(path), "max_side": 256, "observed": False}, FakeRequest())
+    assert len(infos) == 1 and infos[0].startswith("resized from 400×300")

@@ -96,6 +96,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+TUNE_CHOICES = [("off: problem-aware defaults", "off"),
+                ("auto: discrepancy principle (never sees the clean image)", "auto"),
+                ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")]
+NO_ORACLE = "oracle tuning scores against the clean image, which an observed photo does not have"
+
+
 def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
     """The parameters that get a widget: all but server paths, which no web client may set (the
     painted mask's path is set by the server itself)."""

@@ -12,12 +12,12 @@ from PIL import Image
 
 from arena.degradations import DEGRADATIONS
 from arena.errors import ArenaError, SpecError
-from arena.experiment import Config, resolve_image
+from arena.experiment import Config, crop_observed, resolve_image
 from arena.images import load_image, to_uint8
 from arena.lessons import promise
 from arena.method import METHODS
-from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, run_time,
-                       session_of, ui_params)
+from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, NO_ORACLE, PRESETS, TUNE_CHOICES, as_int, editor_background,
+                       gallery_items, run_time, session_of, ui_params)
 from ui.images import png_file
 from ui.session import session_dir
 from ui.widgets import widget_default
@@ -64,17 +64,32 @@ def pick_upload(source: str) -> Callable[[dict[str, Any], gr.Request], dict[str,
         path = v[source]
         if not path:
             return {}
-        try:
-            loaded = load_image(path, max_side=int(v["max_side"]))
+        observed = bool(v.get("observed"))
+        try:  # an observed photo is cropped, not resized: show and say what the run will use
+            loaded = load_image(path, max_side=None if observed else int(v["max_side"]))
         except ArenaError as exc:
             gr.Warning(f"{str(exc).rstrip('.')}. The previous image stays selected.")
             return {source: None}
-        for notice in loaded.notices:
+        x, cropped = crop_observed(loaded.x, int(v["max_side"])) if observed else (loaded.x, [])
+        for notice in [*loaded.notices, *cropped]:
             gr.Info(notice)
-        return {"image": path, "clean": png_file(to_uint8(loaded.x)),
-                "editor": to_uint8(loaded.x.expand(-1, 3, -1, -1)), **CLEARED, **NO_PRESET}
+        return {"image": path, "clean": png_file(to_uint8(x)),
+                "editor": to_uint8(x.expand(-1, 3, -1, -1)), **CLEARED, **NO_PRESET}
 
     return pick
+
+
+def observed_changed(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """An observed photo has no clean image: the oracle leaves the tuning choices (a chosen oracle
+    becomes auto, said once), and the noise estimate applies only to it."""
+    observed = bool(v["observed"])
+    tune = v["tune"]
+    if observed and tune == "oracle":
+        gr.Info(f"{NO_ORACLE}: auto (the discrepancy principle) is used instead")
+        tune = "auto"
+    choices = [c for c in TUNE_CHOICES if not (observed and c[1] == "oracle")]
+    return {"tune": gr.Radio(choices=choices, value=tune, info=NO_ORACLE if observed else None),
+            "estimate": gr.Checkbox(visible=observed)}
 
 
 def show_applicable(degradation: str, other: str) -> Callable[[dict[str, Any], gr.Request], dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 import torch
 
+from arena.degradations import DEGRADATIONS
 from arena.errors import ArenaError
 from arena.experiment import Prepared, prepare_experiment, save
 from arena.experiment import run as run_experiment
@@ -87,10 +88,16 @@ class RunView:
     names: Components
     """The page's registry: the settings arrive keyed by component and are read by name."""
 
+    def noise_widgets(self) -> dict[str, Any]:
+        """Degradation name → its noise-level widget (where it has one): an observed photo's estimate
+        is shown there."""
+        return {d.name: self.names[f"degr.{d.name}.{d.noise_key}"] for d in DEGRADATIONS
+                if d.noise_key and f"degr.{d.name}.{d.noise_key}" in self.names}
+
     def start_outputs(self) -> list[Any]:
         return [self.clean, self.degraded, self.degraded_md, self.status, self.overview, *self.images.values(),
                 *self.progress.values(), self.table, self.plot, self.download, self.results, self.tuning_plot,
-                self.maps_plot, self.lesson, self.live, self.run]
+                self.maps_plot, self.lesson, self.live, self.run, *self.noise_widgets().values()]
 
     def stream_outputs(self) -> list[Any]:
         return [self.status, self.overview, self.plot, self.live]
@@ -124,9 +131,20 @@ def start_run(view: RunView) -> Callable[..., dict[Any, Any]]:
                 view.lesson: "",
                 view.live: {"prep": prep, "fixed": fixed, "results": None, "started": started,
                             "preset": values.get("preset")},
-                view.run: gr.Button(interactive=False)}
+                view.run: gr.Button(interactive=False), **_estimate_shown(view, prep)}
 
     return start
+
+
+def _estimate_shown(view: RunView, prep: Any) -> dict[Any, Any]:
+    """The noise widget of an observed photo's degradation set to the σ estimated from it."""
+    c = prep.config
+    d = DEGRADATIONS.get(c.degradation)
+    widget = view.noise_widgets().get(c.degradation)
+    if not c.observed or widget is None or not isinstance(c.degradation_params.get(d.noise_key), (int, float)):
+        return {}
+    return {widget: gr.update(value=round(float(c.degradation_params[d.noise_key]), 2),
+                              info="estimated from the photo for the last run")}
 
 
 def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
