@@ -70,7 +70,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
             with gr.Column(scale=1, min_width=300):
                 with gr.Tabs():
                     with gr.Tab("Gallery"):
-                        add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height=260,
+                        add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height="auto",
                                                   object_fit="contain", label="Bundled images (click one)",
                                                   format="png", elem_id="bundled"))
                     with gr.Tab("Upload / paste"):

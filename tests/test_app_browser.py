@@ -284,3 +284,17 @@ def test_rim_camera_preset_shows_the_data_proximal_step_and_its_choice(browser_p
     choice.wait_for(timeout=10_000)
     assert choice.input_value() == "upre", "the rim's default rule is shown"
     page.screenshot(path=str(shots / "rim_camera_params.png"), full_page=True)
+
+
+def test_every_bundled_image_is_visible_in_the_gallery(browser_page):
+    from ui.common import gallery_items
+
+    page = browser_page
+    page.get_by_role("tab", name="Gallery").click()
+    box = page.locator("#bundled").bounding_box()
+    thumbs = page.locator("#bundled img")
+    assert thumbs.count() == len(gallery_items())
+    for i in range(thumbs.count()):
+        t = thumbs.nth(i).bounding_box()
+        assert t and t["y"] + t["height"] <= box["y"] + box["height"] + 1 and t["x"] + t["width"] <= box["x"] + box["width"] + 1, \
+            f"thumbnail {i} is outside the gallery's box"
