@@ -40,13 +40,23 @@ class LiveMethod:
         pace = self.seconds / self.step * (self.total - self.step)
         return pace if self.budget is None else max(0.0, min(pace, self.budget - self.seconds))
 
+    @property
+    def planned(self) -> int:
+        """The steps the run reaches: ``total``, or fewer where the time budget ends it first at the
+        current pace (a 60 s budget at 0.1 s a step plans 600 of 3000)."""
+        if self.budget is None or self.step <= 0 or self.seconds <= 0:
+            return self.total
+        return min(self.total, max(self.step, int(self.budget * self.step / self.seconds)))
+
     def progress(self) -> str:
-        """``step/total · elapsed · ETA`` (or the final status) in one line."""
+        """``step/planned (of total) · elapsed · ETA`` (or the final status) in one line."""
         if self.status == "waiting":
             return "waiting"
         if self.status == "tuning":
             return f"tuning · {self.message}"
-        text = f"{self.step}/{self.total} · {self.seconds:.1f} s"
+        planned = self.planned
+        steps = f"{self.step}/{planned}" + (f" of {self.total} (the time budget)" if planned < self.total else "")
+        text = f"{steps} · {self.seconds:.1f} s"
         if self.eta is not None:
             text += f" · ETA {self.eta:.1f} s"
         if self.status != "running":

@@ -177,3 +177,18 @@ def test_eta_never_exceeds_the_time_budget():
     free.update(Event("start", "dip", total=3000))
     free.update(Event("step", "dip", step=28, total=3000, seconds=20.0))
     assert free.methods["dip"].eta == pytest.approx(20.0 / 28 * 2972)
+
+
+def test_progress_counts_against_the_steps_the_budget_allows():
+    """After Stop the line said "28/3000" where about 84 steps fit the budget at that pace."""
+    from arena.live import Tracker
+    from arena.runner import Event
+
+    t = Tracker(["dip"], budget=60.0)
+    t.update(Event("start", "dip", total=3000))
+    t.update(Event("step", "dip", step=28, total=3000, seconds=20.0))
+    assert t.methods["dip"].planned == 84 and t.methods["dip"].progress().startswith("28/84 of 3000 (the time budget)")
+    quick = Tracker(["tv"], budget=60.0)
+    quick.update(Event("start", "tv", total=300))
+    quick.update(Event("step", "tv", step=30, total=300, seconds=0.5))
+    assert quick.methods["tv"].progress().startswith("30/300 · 0.5 s"), "the budget is far: the total stands"
