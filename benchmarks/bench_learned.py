@@ -49,6 +49,9 @@ CASES = [  # label, inside the RIM's family?, degradation, values
     ("camera response (non-linear)", True, "camera", {"noise": 2.0}),
 ]
 DIP = {"net": "light", "iterations": 500}
+PUBLISHED = {"ram": ("ram", {}), "pnp_published": ("pnp", {"denoiser": "drunet-published"})}
+"""Columns for the field's published weights (through deepinv): measured where their files are in the
+torch hub cache, else marked as not measured, with the commands that fill them."""
 LAMBDAS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
@@ -102,7 +105,8 @@ def main() -> None:
     previous = json.loads(sidecar.read_text())["rows"] if args.reuse else {}
     load_methods()
     t_start = time.time()
-    methods = ["degraded", "tv", "dip", "direct", "rim_cell", "rim", "lgn", "pnp"]
+    methods = ["degraded", "tv", "dip", "direct", "rim_cell", "rim", "lgn", "pnp", *PUBLISHED]
+    absent: set[str] = set()
     rows = []
     for label, inside, name, values in CASES:
         acc: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
@@ -112,6 +116,11 @@ def main() -> None:
             problem, clean, _ = make_problem(crop(img, args.side), name, values, seed=i)
             outs = {"degraded": problem.degradation.preview(problem.y), "tv": final("tv", problem, {"lam": lam}),
                     "rim_cell": final("rim", problem, {"consistency": "off"}), "rim": final("rim", problem, {}), "lgn": final("lgn", problem, {}), "pnp": final("pnp", problem, {})}
+            for key, (method, given) in PUBLISHED.items():
+                m = METHODS.get(method)
+                why = m.unavailable(m.resolve(given, problem), problem)
+                outs[key] = None if why else final(method, problem, given)
+                absent |= {why} if why else set()
             if "dip" not in args.reuse:
                 outs["dip"] = final("dip", problem, DIP)
             if "direct" not in args.reuse:
@@ -146,8 +155,9 @@ def main() -> None:
              f"Total {time.time() - t_start:.0f} s"
              + (f"; columns {', '.join(args.reuse)} reused from the previous run's LEARNED.json" if args.reuse else "")
              + ". Regenerate: `python -m benchmarks.bench_learned`.\n",
-             "| degradation | in RIM's training family | degraded | TV (tuned λ) | DIP-lite | direct | RIM cell | RIM | lgn | pnp |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| degradation | in RIM's training family | degraded | TV (tuned λ) | DIP-lite | direct | RIM cell | RIM | lgn | pnp "
+             "| RAM (published) | pnp, published DRUNet |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, inside, mean, forced, lam in rows:
         scored = {m: v for m, v in mean.items() if v is not None and m != "degraded"}
         top = max(scored, key=lambda m: scored[m][0])
@@ -159,6 +169,10 @@ def main() -> None:
             cells.append(f"*{text}*" if m == "direct" and forced else text)
         cells[1] += f" (λ={lam:g})"
         lines.append(f"| {label} | {'yes' if inside else 'no'} | " + " | ".join(cells) + " |")
+    if absent:
+        lines += ["", "Published columns (—): not measured on this machine, which cannot download them ("
+                  + "; ".join(sorted(absent)) + "). On a connected machine: `arena weights fetch ram drunet-color "
+                  "drunet-gray`, then `python -m benchmarks.bench_learned --reuse dip`."]
     args.out.write_text("\n".join(lines) + "\n")
     sidecar.write_text(json.dumps({"rows": {label: {"mean": mean, "forced": forced, "tv_lambda": lam}
                                             for label, _, mean, forced, lam in rows}}, indent=1))
