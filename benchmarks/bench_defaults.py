@@ -114,12 +114,23 @@ def one(image: str, degradation: str, method: str, tune: str, size: int) -> dict
             "reason": tuning.get("reason", "")}
 
 
+SAME_FUNCTIONAL = {"gauss_newton": "tv", "levenberg_marquardt": "tv"}
+"""Methods that minimise another method's functional with its λ rule (``arena.nonlinear.tv_rule``):
+their default and oracle are that method's, so they are measured as it (an oracle of their outer
+steps at 128² would take hours on a CPU; ``tests/test_default_gaps.py`` checks the equivalence)."""
+
+
 def tunable_methods() -> list[str]:
     """Every registered method that declares a tunable parameter, in the registry's order."""
     from arena.method import METHODS, load_methods
 
     load_methods()
     return [m.name for m in METHODS if m.tunable() is not None]
+
+
+def measured_as(method: str) -> str:
+    """The method whose cells stand for ``method``'s (itself, or the one whose functional it minimises)."""
+    return SAME_FUNCTIONAL.get(method, method)
 
 
 def gap_table(data: dict, methods: list[str]) -> list[str]:
@@ -132,17 +143,18 @@ def gap_table(data: dict, methods: list[str]) -> list[str]:
     for label, row in data.items():
         cells = []
         for m in methods:
-            off, best = row.get(f"{m}/off"), row.get(f"{m}/oracle")
+            off, best = row.get(f"{measured_as(m)}/off"), row.get(f"{measured_as(m)}/oracle")
             if off is None or best is None:
                 cells.append("—")
                 continue
             gap = best["psnr"] - off["psnr"]
-            cells.append(f"{off['psnr']:.2f} → {best['psnr']:.2f} ({gap:+.2f}{' ✗' if gap > GAP_DB else ''})")
+            cells.append(f"{off['psnr']:.2f} → {best['psnr']:.2f} ({gap:+.2f}{' ✗' if gap > GAP_DB else ''})"
+                         + (f", as {measured_as(m)}" if m in SAME_FUNCTIONAL else ""))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     weak = [f"- {m} on {label}: its own oracle gains {row[f'{m}/oracle']['psnr'] - row['naive']:+.2f} dB over the "
             "naive inverse — what the model can reach, not a default that misses it"
-            for label, row in data.items() for m in methods
-            if f"{m}/oracle" in row and row[f"{m}/oracle"]["psnr"] - row["naive"] < 0.5]
+            for label, row in data.items() for m in methods if m not in SAME_FUNCTIONAL
+            and f"{m}/oracle" in row and row[f"{m}/oracle"]["psnr"] - row["naive"] < 0.5]
     return lines + (["", "Where even the oracle gains under 0.5 dB:", "", *weak] if weak else [])
 
 
@@ -158,7 +170,8 @@ def main() -> None:
     ap.add_argument("--red-denoising", action="store_true",
                     help="only (re)compute the section on RED with NLM at σ = 25 (joint λ, σ_d oracle)")
     args = ap.parse_args()
-    images, methods = args.images.split(","), args.methods.split(",") if args.methods else tunable_methods()
+    images = args.images.split(",")
+    methods = args.methods.split(",") if args.methods else [m for m in tunable_methods() if m not in SAME_FUNCTIONAL]
     out = Path(args.out)
     if args.red_denoising:
         section = "\n".join(red_denoising(args.size))
@@ -190,7 +203,7 @@ def main() -> None:
                     "values": [r["value"] for r in rows], "reasons": sorted({r["reason"] for r in rows})}
                 print(label, method, mode, f"{data[label][f'{method}/{mode}']['psnr']:.2f}", flush=True)
     data = {label: data[label] for label in PROBLEMS if label in data}
-    methods = [m for m in tunable_methods() if any(f"{m}/off" in row for row in data.values())]
+    methods = [m for m in tunable_methods() if any(f"{measured_as(m)}/off" in row for row in data.values())]
     out.with_suffix(".json").write_text(json.dumps({"machine": machine(), "size": args.size, "images": images,
                                                     "data": data}, indent=1))
     lines = [f"# Defaults, auto and oracle tuning ({machine()})", "",
@@ -198,11 +211,12 @@ def main() -> None:
              "`arena.data.photos`); in brackets the gain over the naive inverse; then mean seconds per "
              "method including tuning trials (× the untuned run). Bold: at least 0.5 dB over naive. "
              "`python -m benchmarks.bench_defaults` regenerates this file and `DEFAULTS.json`.", ""]
-    head = "| problem | naive | " + " | ".join(f"{m} {mode}" for m in methods for mode in MODES) + " |"
-    lines += [head, "|" + "---|" * (2 + len(methods) * len(MODES))]
+    measured = [m for m in methods if m not in SAME_FUNCTIONAL]
+    head = "| problem | naive | " + " | ".join(f"{m} {mode}" for m in measured for mode in MODES) + " |"
+    lines += [head, "|" + "---|" * (2 + len(measured) * len(MODES))]
     for label, row in data.items():
         cells = []
-        for m in methods:
+        for m in measured:
             base = row[f"{m}/off"]["seconds"]
             for mode in MODES:
                 c = row[f"{m}/{mode}"]
