@@ -21,10 +21,10 @@ from arena.errors import ImageLoadError, SpecError
 from arena.images import fit_domain, load_image
 from arena.lessons import Verdict
 from arena.params import parse_spec
-from arena.problem import Problem, make_problem, observed_problem
 from arena.plots import maps_figure
-from arena.resources import ASSETS
+from arena.problem import Problem, make_problem, observed_problem
 from arena.report import metrics_document, write_report
+from arena.resources import ASSETS
 from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
 
 CONFIG_VERSION = 1
@@ -96,7 +96,7 @@ class Config:
         specs = [MethodSpec.parse(m) for m in methods]
         jobs = prepare(specs)
         cfg = cls(image=image, degradation=name, degradation_params=values,
-                  methods=[{"name": s.name, "params": dict(j.given)} for s, j in zip(specs, jobs)], **kw)
+                  methods=[{"name": s.name, "params": dict(j.given)} for s, j in zip(specs, jobs, strict=True)], **kw)
         cfg.check()
         return cfg
 

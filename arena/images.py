@@ -9,7 +9,6 @@ import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from arena.errors import ImageLoadError
 
-Source = Union[str, Path, bytes, np.ndarray, Image.Image]
+Source = str | Path | bytes | np.ndarray | Image.Image
 
 MAX_PIXELS = 40_000_000
 """Decompression-bomb guard: images with more pixels are refused before decoding."""

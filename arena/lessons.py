@@ -150,7 +150,7 @@ def _order(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
     ws = [run.final(w, metric) for w in worse]
     held = all(sign * (b - w) >= margin for w in ws)
     lower = " (lower is better)" if sign < 0 else ""
-    others = ", ".join(f"{_fmt(metric, w_v)} ({run.name(w)})" for w, w_v in zip(worse, ws))
+    others = ", ".join(f"{_fmt(metric, w_v)} ({run.name(w)})" for w, w_v in zip(worse, ws, strict=True))
     if margin < 0:  # "no worse than": the other method gains less than |margin|
         return held, (f"{run.name(better)} ends within {_fmt(metric, -margin)} of {' and '.join(map(run.name, worse))} "
                       f"or above in {name}{lower}: {_fmt(metric, b)} against {others}")

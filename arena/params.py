@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from arena.errors import SpecError
 
-Value = Union[float, int, str, bool]
+Value = float | int | str | bool
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -53,7 +54,7 @@ def _curve(res: HasHistory, axis: str, name: str) -> list[tuple[float, float]]:
 
 
 def _draw(ax: object, pts: list[tuple[float, float]], *, color: object, style: str, label: str, width: float) -> None:
-    xs, ys = zip(*pts)
+    xs, ys = zip(*pts, strict=True)
     marker = "o" if len(pts) <= FEW_POINTS else None
     ax.plot(xs, ys, linestyle=style, marker=marker, color=color, label=label, markersize=4,  # type: ignore[attr-defined]
             linewidth=width)
@@ -79,8 +80,8 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     log_steps = len(lengths) > 1 and max(lengths) >= LOG_STEPS * max(min(lengths), 1)
     fig = Figure(figsize=(11, 3.6 * len(rows) + 0.6), layout="constrained")
     axes = fig.subplots(len(rows), 2, squeeze=False)
-    for row, metric in zip(axes, rows):
-        for ax, axis in zip(row, ("step", "seconds")):
+    for row, metric in zip(axes, rows, strict=True):
+        for ax, axis in zip(row, ("step", "seconds"), strict=True):
             for i, (key, res) in enumerate(results.items()):
                 color, light = _colors(i)
                 label = display_key(key, res)
@@ -116,7 +117,7 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
             ax.grid(True, alpha=0.3)
     handles: dict[str, object] = {}
     for ax in axes[:, 0]:  # one legend for every row, below the panels
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 3),
@@ -136,7 +137,7 @@ def discrepancy_crossing(trials: list[dict], target: float) -> float | None:
     """λ where the trials' misfit crosses ``target`` (log-log interpolation), or None — what the
     discrepancy principle picks from the same trials (drawn in the oracle's figure too)."""
     pts = sorted((t["value"], t["misfit"]) for t in trials if t["misfit"] > 0)
-    for (a, ra), (b, rb) in zip(pts, pts[1:]):
+    for (a, ra), (b, rb) in pairwise(pts):
         if (ra - target) * (rb - target) <= 0 and ra != rb:
             la, lb = np.log(a), np.log(b)
             return float(np.exp(la + (np.log(target) - np.log(ra)) * (lb - la) / (np.log(rb) - np.log(ra))))
@@ -154,7 +155,7 @@ def tuning_figure(results: Mapping[str, object]) -> Figure | None:
     with_psnr = any(tr["psnr"] is not None for _, t in tuned for tr in t["trials"])
     fig = Figure(figsize=(11 if with_psnr else 6, 3.6 * len(tuned)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(tuned), 2 if with_psnr else 1, squeeze=False))
-    for (key, t), row in zip(tuned, axes):
+    for (key, t), row in zip(tuned, axes, strict=True):
         ax_p, ax_m = (row[0], row[1]) if with_psnr else (None, row[0])
         trials = sorted(t["trials"], key=lambda tr: tr["value"])
         lam = [tr["value"] for tr in trials]
@@ -216,7 +217,7 @@ def maps_figure(problem: object, results: Mapping[str, object], clean: object | 
     fig = Figure(figsize=(3.4 * cols + 1.2, 3.0 * len(rows)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(rows), cols, squeeze=False))
     r_im = e_im = None
-    for (key, _), ax_row in zip(rows, axes):
+    for (key, _), ax_row in zip(rows, axes, strict=True):
         r_im = ax_row[0].imshow(res[key], cmap="RdBu_r", vmin=-r_max, vmax=r_max, interpolation="nearest")
         ax_row[0].set_title(f"{display_key(key, results[key])}: A(x̂) − y", fontsize=9)
         if err:

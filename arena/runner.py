@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import nullcontext
 import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 

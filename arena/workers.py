@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess
 from typing import Any
 
+
 def _plugins() -> list[str]:
     spec = importlib.util.find_spec("arena.methods")
     paths = spec.submodule_search_locations if spec is not None else None

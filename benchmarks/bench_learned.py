@@ -25,8 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from arena import metrics
 from arena.data.photos import natural_photos
 from arena.experiment import bundled_images
@@ -36,6 +34,8 @@ from arena.nets.rim import DEFAULT_DIRECT
 from arena.problem import make_problem
 from arena.rim import trained_cell, unroll
 from benchmarks.bench_methods import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 IMAGES = ("camera", "astronaut", "chelsea", "coffee")
 CASES = [  # label, inside the RIM's family?, degradation, values

@@ -8,12 +8,11 @@ from typing import Any
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, MIN_SIGMA, denoise, denoiser_sigma
+from arena.denoisers import DENOISERS, MIN_SIGMA, PUBLISHED_DENOISERS, denoise, denoiser_sigma, published_files
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param, Value
 from arena.problem import Problem
 from arena.solvers import conjugate_gradient, harmonic_start, missing_pixels
-
 
 LEARNED_SIGMA = 5.0 / 255
 """From this noise level on, RED's default denoiser is the learned DRUNet (see the docstring)."""

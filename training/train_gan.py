@@ -26,11 +26,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-
 from arena.data.faces import TRAIN_SEEDS, faces, held_out
-from arena.nets.dcgan import (
-    DEFAULT_GAN, Discriminator, GanConfig, Generator, init_weights, save_gan)
-
+from arena.nets.dcgan import DEFAULT_GAN, Discriminator, GanConfig, Generator, init_weights, save_gan
 
 R1_EVERY = 4
 
@@ -231,9 +228,9 @@ def main(argv: list[str] | None = None) -> None:
         opt_g.step()
         with torch.no_grad():
             decay = min(0.999, (1 + step) / (10 + step))  # warm-up: early averages would mix in the init
-            for pe, p in zip(G_ema.parameters(), G.parameters()):
+            for pe, p in zip(G_ema.parameters(), G.parameters(), strict=True):
                 pe.lerp_(p, 1 - decay)
-            for be, b in zip(G_ema.buffers(), G.buffers()):
+            for be, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                 be.copy_(b)
         if step % 100 == 0:
             log.append((step, loss_d.item(), loss_g.item()))

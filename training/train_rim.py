@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 
 from arena.data.dead_leaves import dead_leaves
 from arena.data.patches import random_patches
@@ -48,7 +47,17 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.rim import (
-    DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_LGN, DEFAULT_RIM, DnCNN, RimCell, RimConfig, load_rim, save_dncnn, save_rim)
+    DEFAULT_DIRECT,
+    DEFAULT_DNCNN,
+    DEFAULT_LGN,
+    DEFAULT_RIM,
+    DnCNN,
+    RimCell,
+    RimConfig,
+    load_rim,
+    save_dncnn,
+    save_rim,
+)
 from arena.problem import Problem, build_degradation
 from arena.rim import unroll
 from training.state import Budget

@@ -16,8 +16,17 @@ from arena.experiment import Config, resolve_image
 from arena.images import load_image, to_uint8
 from arena.lessons import promise
 from arena.method import METHODS
-from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, PRESETS, as_int, editor_background, gallery_items, run_time,
-                       session_of, ui_params)
+from ui.common import (
+    DEFAULT_MAX_SIDE,
+    MAX_SECONDS,
+    PRESETS,
+    as_int,
+    editor_background,
+    gallery_items,
+    run_time,
+    session_of,
+    ui_params,
+)
 from ui.images import png_file
 from ui.session import session_dir
 from ui.widgets import widget_default
