@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -83,46 +83,63 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     for row, metric in zip(axes, rows, strict=True):
         for ax, axis in zip(row, ("step", "seconds"), strict=True):
             for i, (key, res) in enumerate(results.items()):
-                color, light = _colors(i)
-                label = display_key(key, res)
-                if metric == "schedule":
-                    for j, name in enumerate(schedules.get(key, ())):
-                        if pts := [(a, b) for a, b in _curve(res, axis, name) if b > 0]:
-                            _draw(ax, pts, color=color if j == 0 else light, style=EXTRA_STYLES[j % 3] if j else "-",
-                                  label=f"{label}: {name}", width=1.6)
-                    continue
-                if metric == "loss":  # methods minimise different objectives: each relative to its start
-                    pts = [(a, b) for a, b in _curve(res, axis, "loss") if b > 0]
-                    if pts:
-                        _draw(ax, [(a, b / pts[0][1]) for a, b in pts], color=color, style="-", label=label, width=1.6)
-                    continue
-                if pts := _curve(res, axis, metric):
-                    _draw(ax, pts, color=color, style="-", label=label, width=1.8)
-                extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
-                for j, name in enumerate(extras):
-                    if pts := _curve(res, axis, name):
-                        _draw(ax, pts, color=light, style=EXTRA_STYLES[j % 3], width=1.4,
-                              label=f"{label} ({name.removeprefix('psnr_')} output)")
-            if metric in ("loss", "schedule"):
-                ax.set_yscale("log")
-            if metric == "psnr" and degraded_psnr is not None:
-                ax.axhline(degraded_psnr, color="gray", linestyle=":", linewidth=1.2, label="degraded input")
-            if metric == "data_fit" and noise_level:
-                ax.axhline(noise_level, color="black", linestyle=":", linewidth=1.2, label="noise level")
-            if axis == "step" and log_steps:  # an 8-step method beside a 3000-step one: both visible
-                ax.set_xscale("log")
-            ax.set_xlabel(LABELS[axis] + (" (log)" if axis == "step" and log_steps else ""), fontsize=11)
-            ax.set_ylabel(LABELS[metric], fontsize=11)
-            ax.tick_params(labelsize=10)
-            ax.grid(True, alpha=0.3)
+                _plot_curves(ax, metric, axis, i, display_key(key, res), res, schedules.get(key, ()))
+            _style_panel(ax, metric, axis, log_steps=log_steps, degraded_psnr=degraded_psnr, noise_level=noise_level)
+    _shared_legend(fig, axes)
+    return fig
+
+
+def _plot_curves(ax: Any, metric: str, axis: str, i: int, label: str, res: HasHistory,
+                 schedule: Sequence[str]) -> None:
+    """The ``i``-th method's curves on one panel: its schedule, its objective relative to its start,
+    or its ``metric`` with (for PSNR) its other outputs dashed."""
+    color, light = _colors(i)
+    if metric == "schedule":
+        for j, name in enumerate(schedule):
+            if pts := [(a, b) for a, b in _curve(res, axis, name) if b > 0]:
+                _draw(ax, pts, color=color if j == 0 else light, style=EXTRA_STYLES[j % 3] if j else "-",
+                      label=f"{label}: {name}", width=1.6)
+        return
+    if metric == "loss":  # methods minimise different objectives: each relative to its start
+        pts = [(a, b) for a, b in _curve(res, axis, "loss") if b > 0]
+        if pts:
+            _draw(ax, [(a, b / pts[0][1]) for a, b in pts], color=color, style="-", label=label, width=1.6)
+        return
+    if pts := _curve(res, axis, metric):
+        _draw(ax, pts, color=color, style="-", label=label, width=1.8)
+    extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
+    for j, name in enumerate(extras):
+        if pts := _curve(res, axis, name):
+            _draw(ax, pts, color=light, style=EXTRA_STYLES[j % 3], width=1.4,
+                  label=f"{label} ({name.removeprefix('psnr_')} output)")
+
+
+def _style_panel(ax: Any, metric: str, axis: str, *, log_steps: bool, degraded_psnr: float | None,
+                 noise_level: float | None) -> None:
+    """Scales, reference lines (degraded input, noise level), labels and grid of one panel."""
+    if metric in ("loss", "schedule"):
+        ax.set_yscale("log")
+    if metric == "psnr" and degraded_psnr is not None:
+        ax.axhline(degraded_psnr, color="gray", linestyle=":", linewidth=1.2, label="degraded input")
+    if metric == "data_fit" and noise_level:
+        ax.axhline(noise_level, color="black", linestyle=":", linewidth=1.2, label="noise level")
+    if axis == "step" and log_steps:  # an 8-step method beside a 3000-step one: both visible
+        ax.set_xscale("log")
+    ax.set_xlabel(LABELS[axis] + (" (log)" if axis == "step" and log_steps else ""), fontsize=11)
+    ax.set_ylabel(LABELS[metric], fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.grid(True, alpha=0.3)
+
+
+def _shared_legend(fig: Figure, axes: np.ndarray) -> None:
+    """One legend for every row, below the panels (each label once)."""
     handles: dict[str, object] = {}
-    for ax in axes[:, 0]:  # one legend for every row, below the panels
+    for ax in axes[:, 0]:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 3),
                    frameon=False, fontsize=11)
-    return fig
 
 
 def figure_array(fig: Figure, dpi: int = 100) -> np.ndarray:
