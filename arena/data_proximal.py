@@ -32,7 +32,7 @@ camera response 34.45 → 37.85 / 39.29 dB.
 
 For linear A each x_μ is one CG solve of (AᵀMA + μI) x = AᵀMy + μ x̂; for non-linear A a few
 Gauss–Newton steps, J used only through Jacobian–vector products
-(:class:`arena.nonlinear.Linearization`). Degradations that only round (quantization, JPEG:
+(:class:`arena.nonlinear_least_squares.Linearization`). Degradations that only round (quantization, JPEG:
 ``rounds_only``) are left out: their Jacobian is a straight-through stand-in, and a step along it
 would pull x̂ back to y.
 """
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import torch
 
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import Problem
 from arena.solvers import cg_solve
 from arena.tuning import misfit

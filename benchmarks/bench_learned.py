@@ -32,7 +32,7 @@ from arena.images import load_image
 from arena.method import METHODS, load_methods
 from arena.nets.rim import DEFAULT_DIRECT
 from arena.problem import make_problem
-from arena.rim import trained_cell, unroll
+from arena.unroll import trained_cell, unroll
 from benchmarks.bench_methods import machine
 
 ROOT = Path(__file__).resolve().parent.parent

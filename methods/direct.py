@@ -9,7 +9,7 @@ from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_DIRECT
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import checkpoint_path, trained_cell, unrolled_steps
+from arena.unroll import checkpoint_path, trained_cell, unrolled_steps
 
 
 def trained_for(meta: dict[str, str]) -> tuple[str, dict[str, str]]:

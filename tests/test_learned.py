@@ -24,7 +24,7 @@ from arena.nets.rim import (
     save_rim,
 )
 from arena.problem import Problem, make_problem
-from arena.rim import unroll
+from arena.unroll import unroll
 from tests.conftest import bundled
 
 load_methods()

@@ -10,9 +10,9 @@ import torch
 from arena.method import METHODS, load_methods
 from arena.metrics import psnr
 from arena.nets.rim import DEFAULT_LGN, RimConfig, load_rim
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import Problem, build_degradation, make_problem
-from arena.rim import gauss_newton_direction
+from arena.unroll import gauss_newton_direction
 from tests.test_learned import final, held_out
 
 load_methods()

@@ -7,7 +7,7 @@ from itertools import pairwise
 import torch
 
 from arena.method import METHODS, load_methods
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import make_problem
 from tests.conftest import bundled
 

@@ -20,7 +20,7 @@ The arena's bundled images (camera, astronaut, chelsea, coffee, …) are held ou
   degradation only: Gaussian blur σ_b = 1.6 (9×9), noise σ = 2 — the arena's default blur.
 - DnCNN: blind Gaussian denoising, σ ∈ [0, 55].
 - lgn (learned Gauss–Newton): the RIM's cell fed the Gauss–Newton direction from ``--cg`` CG steps
-  (arena/rim.py) instead of the gradient; same family, same data.
+  (arena/unroll.py) instead of the gradient; same family, same data.
 
 ``--photos`` adds the Debian wallpaper photographs of arena/data/wallpapers.py (luma and channels).
 
@@ -60,7 +60,7 @@ from arena.nets.rim import (
     save_rim,
 )
 from arena.problem import Problem, build_degradation
-from arena.rim import unroll
+from arena.unroll import unroll
 from training.state import Budget
 
 TRAIN_IMAGES = ("brick", "clock", "coins", "colorwheel", "grass", "gravel", "hubble_deep_field",

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from arena.errors import SpecError
-from arena.noise import NoiseModel, gaussian
+from arena.noise_models import NoiseModel, gaussian
 from arena.params import Param, Value
 from arena.registry import Registry
 
