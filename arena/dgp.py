@@ -85,7 +85,8 @@ def discriminator_features(D: Discriminator, image: torch.Tensor) -> list[torch.
     return out
 
 
-def fine_tune(problem: Problem, gan: Gan, z: torch.Tensor, s: FineTune) -> Iterator[tuple[int, int, torch.Tensor, dict[str, float]]]:
+def fine_tune(problem: Problem, gan: Gan, z: torch.Tensor,
+              s: FineTune) -> Iterator[tuple[int, int, torch.Tensor, dict[str, float]]]:
     """Progressive fine-tuning of a copy of ``gan.G`` and of ``z`` (``(1, nz)``) on ``problem``.
 
     Yields ``(step, stage, G_θ(z) (1, C, H, W), {"loss", "data_term", "feature_term", "nll"})``

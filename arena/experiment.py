@@ -253,7 +253,8 @@ def _prepare_observed(config: Config, device: torch.device) -> Prepared:
     return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None, "lpips": None})
 
 
-def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True, workers: str = "threads") -> Iterator[Event]:
+def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True,
+        workers: str = "threads") -> Iterator[Event]:
     """The runner's event stream for a prepared experiment (``workers``: see :func:`run_comparison`)."""
     c = prepared.config
     return run_comparison(prepared.problem, prepared.clean, c.method_specs(),

@@ -173,7 +173,8 @@ class GenerativePrior(Method):
         shape = tuple(problem.x_shape[1:])
         if shape != DOMAIN:
             return (f"the generator makes {DOMAIN[2]}×{DOMAIN[1]} colour images ({DOMAIN_NAME}); this image is "
-                    f"{shape[2]}×{shape[1]} with {shape[0]} channel(s) — run it through the arena, which fits the image")
+                    f"{shape[2]}×{shape[1]} with {shape[0]} channel(s) — run it through the arena, which fits "
+                    "the image")
         return None
 
 

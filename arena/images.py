@@ -132,7 +132,8 @@ def _open(source: str | Path | bytes | Image.Image, *, max_pixels: int, max_byte
             raise ImageLoadError(f"{label} claims more pixels than the limit of {max_pixels:,}: too large to decode "
                                  "safely (decompression-bomb guard)") from None
         except UnidentifiedImageError:
-            raise ImageLoadError(f"{label} is not an image format we can read (PNG, JPEG, TIFF, BMP, WebP, GIF)") from None
+            raise ImageLoadError(f"{label} is not an image format we can read "
+                                 "(PNG, JPEG, TIFF, BMP, WebP, GIF)") from None
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(f"{label} is broken or truncated ({exc})") from None
     return img

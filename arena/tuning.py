@@ -108,7 +108,8 @@ class TuningRecord:
                   for t in self.trials]
         return {"mode": self.mode, "param": self.param, "default": self.default, "chosen": self.chosen,
                 "params": chosen_params(self),
-                "reason": self.reason, "target": self.target, "tau": TAU, "seconds": self.seconds, "label": self.label, "trials": trials,
+                "reason": self.reason, "target": self.target, "tau": TAU, "seconds": self.seconds, "label": self.label,
+                "trials": trials,
                 "psnr_measured_after": self.mode == "auto" and any(t.psnr is not None for t in self.trials)}
 
 

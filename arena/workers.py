@@ -39,7 +39,8 @@ def _plugins() -> list[str]:
     return [f"arena.methods.{m.name}" for m in pkgutil.iter_modules(paths or []) if not m.name.startswith("_")]
 
 
-PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "arena.methods", *_plugins()]
+PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "arena.methods",
+           *_plugins()]
 """What the forkserver imports once, every method plugin included, so a worker imports nothing."""
 
 PREVIEW_SECONDS = 0.2

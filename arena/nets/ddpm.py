@@ -92,7 +92,8 @@ def save_ddpm(path: Path, net: DiffusionUNet, meta: dict[str, str]) -> None:
     save_checkpoint(path, {"eps": net}, {"widths": list(net.widths), "T": T, "schedule": "linear 1e-4..0.02"}, meta)
 
 
-def load_ddpm(path: Path | str = DEFAULT_DDPM, device: torch.device | str = "cpu") -> tuple[DiffusionUNet, dict[str, str]]:
+def load_ddpm(path: Path | str = DEFAULT_DDPM,
+              device: torch.device | str = "cpu") -> tuple[DiffusionUNet, dict[str, str]]:
     """A trained ε_θ in eval mode and its metadata (:class:`SpecError` on a bad file)."""
     tensors, config, meta = read_checkpoint(path, "train it with `python -m training.train_ddpm`")
     name = Path(path).name
