@@ -168,7 +168,8 @@ def _weights_inventory(*, check: bool) -> dict[str, Any]:
     for name, entry in pub.PUBLISHED.items():
         target = pub.path(name)
         cached = target.is_file()
-        users = [m.name + (f" ({m.published_note})" if m.published_note else "") for m in methods if name in m.published]
+        users = [m.name + (f" ({m.published_note})" if m.published_note else "")
+                 for m in methods if name in m.published]
         row = {"name": name, "file": entry.file, "cached": cached, "path": str(target),
                "size_mb": target.stat().st_size / 1e6 if cached else entry.size_mb, "licence": entry.licence,
                "source": entry.source, "url": entry.url.split("?")[0], "reference": entry.reference,
@@ -236,8 +237,9 @@ def _list(as_json: bool) -> int:
         for item in doc[section]:
             print(f"  {item['name']:<{width}} {item['label']}")
             for prm in item["params"]:
+                bounded = prm["min"] is not None or prm["max"] is not None
                 rng = (f" one of {'|'.join(map(str, prm['choices']))}" if prm["choices"]
-                       else f" in [{prm['min']}, {prm['max']}]" if prm["min"] is not None or prm["max"] is not None else "")
+                       else f" in [{prm['min']}, {prm['max']}]" if bounded else "")
                 default = "auto" if prm.get("adaptive") else prm["default"]
                 tunable = " (tunable)" if prm.get("tunable") else ""
                 print(f"      {prm['name']}={default}  {prm['help']}{rng}{tunable}")
@@ -365,7 +367,8 @@ def _table(results: dict[str, Any], degraded: dict[str, Any]) -> None:
           f"{fmt(degraded.get('lpips'), '.3f'):>8}")
     for key, r in results.items():
         m = r.metrics
-        print(f"{display_key(key, r):<{w}}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}{fmt(m.get('lpips'), '.3f'):>8}"
+        print(f"{display_key(key, r):<{w}}{fmt(m.get('psnr'), '.2f'):>8}{fmt(m.get('ssim'), '.3f'):>8}"
+              f"{fmt(m.get('lpips'), '.3f'):>8}"
               f"{r.seconds:>9.2f}{r.iterations:>7}{fmt(m.get('data_fit'), '.2f'):>10}  {r.status}"
               f"{': ' + r.message if r.message else ''}")
         if r.tuning:

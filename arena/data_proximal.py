@@ -32,7 +32,7 @@ camera response 34.45 → 37.85 / 39.29 dB.
 
 For linear A each x_μ is one CG solve of (AᵀMA + μI) x = AᵀMy + μ x̂; for non-linear A a few
 Gauss–Newton steps, J used only through Jacobian–vector products
-(:class:`arena.nonlinear.Linearization`). Degradations that only round (quantization, JPEG:
+(:class:`arena.nonlinear_least_squares.Linearization`). Degradations that only round (quantization, JPEG:
 ``rounds_only``) are left out: their Jacobian is a straight-through stand-in, and a step along it
 would pull x̂ back to y.
 """
@@ -45,9 +45,9 @@ from dataclasses import dataclass
 
 import torch
 
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import Problem
-from arena.solvers import conjugate_gradient
+from arena.solvers import cg_solve
 from arena.tuning import misfit
 
 RULES = ("upre", "discrepancy")
@@ -140,15 +140,18 @@ def _risk(problem: Problem, x: torch.Tensor, mu: float, b: torch.Tensor) -> floa
     jt, jtj, j = _jacobian(problem, x)
     with torch.no_grad():
         u = jt(b)
-        v = torch.zeros_like(u)
-        for v, _ in conjugate_gradient(lambda z: jtj(z) + mu * z, u, v, CG_ITERATIONS, tol=1e-4 * float(u.norm())):
-            pass
+        v, _ = cg_solve(_damped(jtj, mu), u, torch.zeros_like(u), CG_ITERATIONS, tol=1e-4 * float(u.norm()))
         trace = float((b * j(v)).sum())
         var = problem.sigma**2
         return float(problem.residual(x).pow(2).sum()) - problem.measurements * var + 2 * var * trace
 
 
 Linear = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _damped(jtj: Linear, mu: float) -> Linear:
+    """v ↦ (JᵀJ + μI) v."""
+    return lambda v: jtj(v) + mu * v
 
 
 def _jacobian(problem: Problem, x: torch.Tensor) -> tuple[Linear, Linear, Linear]:
@@ -178,10 +181,7 @@ def _tikhonov(problem: Problem, xhat: torch.Tensor, mu: float, start: torch.Tens
         jt, jtj, _ = _jacobian(problem, x)
         with torch.no_grad():
             g = jt(problem.residual(x)) + mu * (x - xhat)
-            d = torch.zeros_like(x)
-            for d, _ in conjugate_gradient(lambda v: jtj(v) + mu * v, -g, d, CG_ITERATIONS,
-                                           tol=1e-4 * float(g.norm())):
-                pass
+            d, _ = cg_solve(_damped(jtj, mu), -g, torch.zeros_like(x), CG_ITERATIONS, tol=1e-4 * float(g.norm()))
         f_new = objective(x + d)
         if not f_new < f:
             break

@@ -33,7 +33,6 @@ from torch import nn
 from arena.nets.dcgan import Discriminator, Gan, Generator
 from arena.problem import Problem
 
-
 REFERENCE_G_LRS = (5e-5, 5e-5, 2e-5, 1e-5, 1e-5)
 """The reference's per-stage learning rates on θ for super-resolution (``run_SR.sh``)."""
 REFERENCE_Z_LRS = (2e-3, 1e-3, 2e-5, 1e-5, 1e-5)
@@ -86,7 +85,8 @@ def discriminator_features(D: Discriminator, image: torch.Tensor) -> list[torch.
     return out
 
 
-def fine_tune(problem: Problem, gan: Gan, z: torch.Tensor, s: FineTune) -> Iterator[tuple[int, int, torch.Tensor, dict[str, float]]]:
+def fine_tune(problem: Problem, gan: Gan, z: torch.Tensor,
+              s: FineTune) -> Iterator[tuple[int, int, torch.Tensor, dict[str, float]]]:
     """Progressive fine-tuning of a copy of ``gan.G`` and of ``z`` (``(1, nz)``) on ``problem``.
 
     Yields ``(step, stage, G_θ(z) (1, C, H, W), {"loss", "data_term", "feature_term", "nll"})``
@@ -113,7 +113,7 @@ def fine_tune(problem: Problem, gan: Gan, z: torch.Tensor, s: FineTune) -> Itera
             r = problem.A(x) - problem.y
             data = 4 * (r if mask is None else r * mask).pow(2).sum() / n  # the reference's MSE on [−1, 1]
             feats = discriminator_features(gan.D, problem.degradation.initial(problem.A(x)))
-            feature = sum((f - t).abs().mean() for f, t in zip(feats, target))
+            feature = sum((f - t).abs().mean() for f, t in zip(feats, target, strict=True))
             nll = 0.5 * z.pow(2).mean()
             loss = data + s.features * feature + s.nll * nll
             opt.zero_grad(set_to_none=True)

@@ -165,39 +165,24 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
     """
     rule = WindowedVariance(window, patience) if stop == "es-wmv" else None
     best: Step | None = None
-    first = True
-    last = time.perf_counter()
-    per_step = seconds_per_step
+    timer = _StepTimer(seconds_per_step)
     replan = seconds is not None and cap is not None and chosen is not None and "iterations" in chosen
-    seen = 0
-    for step in steps:
-        now = time.perf_counter()
-        if now - last > 1e-3:  # steps computed before (while timing) arrive at once
-            per_step = now - last if per_step is None else 0.9 * per_step + 0.1 * (now - last)
-            seen += 1
+    for k, step in enumerate(steps):
+        now = timer.tick()
         replanned: dict[str, Any] = {}
-        if replan and seen >= 20 and now - started >= 0.25 * seconds and per_step:
+        if replan and timer.seen >= 20 and now - started >= 0.25 * seconds and timer.per_step:
             replan = False
-            n = min(cap, step.it + int((seconds - (now - started)) * (1 - PLAN_MARGIN) / per_step))
-            if n > 1.05 * iterations:  # fewer: the step-by-step guard below ends the run in time
-                replanned = {"notes": (f"iterations re-planned to {n} after {step.it} steps "
-                                       f"({per_step:.3g} s a step, not as timed at first).",),
-                             "chosen": {"iterations": n}}
-                iterations = n
+            iterations, replanned = _replanned(step.it, iterations, cap, seconds - (now - started), timer.per_step)
         fired = False
         if rule is not None:
             fired = rule.update(step.images[watch])
             if rule.improved:
                 best = step
         done = step.it >= iterations
-        late = (seconds is not None and per_step is not None and step.it >= ready
-                and now - started + 1.5 * per_step > seconds * (1 - TIME_MARGIN))
-        extra: dict[str, Any] = {}
-        if first and (notes or chosen):
-            extra = {"notes": tuple(notes), "chosen": dict(chosen or {})}
-        first = False
-        if replanned:
-            extra = replanned
+        late = (seconds is not None and timer.per_step is not None and step.it >= ready
+                and now - started + 1.5 * timer.per_step > seconds * (1 - TIME_MARGIN))
+        first_word = {"notes": tuple(notes), "chosen": dict(chosen or {})} if k == 0 and (notes or chosen) else {}
+        extra: dict[str, Any] = replanned or first_word
         said: list[str] = [*step.notes, *extra.get("notes", ())]
         if fired and best is not None:
             said.append(rule.describe(step.it) + ".")
@@ -206,12 +191,8 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
             return
         asked = max(cap or 0, iterations)
         budget_ended = (late and not done) or (done and seconds is not None and iterations < asked)
-        if budget_ended:
-            said.insert(0, f"stopped by the {seconds:g} s budget at step {step.it} of the {asked} it would run.")
-        if (late or done) and rule is not None and rule.variance is not None:
-            said.append(f"ES-WMV had not fired: the running variance of the last {rule.window} outputs was "
-                        f"lowest at step {rule.best_step}, fewer than its patience of {rule.patience} steps "
-                        f"before the end, so the last output is the result.")
+        if late or done:
+            said = _closing_notes(said, step.it, seconds, asked, budget_ended, rule)
         if said or late:
             extra = {"notes": tuple(said), "chosen": {**extra.get("chosen", {}),
                                                       **({"iterations": step.it} if late else {})},
@@ -221,4 +202,50 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
         yield replace(step, **extra) if extra else step
         if done or late:
             return
-        last = time.perf_counter()
+        timer.restart()
+
+
+class _StepTimer:
+    """A step's wall time, smoothed over the steps seen (those computed before, while timing,
+    arrive at once and are not counted)."""
+
+    def __init__(self, per_step: float | None) -> None:
+        self.per_step = per_step
+        self.seen = 0
+        self.last = time.perf_counter()
+
+    def tick(self) -> float:
+        """The time now, counting the step that has just arrived."""
+        now = time.perf_counter()
+        if now - self.last > 1e-3:
+            self.per_step = now - self.last if self.per_step is None else 0.9 * self.per_step + 0.1 * (now - self.last)
+            self.seen += 1
+        return now
+
+    def restart(self) -> None:
+        """The next step's time starts now (after the consumer has had this one)."""
+        self.last = time.perf_counter()
+
+
+def _replanned(it: int, iterations: int, cap: int, left: float, per_step: float) -> tuple[int, dict[str, Any]]:
+    """The iterations that fit in the ``left`` seconds at ``per_step`` (at most ``cap``) and what to
+    pass on — only a rise of more than 5 %: fewer, and the step-by-step guard ends the run in time."""
+    n = min(cap, it + int(left * (1 - PLAN_MARGIN) / per_step))
+    if n > 1.05 * iterations:
+        return n, {"notes": (f"iterations re-planned to {n} after {it} steps "
+                             f"({per_step:.3g} s a step, not as timed at first).",),
+                   "chosen": {"iterations": n}}
+    return iterations, {}
+
+
+def _closing_notes(said: list[str], it: int, seconds: float | None, asked: int, budget_ended: bool,
+                   rule: WindowedVariance | None) -> list[str]:
+    """The notes of the last step passed on when the iterations or the budget end the run: why it
+    ended there and, when ES-WMV had not decided, where its minimum was."""
+    if budget_ended:
+        said = [f"stopped by the {seconds:g} s budget at step {it} of the {asked} it would run.", *said]
+    if rule is not None and rule.variance is not None:
+        said = [*said, f"ES-WMV had not fired: the running variance of the last {rule.window} outputs was "
+                       f"lowest at step {rule.best_step}, fewer than its patience of {rule.patience} steps "
+                       f"before the end, so the last output is the result."]
+    return said

@@ -21,10 +21,10 @@ from arena.errors import ImageLoadError, SpecError
 from arena.images import fit_domain, load_image
 from arena.lessons import Verdict
 from arena.params import parse_spec
-from arena.problem import Problem, make_problem, observed_problem
 from arena.plots import maps_figure
-from arena.resources import ASSETS
+from arena.problem import Problem, make_problem, observed_problem
 from arena.report import metrics_document, write_report
+from arena.resources import ASSETS
 from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
 
 CONFIG_VERSION = 1
@@ -96,7 +96,7 @@ class Config:
         specs = [MethodSpec.parse(m) for m in methods]
         jobs = prepare(specs)
         cfg = cls(image=image, degradation=name, degradation_params=values,
-                  methods=[{"name": s.name, "params": dict(j.given)} for s, j in zip(specs, jobs)], **kw)
+                  methods=[{"name": s.name, "params": dict(j.given)} for s, j in zip(specs, jobs, strict=True)], **kw)
         cfg.check()
         return cfg
 
@@ -259,7 +259,8 @@ def _prepare_observed(config: Config, device: torch.device) -> Prepared:
     return Prepared(config, problem, None, degraded, notices + made, {"psnr": None, "ssim": None, "lpips": None})
 
 
-def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True, workers: str = "threads") -> Iterator[Event]:
+def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True,
+        workers: str = "threads") -> Iterator[Event]:
     """The runner's event stream for a prepared experiment (``workers``: see :func:`run_comparison`)."""
     c = prepared.config
     return run_comparison(prepared.problem, prepared.clean, c.method_specs(),

@@ -29,7 +29,7 @@ from arena.nets.dcgan import DEFAULT_GAN, Gan, load_gan
 from arena.params import Param, Value
 from arena.problem import Problem
 from arena.regularizers import div, grad
-from arena.solvers import conjugate_gradient
+from arena.solvers import cg_solve
 
 DOMAIN = (3, 64, 64)
 """(C, H, W) of the images the shipped generator makes."""
@@ -70,9 +70,7 @@ def poisson_blend(g: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, iteratio
         return hole * -div(grad(hole * u))
 
     b = hole * -div(grad(g) - grad(base))
-    u = g * hole
-    for u, _ in conjugate_gradient(normal, b, u, iterations, tol=1e-6):
-        pass
+    u, _ = cg_solve(normal, b, g * hole, iterations, tol=1e-6)
     return (base + hole * u).clamp(0, 1)
 
 
@@ -175,7 +173,8 @@ class GenerativePrior(Method):
         shape = tuple(problem.x_shape[1:])
         if shape != DOMAIN:
             return (f"the generator makes {DOMAIN[2]}×{DOMAIN[1]} colour images ({DOMAIN_NAME}); this image is "
-                    f"{shape[2]}×{shape[1]} with {shape[0]} channel(s) — run it through the arena, which fits the image")
+                    f"{shape[2]}×{shape[1]} with {shape[0]} channel(s) — run it through the arena, which fits "
+                    "the image")
         return None
 
 

@@ -9,7 +9,6 @@ import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from arena.errors import ImageLoadError
 
-Source = Union[str, Path, bytes, np.ndarray, Image.Image]
+Source = str | Path | bytes | np.ndarray | Image.Image
 
 MAX_PIXELS = 40_000_000
 """Decompression-bomb guard: images with more pixels are refused before decoding."""
@@ -133,7 +132,8 @@ def _open(source: str | Path | bytes | Image.Image, *, max_pixels: int, max_byte
             raise ImageLoadError(f"{label} claims more pixels than the limit of {max_pixels:,}: too large to decode "
                                  "safely (decompression-bomb guard)") from None
         except UnidentifiedImageError:
-            raise ImageLoadError(f"{label} is not an image format we can read (PNG, JPEG, TIFF, BMP, WebP, GIF)") from None
+            raise ImageLoadError(f"{label} is not an image format we can read "
+                                 "(PNG, JPEG, TIFF, BMP, WebP, GIF)") from None
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(f"{label} is broken or truncated ({exc})") from None
     return img

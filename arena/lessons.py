@@ -150,7 +150,7 @@ def _order(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
     ws = [run.final(w, metric) for w in worse]
     held = all(sign * (b - w) >= margin for w in ws)
     lower = " (lower is better)" if sign < 0 else ""
-    others = ", ".join(f"{_fmt(metric, w_v)} ({run.name(w)})" for w, w_v in zip(worse, ws))
+    others = ", ".join(f"{_fmt(metric, w_v)} ({run.name(w)})" for w, w_v in zip(worse, ws, strict=True))
     if margin < 0:  # "no worse than": the other method gains less than |margin|
         return held, (f"{run.name(better)} ends within {_fmt(metric, -margin)} of {' and '.join(map(run.name, worse))} "
                       f"or above in {name}{lower}: {_fmt(metric, b)} against {others}")
@@ -169,7 +169,8 @@ def _peak_then_fall(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
     held = s_low > s_peak and fall >= min_fall and rise >= min_rise
     rose = f"rose {rise:.2f} dB to " if min_rise else "peaked at "
     return held, (f"{_curve_label(c['curve'])} {rose}{peak:.2f} dB at step {s_peak:g} and fell {fall:.2f} dB by step "
-                  f"{s_low:g} (the claim: a fall of ≥ {min_fall:g} dB{f', a rise of ≥ {min_rise:g} dB' if min_rise else ''})")
+                  f"{s_low:g} (the claim: a fall of ≥ {min_fall:g} dB"
+                  f"{f', a rise of ≥ {min_rise:g} dB' if min_rise else ''})")
 
 
 def _keeps_peak(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
@@ -181,7 +182,8 @@ def _keeps_peak(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
                key=lambda p: p[1])
     held = result >= best[1] - within
     return held, (f"{key}'s result {result:.2f} dB is {best[1] - result:.2f} dB below the best PSNR it reached "
-                  f"({best[1]:.2f} dB, {_curve_label(f'{key}.{best[2]}')} at step {best[0]:g}; the claim: ≤ {within:g} dB)")
+                  f"({best[1]:.2f} dB, {_curve_label(f'{key}.{best[2]}')} at step {best[0]:g}; "
+                  f"the claim: ≤ {within:g} dB)")
 
 
 def _keeps_peak_at_fall(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
@@ -197,7 +199,8 @@ def _keeps_peak_at_fall(c: Mapping[str, Any], run: Run) -> tuple[bool, str]:
             gap = peak[1] - result[step]
             return gap <= within, (f"when {_curve_label(f'{key}.{name}')} had fallen {peak[1] - value:.2f} dB from its "
                                    f"peak ({peak[1]:.2f} dB at step {peak[0]:g}) by step {step:g}, {key}'s result was "
-                                   f"{result[step]:.2f} dB ({-gap:+.2f} dB against that peak; the claim: ≥ −{within:g})")
+                                   f"{result[step]:.2f} dB ({-gap:+.2f} dB against that peak; "
+                                   f"the claim: ≥ −{within:g})")
     raise Unchecked(f"{_curve_label(f'{key}.{name}')} never fell {drop:g} dB below its peak")
 
 

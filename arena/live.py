@@ -75,7 +75,8 @@ class Tracker:
 
     def __init__(self, keys: list[str], names: list[str] | None = None, budget: float | None = None) -> None:
         names = names or [k.partition("#")[0] for k in keys]
-        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k, n, budget=budget) for k, n in zip(keys, names)}
+        self.methods: dict[str, LiveMethod] = {k: LiveMethod(k, n, budget=budget)
+                                               for k, n in zip(keys, names, strict=True)}
         self.results: dict[str, MethodResult] | None = None
         self.changed: set[str] = set()
 

@@ -189,7 +189,8 @@ class Method(ABC):
                 if p.adaptive and p.name not in given and p.name in rules:
                     rule = rules[p.name]
                     rule = rule(out) if callable(rule) else rule
-                    out[p.name] = clip(p, rule) if isinstance(rule, (int, float)) and not isinstance(rule, bool) else rule
+                    number = isinstance(rule, (int, float)) and not isinstance(rule, bool)
+                    out[p.name] = clip(p, rule) if number else rule
         return out
 
     @classmethod

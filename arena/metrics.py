@@ -176,7 +176,8 @@ class _Lpips:
                 warnings.simplefilter("ignore")
                 model = lpips.LPIPS(net="alex", verbose=False)
         except Exception as exc:  # a corrupt or wrong weight file
-            return LpipsStatus(False, f"LPIPS unavailable: {failed}loading its weights failed ({type(exc).__name__}: {exc})")
+            return LpipsStatus(False, f"LPIPS unavailable: {failed}loading its weights failed "
+                                      f"({type(exc).__name__}: {exc})")
         self._model = model.eval()
         return LpipsStatus(True, f"LPIPS (AlexNet, lpips {version}; torchvision's {ALEXNET_FILE} from the hub cache)")
 

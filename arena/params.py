@@ -6,13 +6,49 @@ A spec string is ``name[:key=value,key=value]``, e.g. ``blur:kernel=gaussian,sig
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from arena.errors import SpecError
 
-Value = Union[float, int, str, bool]
+Value = float | int | str | bool
+
+
+def _parse_bool(value: Any) -> bool:
+    """A bool from a bool, 0/1, or a string such as "yes"/"off"; ValueError otherwise."""
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError
+        return low in {"1", "true", "yes", "on"}
+    if isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    raise ValueError
+
+
+def _parse_int(value: Any) -> int:
+    """An int from a number or string with no fractional part; ValueError for bools and non-finite values."""
+    if isinstance(value, bool):
+        raise ValueError
+    f = float(value)
+    if not math.isfinite(f) or f != int(f):
+        raise ValueError
+    return int(f)
+
+
+def _parse_float(value: Any) -> float:
+    """A finite float from a number or string; ValueError for bools."""
+    if isinstance(value, bool):
+        raise ValueError
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError
+    return out
+
+
+_PARSERS: dict[type, Callable[[Any], Value]] = {bool: _parse_bool, int: _parse_int, float: _parse_float}
+"""How :meth:`Param.coerce` reads a value of each default type (anything else: ``str``)."""
 
 
 @dataclass(frozen=True)
@@ -74,31 +110,7 @@ class Param:
         where = f"{owner}: " if owner else ""
         kind = self.kind
         try:
-            if kind is bool:
-                if isinstance(value, str):
-                    low = value.strip().lower()
-                    if low not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-                        raise ValueError
-                    out: Value = low in {"1", "true", "yes", "on"}
-                elif isinstance(value, (bool, int)) and value in (0, 1):
-                    out = bool(value)
-                else:
-                    raise ValueError
-            elif kind is int:
-                if isinstance(value, bool):
-                    raise ValueError
-                f = float(value)
-                if not math.isfinite(f) or f != int(f):
-                    raise ValueError
-                out = int(f)
-            elif kind is float:
-                if isinstance(value, bool):
-                    raise ValueError
-                out = float(value)
-                if not math.isfinite(out):
-                    raise ValueError
-            else:
-                out = str(value)
+            out: Value = _PARSERS.get(kind, str)(value)
         except (TypeError, ValueError):
             raise SpecError(
                 f"{where}{self.name}={value!r} is not a valid {kind.__name__}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any, Protocol
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -53,7 +54,7 @@ def _curve(res: HasHistory, axis: str, name: str) -> list[tuple[float, float]]:
 
 
 def _draw(ax: object, pts: list[tuple[float, float]], *, color: object, style: str, label: str, width: float) -> None:
-    xs, ys = zip(*pts)
+    xs, ys = zip(*pts, strict=True)
     marker = "o" if len(pts) <= FEW_POINTS else None
     ax.plot(xs, ys, linestyle=style, marker=marker, color=color, label=label, markersize=4,  # type: ignore[attr-defined]
             linewidth=width)
@@ -79,49 +80,66 @@ def convergence_figure(results: Mapping[str, HasHistory], *, degraded_psnr: floa
     log_steps = len(lengths) > 1 and max(lengths) >= LOG_STEPS * max(min(lengths), 1)
     fig = Figure(figsize=(11, 3.6 * len(rows) + 0.6), layout="constrained")
     axes = fig.subplots(len(rows), 2, squeeze=False)
-    for row, metric in zip(axes, rows):
-        for ax, axis in zip(row, ("step", "seconds")):
+    for row, metric in zip(axes, rows, strict=True):
+        for ax, axis in zip(row, ("step", "seconds"), strict=True):
             for i, (key, res) in enumerate(results.items()):
-                color, light = _colors(i)
-                label = display_key(key, res)
-                if metric == "schedule":
-                    for j, name in enumerate(schedules.get(key, ())):
-                        if pts := [(a, b) for a, b in _curve(res, axis, name) if b > 0]:
-                            _draw(ax, pts, color=color if j == 0 else light, style=EXTRA_STYLES[j % 3] if j else "-",
-                                  label=f"{label}: {name}", width=1.6)
-                    continue
-                if metric == "loss":  # methods minimise different objectives: each relative to its start
-                    pts = [(a, b) for a, b in _curve(res, axis, "loss") if b > 0]
-                    if pts:
-                        _draw(ax, [(a, b / pts[0][1]) for a, b in pts], color=color, style="-", label=label, width=1.6)
-                    continue
-                if pts := _curve(res, axis, metric):
-                    _draw(ax, pts, color=color, style="-", label=label, width=1.8)
-                extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
-                for j, name in enumerate(extras):
-                    if pts := _curve(res, axis, name):
-                        _draw(ax, pts, color=light, style=EXTRA_STYLES[j % 3], width=1.4,
-                              label=f"{label} ({name.removeprefix('psnr_')} output)")
-            if metric in ("loss", "schedule"):
-                ax.set_yscale("log")
-            if metric == "psnr" and degraded_psnr is not None:
-                ax.axhline(degraded_psnr, color="gray", linestyle=":", linewidth=1.2, label="degraded input")
-            if metric == "data_fit" and noise_level:
-                ax.axhline(noise_level, color="black", linestyle=":", linewidth=1.2, label="noise level")
-            if axis == "step" and log_steps:  # an 8-step method beside a 3000-step one: both visible
-                ax.set_xscale("log")
-            ax.set_xlabel(LABELS[axis] + (" (log)" if axis == "step" and log_steps else ""), fontsize=11)
-            ax.set_ylabel(LABELS[metric], fontsize=11)
-            ax.tick_params(labelsize=10)
-            ax.grid(True, alpha=0.3)
+                _plot_curves(ax, metric, axis, i, display_key(key, res), res, schedules.get(key, ()))
+            _style_panel(ax, metric, axis, log_steps=log_steps, degraded_psnr=degraded_psnr, noise_level=noise_level)
+    _shared_legend(fig, axes)
+    return fig
+
+
+def _plot_curves(ax: Any, metric: str, axis: str, i: int, label: str, res: HasHistory,
+                 schedule: Sequence[str]) -> None:
+    """The ``i``-th method's curves on one panel: its schedule, its objective relative to its start,
+    or its ``metric`` with (for PSNR) its other outputs dashed."""
+    color, light = _colors(i)
+    if metric == "schedule":
+        for j, name in enumerate(schedule):
+            if pts := [(a, b) for a, b in _curve(res, axis, name) if b > 0]:
+                _draw(ax, pts, color=color if j == 0 else light, style=EXTRA_STYLES[j % 3] if j else "-",
+                      label=f"{label}: {name}", width=1.6)
+        return
+    if metric == "loss":  # methods minimise different objectives: each relative to its start
+        pts = [(a, b) for a, b in _curve(res, axis, "loss") if b > 0]
+        if pts:
+            _draw(ax, [(a, b / pts[0][1]) for a, b in pts], color=color, style="-", label=label, width=1.6)
+        return
+    if pts := _curve(res, axis, metric):
+        _draw(ax, pts, color=color, style="-", label=label, width=1.8)
+    extras = sorted({k for h in res.history for k in h if k.startswith("psnr_")}) if metric == "psnr" else []
+    for j, name in enumerate(extras):
+        if pts := _curve(res, axis, name):
+            _draw(ax, pts, color=light, style=EXTRA_STYLES[j % 3], width=1.4,
+                  label=f"{label} ({name.removeprefix('psnr_')} output)")
+
+
+def _style_panel(ax: Any, metric: str, axis: str, *, log_steps: bool, degraded_psnr: float | None,
+                 noise_level: float | None) -> None:
+    """Scales, reference lines (degraded input, noise level), labels and grid of one panel."""
+    if metric in ("loss", "schedule"):
+        ax.set_yscale("log")
+    if metric == "psnr" and degraded_psnr is not None:
+        ax.axhline(degraded_psnr, color="gray", linestyle=":", linewidth=1.2, label="degraded input")
+    if metric == "data_fit" and noise_level:
+        ax.axhline(noise_level, color="black", linestyle=":", linewidth=1.2, label="noise level")
+    if axis == "step" and log_steps:  # an 8-step method beside a 3000-step one: both visible
+        ax.set_xscale("log")
+    ax.set_xlabel(LABELS[axis] + (" (log)" if axis == "step" and log_steps else ""), fontsize=11)
+    ax.set_ylabel(LABELS[metric], fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.grid(True, alpha=0.3)
+
+
+def _shared_legend(fig: Figure, axes: np.ndarray) -> None:
+    """One legend for every row, below the panels (each label once)."""
     handles: dict[str, object] = {}
-    for ax in axes[:, 0]:  # one legend for every row, below the panels
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 3),
                    frameon=False, fontsize=11)
-    return fig
 
 
 def figure_array(fig: Figure, dpi: int = 100) -> np.ndarray:
@@ -136,7 +154,7 @@ def discrepancy_crossing(trials: list[dict], target: float) -> float | None:
     """λ where the trials' misfit crosses ``target`` (log-log interpolation), or None — what the
     discrepancy principle picks from the same trials (drawn in the oracle's figure too)."""
     pts = sorted((t["value"], t["misfit"]) for t in trials if t["misfit"] > 0)
-    for (a, ra), (b, rb) in zip(pts, pts[1:]):
+    for (a, ra), (b, rb) in pairwise(pts):
         if (ra - target) * (rb - target) <= 0 and ra != rb:
             la, lb = np.log(a), np.log(b)
             return float(np.exp(la + (np.log(target) - np.log(ra)) * (lb - la) / (np.log(rb) - np.log(ra))))
@@ -154,7 +172,7 @@ def tuning_figure(results: Mapping[str, object]) -> Figure | None:
     with_psnr = any(tr["psnr"] is not None for _, t in tuned for tr in t["trials"])
     fig = Figure(figsize=(11 if with_psnr else 6, 3.6 * len(tuned)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(tuned), 2 if with_psnr else 1, squeeze=False))
-    for (key, t), row in zip(tuned, axes):
+    for (key, t), row in zip(tuned, axes, strict=True):
         ax_p, ax_m = (row[0], row[1]) if with_psnr else (None, row[0])
         trials = sorted(t["trials"], key=lambda tr: tr["value"])
         lam = [tr["value"] for tr in trials]
@@ -216,7 +234,7 @@ def maps_figure(problem: object, results: Mapping[str, object], clean: object | 
     fig = Figure(figsize=(3.4 * cols + 1.2, 3.0 * len(rows)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(rows), cols, squeeze=False))
     r_im = e_im = None
-    for (key, _), ax_row in zip(rows, axes):
+    for (key, _), ax_row in zip(rows, axes, strict=True):
         r_im = ax_row[0].imshow(res[key], cmap="RdBu_r", vmin=-r_max, vmax=r_max, interpolation="nearest")
         ax_row[0].set_title(f"{display_key(key, results[key])}: A(x̂) − y", fontsize=9)
         if err:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from arena.degradations import DEGRADATIONS, Degradation
 from arena.errors import SpecError
-from arena.noise import estimate_sigma
+from arena.noise_models import estimate_sigma
 from arena.params import resolve
 
 
@@ -175,7 +175,7 @@ def observed_problem(
 ) -> tuple[Problem, dict[str, Any], list[str]]:
     """A problem from a photo that is already degraded: ``y`` is the observation, x is unknown.
 
-    The noise level may be ``"auto"``: estimated from ``y`` (:func:`arena.noise.estimate_sigma`) and
+    The noise level may be ``"auto"``: estimated from ``y`` (:func:`arena.noise_models.estimate_sigma`) and
     recorded in the returned values, so a replay uses the same number. SR's x is ``factor`` times
     larger than the photo; colorization takes the photo's luma; an inpainting mask (``mask=file``)
     blanks the painted pixels of the photo.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import nullcontext
 import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +23,7 @@ import torch
 from arena import metrics, tuning
 from arena import workers as workers_module
 from arena.errors import ArenaError, SpecError
-from arena.method import ITERATIONS_MAX, METHODS, Method, load_methods
+from arena.method import ITERATIONS_MAX, METHODS, Method, Step, load_methods
 from arena.params import Value, check_given, parse_spec
 from arena.problem import Problem
 
@@ -341,8 +341,7 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
     if not cuda:  # per calling thread (OpenMP ICV)
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // heavy_jobs if job.method.heavy else METHOD_THREADS))
     events.put(Event("start", job.key, 0, res.total))
-    t0, c0 = time.perf_counter(), time.thread_time()
-    gpu_ms = 0.0
+    clock = _Clock(stream)
     gen = None
     try:
         with torch.cuda.stream(stream) if cuda else nullcontext():
@@ -351,55 +350,26 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
                 if cancel.is_set():
                     res.status, res.message = STATUS_CANCELLED, f"stopped at iteration {res.iterations}"
                     break
-                if cuda:
-                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    start.record(stream)
-                try:
-                    step = next(gen)
-                except StopIteration:
+                step = clock.next(gen)
+                if step is None:
                     break
-                if cuda:
-                    end.record(stream)
-                    end.synchronize()
-                    gpu_ms += start.elapsed_time(end)
                 x = step.x.detach()
                 diag = {k: float(v) for k, v in step.diagnostics.items()}
-                if not bool(torch.isfinite(x).all()) or not all(math.isfinite(v) for v in diag.values()):
+                if not _finite(x, diag):
                     res.status = STATUS_DIVERGED
                     res.message = (f"diverged at iteration {step.it}: the estimate became NaN/Inf "
                                    "(try a smaller step or learning rate); the last finite iterate is kept")
                     break
-                res.iterations, res.x, res.images = step.it, x, {k: v.detach() for k, v in step.images.items()}
-                res.maps = {k: v.detach() for k, v in step.maps.items()}
-                res.params.update(step.chosen)
-                if "iterations" in step.chosen:
-                    res.total = min(int(step.chosen["iterations"]), budget.iterations or ITERATIONS_MAX)
-                res.notes += [n for n in step.notes if n not in res.notes]
-                if step.budget_ended:
-                    res.status = STATUS_BUDGET
-                res.seconds = time.perf_counter() - t0
-                res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
-                record: dict[str, float] = {**diag, "step": step.it, "seconds": res.seconds,
-                                            "compute_seconds": res.compute_seconds}
-                measured = None
-                if step.it == 1 or step.it % measure_every(every, res.total) == 0 or step.it >= res.total:
-                    measured = {"psnr": None, "ssim": None, "data_fit": metrics.data_fit(problem, x)}
-                    if clean is not None:
-                        measured = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
-                        for name, extra in step.images.items():
-                            if extra.shape == x.shape:
-                                measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
-                    record.update({k: v for k, v in measured.items() if v is not None})
-                res.history.append(record)
+                _keep(res, step, x, budget)
+                res.seconds, res.compute_seconds = clock.seconds(), clock.compute_seconds()
+                due = step.it == 1 or step.it % measure_every(every, res.total) == 0 or step.it >= res.total
+                measured = _measure(problem, clean, x, step) if due else None
+                res.history.append({**diag, "step": step.it, "seconds": res.seconds,
+                                    "compute_seconds": res.compute_seconds,
+                                    **{k: v for k, v in (measured or {}).items() if v is not None}})
                 events.put(Event("step", job.key, step.it, res.total, res.seconds, res.compute_seconds,
                                  x if measured else None, diag, measured))
-                if budget.iterations is not None and step.it >= budget.iterations:
-                    if step.it < int(job.params.get("iterations", step.it)):
-                        res.status, res.message = STATUS_BUDGET, f"iteration budget of {budget.iterations} reached"
-                    break
-                if budget.seconds is not None and res.seconds >= budget.seconds and step.it < res.total:
-                    res.status = STATUS_BUDGET
-                    res.message = f"stopped by the {budget.seconds:g} s budget at step {step.it} of {res.total}"
+                if _budget_reached(job, budget, res, step.it):
                     break
     except ArenaError as exc:
         res.status, res.message = STATUS_ERROR, str(exc)
@@ -410,11 +380,89 @@ def _solve(job: _Job, problem: Problem, clean: torch.Tensor | None, budget: Budg
     finally:
         if gen is not None:
             gen.close()
-        res.seconds = time.perf_counter() - t0
-        res.compute_seconds = gpu_ms / 1e3 if cuda else time.thread_time() - c0
-        if caveat and res.status == STATUS_DONE and not res.message:
-            res.message = caveat
-        res.message = " ".join(filter(None, [*res.notes, res.message]))
+        _settle(res, clock, caveat)
+
+
+class _Clock:
+    """A method's wall time and its own compute time: the calling thread's CPU time on the CPU,
+    CUDA events around each step on its ``stream`` otherwise."""
+
+    def __init__(self, stream: torch.cuda.Stream | None) -> None:
+        self.stream = stream
+        self.t0, self.c0 = time.perf_counter(), time.thread_time()
+        self.gpu_ms = 0.0
+
+    def next(self, gen: Iterator[Step]) -> Step | None:
+        """The method's next step (None at its end), timed on the GPU when there is one."""
+        if self.stream is not None:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record(self.stream)
+        try:
+            step = next(gen)
+        except StopIteration:
+            return None
+        if self.stream is not None:
+            end.record(self.stream)
+            end.synchronize()
+            self.gpu_ms += start.elapsed_time(end)
+        return step
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def compute_seconds(self) -> float:
+        return self.gpu_ms / 1e3 if self.stream is not None else time.thread_time() - self.c0
+
+
+def _settle(res: MethodResult, clock: _Clock, caveat: str | None) -> None:
+    """Final times; the message: the method's notes, then why it ended (or, when it ended well, its caveat)."""
+    res.seconds, res.compute_seconds = clock.seconds(), clock.compute_seconds()
+    if caveat and res.status == STATUS_DONE and not res.message:
+        res.message = caveat
+    res.message = " ".join(filter(None, [*res.notes, res.message]))
+
+
+def _finite(x: torch.Tensor, diagnostics: Mapping[str, float]) -> bool:
+    """Whether the iterate and every diagnostic number are finite (no NaN/Inf)."""
+    return bool(torch.isfinite(x).all()) and all(math.isfinite(v) for v in diagnostics.values())
+
+
+def _keep(res: MethodResult, step: Step, x: torch.Tensor, budget: Budget) -> None:
+    """The result becomes this (finite) step: its iterate and images, the settings it chose, its notes."""
+    res.iterations, res.x, res.images = step.it, x, {k: v.detach() for k, v in step.images.items()}
+    res.maps = {k: v.detach() for k, v in step.maps.items()}
+    res.params.update(step.chosen)
+    if "iterations" in step.chosen:
+        res.total = min(int(step.chosen["iterations"]), budget.iterations or ITERATIONS_MAX)
+    res.notes += [n for n in step.notes if n not in res.notes]
+    if step.budget_ended:
+        res.status = STATUS_BUDGET
+
+
+def _measure(problem: Problem, clean: torch.Tensor | None, x: torch.Tensor, step: Step) -> dict[str, float | None]:
+    """PSNR and SSIM of the iterate (and PSNR of the step's other outputs) against the clean image,
+    or, without one, the data-fit."""
+    if clean is None:
+        return {"psnr": None, "ssim": None, "data_fit": metrics.data_fit(problem, x)}
+    measured: dict[str, float | None] = {"psnr": metrics.psnr(x, clean), "ssim": metrics.ssim(x, clean)}
+    for name, extra in step.images.items():
+        if extra.shape == x.shape:
+            measured[f"psnr_{name}"] = metrics.psnr(extra.detach(), clean)
+    return measured
+
+
+def _budget_reached(job: _Job, budget: Budget, res: MethodResult, it: int) -> bool:
+    """Whether the iteration or time budget ends the run at step ``it``; when it cuts the run short,
+    the status and message say so."""
+    if budget.iterations is not None and it >= budget.iterations:
+        if it < int(job.params.get("iterations", it)):
+            res.status, res.message = STATUS_BUDGET, f"iteration budget of {budget.iterations} reached"
+        return True
+    if budget.seconds is not None and res.seconds >= budget.seconds and it < res.total:
+        res.status = STATUS_BUDGET
+        res.message = f"stopped by the {budget.seconds:g} s budget at step {it} of {res.total}"
+        return True
+    return False
 
 
 MIN_POINTS = 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,17 @@ def conjugate_gradient(apply: Callable[[torch.Tensor], torch.Tensor], b: torch.T
             yield x, rs**0.5
 
 
+def cg_solve(apply: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, x0: torch.Tensor,
+             iterations: int, tol: float = 1e-10) -> tuple[torch.Tensor, int]:
+    """Runs :func:`conjugate_gradient` to its end: the last iterate (``x0`` when it takes no step)
+    and the number of steps taken."""
+    last = deque(enumerate(conjugate_gradient(apply, b, x0, iterations, tol), 1), maxlen=1)
+    if not last:
+        return x0, 0
+    steps, (x, _) = last[0]
+    return x, steps
+
+
 def missing_pixels(problem: Problem) -> bool:
     """True when some pixels have no measurement at all (inpainting masks): a local denoiser
     started from the zero-filled image never sees anything there."""
@@ -51,9 +63,7 @@ def harmonic_start(problem: Problem, iterations: int = 50) -> torch.Tensor:
     def normal(v: torch.Tensor) -> torch.Tensor:
         return problem.A_adjoint(problem.A(v)) + lam * reg.dirichlet_grad(v, circular=False)
 
-    x = problem.initial()
-    for x, _ in conjugate_gradient(normal, problem.A_adjoint(problem.y), x, iterations):
-        pass
+    x, _ = cg_solve(normal, problem.A_adjoint(problem.y), problem.initial(), iterations)
     return x
 
 
@@ -79,8 +89,7 @@ def quadratic_data_step(problem: Problem, x: torch.Tensor, z: torch.Tensor, mu: 
                 rhs = conv_apply(problem.y, otf.conj()) + mu * z
                 return torch.fft.irfft2(torch.fft.rfft2(rhs) / (otf.abs() ** 2 + mu), s=z.shape[-2:])
             normal = lambda v: problem.A_adjoint(problem.A(v)) + mu * v  # noqa: E731
-            for x, _ in conjugate_gradient(normal, problem.A_adjoint(problem.y) + mu * z, x, inner):
-                pass
+            x, _ = cg_solve(normal, problem.A_adjoint(problem.y) + mu * z, x, inner)
             return x
     tau = 1.0 / (problem.lipschitz + mu)
     for _ in range(inner):

@@ -45,7 +45,8 @@ class SupervisedSR(Method):
         values = problem.degradation.values
         if problem.degradation.name != "sr" or int(values.get("factor", 0)) != net.factor:
             return (f"trained only for super-resolution ×{net.factor}; a supervised network knows nothing about "
-                    f"{problem.degradation.name}{'' if problem.degradation.name != 'sr' else ' ×' + str(values['factor'])} "
+                    f"{problem.degradation.name}"
+                    f"{'' if problem.degradation.name != 'sr' else ' ×' + str(values['factor'])} "
                     "and must be retrained for it (tv, dip or rim run on any degradation)")
         return None
 
@@ -56,7 +57,8 @@ class SupervisedSR(Method):
     def run(self, problem: Problem, *, weights: str, ensemble: bool = False) -> Iterator[Step]:
         net, meta = self._net(weights, str(problem.device))
         if int(problem.degradation.values.get("factor", 0)) != net.factor:
-            raise SpecError(f"this network was trained for ×{net.factor}, not ×{problem.degradation.values.get('factor')}")
+            raise SpecError(f"this network was trained for ×{net.factor}, "
+                            f"not ×{problem.degradation.values.get('factor')}")
         with torch.no_grad():
             x = self_ensemble(net, problem.y) if ensemble else net(problem.y)
         yield Step(1, x, {"loss": float(problem.fidelity(x))})

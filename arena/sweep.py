@@ -450,7 +450,7 @@ def psnr_plot(rows: list[dict[str, str]], path: Path) -> None:
     images = list(dict.fromkeys(r["image"] for r in rows))
     fig, axes = plt.subplots(len(degradations), 1, figsize=(max(6.0, 1.2 * len(images) + 3), 3.2 * len(degradations)),
                              squeeze=False)
-    for ax, degradation in zip(axes[:, 0], degradations):
+    for ax, degradation in zip(axes[:, 0], degradations, strict=True):
         mine = [r for r in rows if r["degradation"] == degradation and _number(r["psnr"]) is not None]
         for label in dict.fromkeys(_label(r) for r in mine):
             ys = []

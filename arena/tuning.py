@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import torch
@@ -107,7 +108,8 @@ class TuningRecord:
                   for t in self.trials]
         return {"mode": self.mode, "param": self.param, "default": self.default, "chosen": self.chosen,
                 "params": chosen_params(self),
-                "reason": self.reason, "target": self.target, "tau": TAU, "seconds": self.seconds, "label": self.label, "trials": trials,
+                "reason": self.reason, "target": self.target, "tau": TAU, "seconds": self.seconds, "label": self.label,
+                "trials": trials,
                 "psnr_measured_after": self.mode == "auto" and any(t.psnr is not None for t in self.trials)}
 
 
@@ -218,7 +220,7 @@ def _tune_auto(problem: Problem, param: Param, default: float, evaluate: Evaluat
             break
     ts = sorted(done)
     chosen = None
-    for a, b in zip(ts, ts[1:]):
+    for a, b in pairwise(ts):
         if (done[a] - goal) * (done[b] - goal) <= 0 and done[a] != done[b]:
             chosen = a + (goal - done[a]) * (b - a) / (done[b] - done[a])
             break

@@ -32,13 +32,15 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerProcess
 from typing import Any
 
+
 def _plugins() -> list[str]:
     spec = importlib.util.find_spec("arena.methods")
     paths = spec.submodule_search_locations if spec is not None else None
     return [f"arena.methods.{m.name}" for m in pkgutil.iter_modules(paths or []) if not m.name.startswith("_")]
 
 
-PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "arena.methods", *_plugins()]
+PRELOAD = ["torch", "arena.runner", "arena.workers", "arena.metrics", "arena.degradations", "arena.methods",
+           *_plugins()]
 """What the forkserver imports once, every method plugin included, so a worker imports nothing."""
 
 PREVIEW_SECONDS = 0.2
@@ -208,16 +210,10 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
                 stop.set()
             for conn in wait(list(running), timeout=0.1):
                 key, proc = running[conn]
-                try:
-                    data = conn.recv_bytes()
-                except (EOFError, OSError):  # the worker has exited (or died mid-message)
-                    msg = None
-                else:
-                    try:
-                        msg = pickle.loads(data)
-                    except Exception as exc:  # the worker lives on; say what could not be read if it ends unreported
-                        unreadable[key] = f"a message from its worker could not be read ({type(exc).__name__}: {exc})"
-                        continue
+                msg, unread = _receive(conn)
+                if unread is not None:  # the worker lives on; say what could not be read if it ends unreported
+                    unreadable[key] = unread
+                    continue
                 if isinstance(msg, tuple) and msg and msg[0] == "result":
                     results.update(msg[1])
                     reported.add(key)
@@ -230,17 +226,34 @@ def run_in_processes(calls: list[tuple[str, Callable[..., Any], tuple[Any, ...]]
                     yield from died(key, unreadable.get(key) or _why(proc.exitcode))
     finally:
         stop.set()
-        # Keep reading until the workers exit: one blocked writing an iterate larger than the pipe's
-        # buffer would never see the stop flag, and would be killed only at the deadline.
-        deadline = time.monotonic() + JOIN_SECONDS
-        while running and time.monotonic() < deadline:
-            for conn in wait(list(running), timeout=0.1):
-                try:
-                    conn.recv_bytes()
-                except (EOFError, OSError):
-                    _reap(conn, running.pop(conn)[1])
-        for conn, (_, proc) in running.items():
-            _reap(conn, proc, wait_seconds=0.0)
+        _drain(running)
+
+
+def _receive(conn: Connection) -> tuple[Any, str | None]:
+    """The next message from a worker's pipe — None once the worker has exited (or died
+    mid-message) — and, for a message that could not be unpickled, why (the message is then None)."""
+    try:
+        data = conn.recv_bytes()
+    except (EOFError, OSError):
+        return None, None
+    try:
+        return pickle.loads(data), None
+    except Exception as exc:
+        return None, f"a message from its worker could not be read ({type(exc).__name__}: {exc})"
+
+
+def _drain(running: dict[Connection, tuple[str, Any]]) -> None:
+    """After a stop: keep reading until the workers exit — one blocked writing an iterate larger than
+    the pipe's buffer would never see the stop flag — and kill those still alive ``JOIN_SECONDS`` on."""
+    deadline = time.monotonic() + JOIN_SECONDS
+    while running and time.monotonic() < deadline:
+        for conn in wait(list(running), timeout=0.1):
+            try:
+                conn.recv_bytes()
+            except (EOFError, OSError):
+                _reap(conn, running.pop(conn)[1])
+    for conn, (_, proc) in running.items():
+        _reap(conn, proc, wait_seconds=0.0)
 
 
 def _reap(conn: Connection, proc: Any, wait_seconds: float = JOIN_SECONDS) -> None:

@@ -22,12 +22,12 @@ import statistics
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from playwright.sync_api import sync_playwright
 
 from tests.app_server import running_app
 from tests.test_app_browser import ARGS, CHROMIUM
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -126,7 +126,7 @@ def api_then_browser(pid: str, repeats: int) -> None:
         print(f"{path:8s}" + "  ".join(f"{k}: {it} it / {s:.1f} s = {it / s:.2f} it/s, {db:.2f} dB"
                                        for k, (it, s, db) in rates.items()))
     for k in rows[0][1]:
-        ratio = [b[k][0] / b[k][1] / (a[k][0] / a[k][1]) for (_, a), (_, b) in zip(rows[::2], rows[1::2])]
+        ratio = [b[k][0] / b[k][1] / (a[k][0] / a[k][1]) for (_, a), (_, b) in zip(rows[::2], rows[1::2], strict=True)]
         print(f"{k}: browser/API iterations per second = {statistics.median(ratio):.2f}")
 
 

@@ -17,10 +17,10 @@ import json
 import statistics
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from arena.experiment import Config, prepare_experiment, run
 from benchmarks.bench_methods import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBLEMS = {
     "Gaussian blur σ=1.6, noise 2": "blur:kernel=gaussian,sigma=1.6,noise=2",
@@ -51,7 +51,7 @@ def _photo_problems(which: str, size: int, spec: tuple[str, dict]):
     else:
         names = ("camera", "astronaut", "chelsea", "coffee")
         images = [load_image(ROOT / "assets" / "images" / f"{n}.png", max_side=size).x for n in names]
-    return [(n, *make_problem(x, spec[0], spec[1], seed=0)[:2]) for n, x in zip(names, images)]
+    return [(n, *make_problem(x, spec[0], spec[1], seed=0)[:2]) for n, x in zip(names, images, strict=True)]
 
 
 def red_denoising(size: int) -> list[str]:
@@ -80,7 +80,7 @@ def red_denoising(size: int) -> list[str]:
         rows = []
         for name, problem, clean in _photo_problems(which, size, ("denoise", {"sigma": 25})):
             torch.set_num_threads(1)
-            score = lambda x: metrics.psnr(x, clean)  # noqa: E731
+            score = lambda x, clean=clean: metrics.psnr(x, clean)  # noqa: E731
             nlm = score(denoise(problem.y, problem.sigma, "nlm"))
             *_, t = tv().run(problem, **tv.resolve({}, problem))
             *_, d = red().run(problem, **red.resolve({}, problem))
@@ -99,7 +99,7 @@ def red_denoising(size: int) -> list[str]:
                          + " | ".join(f"{v:.2f}" for v in row)
                          + f" | {chosen['lam']:.3g}, {chosen['sigma_d']:.3g} |")
             print(lines[-1], flush=True)
-        means = [sum(col) / len(col) for col in zip(*rows)]
+        means = [sum(col) / len(col) for col in zip(*rows, strict=True)]
         lines.append(f"| **mean, {'training' if which == 'train' else 'held out'}** | "
                      + " | ".join(f"{v:.2f}" for v in means) + " | |")
     return [*lines, "", RED_END]
@@ -115,7 +115,7 @@ def one(image: str, degradation: str, method: str, tune: str, size: int) -> dict
 
 
 SAME_FUNCTIONAL = {"gauss_newton": "tv", "levenberg_marquardt": "tv"}
-"""Methods that minimise another method's functional with its λ rule (``arena.nonlinear.tv_rule``):
+"""Methods that minimise another method's functional with its λ rule (``arena.nonlinear_least_squares.tv_rule``):
 their default and oracle are that method's, so they are measured as it (an oracle of their outer
 steps at 128² would take hours on a CPU; ``tests/test_default_gaps.py`` checks the equivalence)."""
 

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from arena import metrics
 from arena.data.faces import HELD_OUT_SEEDS, faces
 from arena.gan_prior import LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend
 from arena.method import METHODS, load_methods
 from arena.problem import Problem, build_degradation
 from benchmarks.bench_methods import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CORRUPTIONS = [
     ("centre 32×32 hole", "inpaint", {"mask": "box", "box": 0.5}),

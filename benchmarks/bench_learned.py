@@ -25,8 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from arena import metrics
 from arena.data.photos import natural_photos
 from arena.experiment import bundled_images
@@ -34,8 +32,10 @@ from arena.images import load_image
 from arena.method import METHODS, load_methods
 from arena.nets.rim import DEFAULT_DIRECT
 from arena.problem import make_problem
-from arena.rim import trained_cell, unroll
+from arena.unroll import trained_cell, unroll
 from benchmarks.bench_methods import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 IMAGES = ("camera", "astronaut", "chelsea", "coffee")
 CASES = [  # label, inside the RIM's family?, degradation, values
@@ -87,6 +87,17 @@ def final(method: str, problem, values: dict) -> torch.Tensor | None:
     return list(m.run(problem, **m.resolve(values, problem)))[-1].x  # the defaults a run on this problem uses
 
 
+def published_outputs(problem, absent: set[str]) -> dict[str, torch.Tensor | None]:
+    """The published columns' results where their files are cached; why not (added to ``absent``) where not."""
+    outs = {}
+    for key, (method, given) in PUBLISHED.items():
+        m = METHODS.get(method)
+        why = m.unavailable(m.resolve(given, problem), problem)
+        outs[key] = None if why else final(method, problem, given)
+        absent |= {why} if why else set()
+    return outs
+
+
 def forced_direct(problem) -> torch.Tensor:
     """The direct network run past its refusal (it only needs y's first estimate)."""
     cell, _ = trained_cell(str(DEFAULT_DIRECT), "cpu", "start")
@@ -116,11 +127,7 @@ def main() -> None:
             problem, clean, _ = make_problem(crop(img, args.side), name, values, seed=i)
             outs = {"degraded": problem.degradation.preview(problem.y), "tv": final("tv", problem, {"lam": lam}),
                     "rim_cell": final("rim", problem, {"consistency": "off"}), "rim": final("rim", problem, {}), "lgn": final("lgn", problem, {}), "pnp": final("pnp", problem, {})}
-            for key, (method, given) in PUBLISHED.items():
-                m = METHODS.get(method)
-                why = m.unavailable(m.resolve(given, problem), problem)
-                outs[key] = None if why else final(method, problem, given)
-                absent |= {why} if why else set()
+            outs.update(published_outputs(problem, absent))
             if "dip" not in args.reuse:
                 outs["dip"] = final("dip", problem, DIP)
             if "direct" not in args.reuse:

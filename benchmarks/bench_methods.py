@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from arena import metrics
 from arena.device import pick_device
 from arena.images import load_image
 from arena.method import METHODS, load_methods
 from arena.problem import make_problem
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CASES = [
     ("denoise σ=25", "camera", "denoise", {"sigma": 25}, {

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from itertools import pairwise
 
 import torch
 from torch import nn
-
 
 from arena.nets.skip import SkipConfig, SkipNet
 from benchmarks.bench_methods import machine
@@ -114,7 +114,7 @@ def through_runner(net: str, side: int, repeats: int, device: str) -> float:
                                                                      "stop": "none"}}])
     result = list(run(prepare_experiment(cfg), with_lpips=False))[-1].results["dip"]
     clock = [h["seconds"] for h in result.history]
-    return statistics.median(b - a for a, b in zip(clock[1:], clock[2:]))
+    return statistics.median(b - a for a, b in pairwise(clock[1:]))
 
 
 if __name__ == "__main__":

@@ -42,9 +42,9 @@ class DeepRED(Method):
     implementation): a job sent at iteration k (k = 0, ``denoise_every``, 2·``denoise_every``, …)
     with the x of that moment runs beside the next ``denoise_every`` net steps; at iteration
     k + ``denoise_every`` the loop waits for it (the notebook joins its thread), uses D(x̃) in this
-    and the following x-steps and sends the next job with the x it has before this x-step. Every run therefore computes the same
-    numbers however slow the denoiser or busy the machine. The result is the exponential average
-    of f_θ(z + η) (as DIP); the raw output and x are streamed beside it, and the ADMM gap
+    and the following x-steps and sends the next job with the x it has before this x-step. Every run
+    therefore computes the same numbers however slow the denoiser or busy the machine. The result is
+    the exponential average of f_θ(z + η) (as DIP); the raw output and x are streamed beside it, and the ADMM gap
     ‖f_θ(z + η) − x‖ (RMS) as a diagnostic: it should shrink.
 
     ``net`` and ``stop`` as DIP: ``net=auto`` times a few steps here (the denoiser's time counted

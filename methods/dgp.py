@@ -71,8 +71,9 @@ class DeepGenerativePrior(GenerativePrior):
         stages = min(stages, tune)
         gan = gan_for(weights, problem.device)
         raw = z = None
-        for it, raw, objective, data, z in latent_search(problem, gan, LatentSearch(search, restarts, lr, "l2", 0.0, 1.0,
-                                                                                    False, False), problem.seed):
+        search_spec = LatentSearch(search, restarts, lr, "l2", 0.0, 1.0, False, False)
+        for it, raw, objective, data, latent in latent_search(problem, gan, search_spec, problem.seed):
+            z = latent  # the search's latest best latent: fine-tuning starts from it
             yield Step(it, raw, {"loss": float(objective[0]), "data_term": data, "stage": 0.0}, notes=notes)
         if stages == 0:
             return

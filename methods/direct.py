@@ -9,7 +9,7 @@ from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_DIRECT
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import checkpoint_path, trained_cell, unrolled_steps
+from arena.unroll import checkpoint_path, trained_cell, unrolled_steps
 
 
 def trained_for(meta: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -67,5 +67,6 @@ class DirectNetwork(Method):
     def run(self, problem: Problem, *, iterations: int, weights: str) -> Iterator[Step]:
         cell, meta = trained_cell(checkpoint_path(weights, DEFAULT_DIRECT), str(problem.device), "start")
         if trained_for(meta)[0] != problem.degradation.name:  # a user's cell trained for another family
-            raise SpecError(f"this direct network was trained for {trained_for(meta)[0]}, not {problem.degradation.name}")
+            raise SpecError(f"this direct network was trained for {trained_for(meta)[0]}, "
+                            f"not {problem.degradation.name}")
         yield from unrolled_steps(cell, problem, iterations)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from arena.gan_prior import (GenerativePrior, LatentSearch, gan_for, latent_search, pixel_mask, poisson_blend,
-                             search_params)
+from arena.gan_prior import (
+    GenerativePrior,
+    LatentSearch,
+    gan_for,
+    latent_search,
+    pixel_mask,
+    poisson_blend,
+    search_params,
+)
 from arena.method import METHODS, Step
 from arena.params import Param
 from arena.problem import Problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from arena import nonlinear
+from arena import nonlinear_least_squares as nls
 from arena.method import METHODS, Method, Step
 from arena.problem import Problem
 
@@ -33,12 +33,12 @@ class GaussNewton(Method):
     reference = ("Nocedal & Wright, Numerical Optimization, 2nd ed., Springer 2006, ch. 10 (Gauss–Newton); "
                  "Björck, Numerical Methods for Least Squares Problems, SIAM 1996, ch. 9")
     order = 45
-    params = nonlinear.PARAMS
+    params = nls.PARAMS
 
     def defaults(self, problem: Problem) -> dict[str, float]:
-        return nonlinear.tv_rule(problem)
+        return nls.tv_rule(problem)
 
     def run(self, problem: Problem, *, lam: float, prior: str, eps: float, iterations: int, cg_iterations: int,
             cg_tol: float) -> Iterator[Step]:
-        yield from nonlinear.solve(problem, lam=lam, prior=nonlinear.Prior(prior, eps), iterations=iterations,
+        yield from nls.solve(problem, lam=lam, prior=nls.Prior(prior, eps), iterations=iterations,
                                    cg_iterations=cg_iterations, cg_tol=cg_tol, damping=None)

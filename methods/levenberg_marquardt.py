@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from arena import nonlinear
+from arena import nonlinear_least_squares as nls
 from arena.method import METHODS, Method, Step
 from arena.params import Param
 from arena.problem import Problem
@@ -26,12 +26,12 @@ class LevenbergMarquardt(Method):
     reference = ("Levenberg 1944; Marquardt 1963; Madsen, Nielsen & Tingleff, Methods for Non-Linear Least "
                  "Squares Problems, 2004; Burger & Kaltenbacher 2006")
     order = 46
-    params = (*nonlinear.PARAMS, Param("damping", 1e-3, "initial damping μ₀ in units of ‖J‖²", min=1e-8, max=100.0, log=True))
+    params = (*nls.PARAMS, Param("damping", 1e-3, "initial damping μ₀ in units of ‖J‖²", min=1e-8, max=100.0, log=True))
 
     def defaults(self, problem: Problem) -> dict[str, float]:
-        return nonlinear.tv_rule(problem)
+        return nls.tv_rule(problem)
 
     def run(self, problem: Problem, *, lam: float, prior: str, eps: float, iterations: int, cg_iterations: int,
             cg_tol: float, damping: float) -> Iterator[Step]:
-        yield from nonlinear.solve(problem, lam=lam, prior=nonlinear.Prior(prior, eps), iterations=iterations,
+        yield from nls.solve(problem, lam=lam, prior=nls.Prior(prior, eps), iterations=iterations,
                                    cg_iterations=cg_iterations, cg_tol=cg_tol, damping=damping)

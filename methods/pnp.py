@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, denoise
+from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, denoise, published_files
 from arena.method import METHODS, Method, Step
 from arena.params import Param, Value
 from arena.problem import Problem

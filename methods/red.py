@@ -8,12 +8,11 @@ from typing import Any
 import torch
 
 from arena.degradations.convolution import apply as conv_apply
-from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, published_files, MIN_SIGMA, denoise, denoiser_sigma
+from arena.denoisers import DENOISERS, MIN_SIGMA, PUBLISHED_DENOISERS, denoise, denoiser_sigma, published_files
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param, Value
 from arena.problem import Problem
-from arena.solvers import conjugate_gradient, harmonic_start, missing_pixels
-
+from arena.solvers import cg_solve, harmonic_start, missing_pixels
 
 LEARNED_SIGMA = 5.0 / 255
 """From this noise level on, RED's default denoiser is the learned DRUNet (see the docstring)."""
@@ -64,7 +63,8 @@ class RED(Method):
 
     name = "red"
     label = "RED (regularization by denoising)"
-    reference = "Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), SIAM J. Imaging Sci. 2017"
+    reference = ("Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), "
+                 "SIAM J. Imaging Sci. 2017")
     order = 70
     weights = ("drunet.safetensors", "dncnn.safetensors")
     published = ("drunet-color", "drunet-gray")
@@ -115,8 +115,7 @@ class RED(Method):
                 x_new = torch.fft.irfft2(torch.fft.rfft2(rhs) / (otf.abs() ** 2 + lam), s=x.shape[-2:])
             else:
                 normal = lambda v: problem.A_adjoint(problem.A(v)) + lam * v  # noqa: E731
-                for x_new, _ in conjugate_gradient(normal, aty + lam * dx, x, inner):
-                    pass
+                x_new, _ = cg_solve(normal, aty + lam * dx, x, inner)
             change = float((x_new - x).norm() / x.norm().clamp_min(1e-12))
             x = x_new
             yield Step(k, x, {"loss": change, "relative_change": change, "red_energy": energy})

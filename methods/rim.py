@@ -8,7 +8,7 @@ from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_RIM
 from arena.params import Param
 from arena.problem import Problem
-from arena.rim import CONSISTENCY, checkpoint_path, trained_cell, unrolled_steps
+from arena.unroll import CONSISTENCY, checkpoint_path, trained_cell, unrolled_steps
 
 
 @METHODS.register

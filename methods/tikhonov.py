@@ -55,8 +55,8 @@ class Tikhonov(Method):
         if solver == "auto":
             solver = "fourier" if otf is not None else "cg" if problem.linear else "gd"
         if solver == "fourier" and otf is None:
-            raise UnsupportedError(f"solver=fourier needs a circular convolution; {problem.degradation.name} is not one "
-                             "(use solver=cg or auto)")
+            raise UnsupportedError(f"solver=fourier needs a circular convolution; {problem.degradation.name} "
+                                   "is not one (use solver=cg or auto)")
         if solver == "cg" and not problem.linear:
             raise UnsupportedError(f"solver=cg needs a linear operator; {problem.degradation.name} is not linear "
                              "(use solver=gd or auto)")

@@ -20,7 +20,8 @@ class TotalVariation(Method):
     τ < 2/L — for denoising (‖A‖ = 1) the course's rule τ < 2/(1 + 8λ/ε). ``step`` is τ in units
     of 2/L. Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): the best λ on
     training photos grows a little faster than σ (σ = 2/255 deblurring: 3·10⁻⁴; σ = 25/255
-    denoising: 0.1; ``benchmarks/DEFAULTS.md``). Smaller ε is closer to true TV but needs smaller steps (more iterations).
+    denoising: 0.1; ``benchmarks/DEFAULTS.md``). Smaller ε is closer to true TV but needs smaller steps
+    (more iterations).
     Where pixels have no measurement (inpainting) the iteration starts from their harmonic fill
     (:func:`arena.solvers.fair_start`).
     """

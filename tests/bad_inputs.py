@@ -53,8 +53,8 @@ def corpus(folder: Path) -> list[tuple[str, Path, str | None]]:
     gif_frames[0].save(gif, format="GIF", save_all=True, append_images=gif_frames[1:])
     png = _save(Image.fromarray(_rgb()), "PNG")
     cases: list[tuple[str, str, bytes | None, str | None]] = [
-        ("decompression bomb header", "bomb.png", _png_with_header_size(40000, 40000), "limit"),
-        ("just under Pillow's error threshold", "pillow-edge.png", _png_with_header_size(13000, 13700), "limit"),
+        ("decompression bomb header", "bomb.png", _png_with_header_size(40000, 40000), "decompression"),
+        ("just under Pillow's error threshold", "pillow-edge.png", _png_with_header_size(13000, 13700), "decompression"),
         ("27 MP photo", "big-photo.jpg", _save(Image.fromarray(np.tile(_rgb(45, 60), (100, 100, 1))), "JPEG",
                                                  quality=70), None),
         ("1×1 pixel", "one.png", _save(Image.new("RGB", (1, 1)), "PNG"), "at least 8"),

@@ -14,7 +14,6 @@ from ui import common, inputs, run  # noqa: E402
 from ui.registry import SETTINGS, Components  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
-
 VIEW = run.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
                                     "right", "slider", "zoom", "download", "results", "tuning_plot", "maps_plot", "lesson",
                                     "live")},

@@ -73,7 +73,7 @@ def test_cli(cases, capsys):
 ])
 def test_cli_parameters_past_the_sliders(argv, needle, capsys):
     base = {"--degradation": "denoise", "--method": "naive", "--max-side": "32"}
-    for flag, value in zip(argv[::2], argv[1::2]):
+    for flag, value in zip(argv[::2], argv[1::2], strict=True):
         base[flag] = value
     args = ["run", "--image", "shapes", "--quiet", "--no-lpips"] + [x for kv in base.items() for x in kv]
     code = main(args)

@@ -47,12 +47,20 @@ def test_run_writes_every_file_and_config_reproduces(tmp_path, capsys):
 
 
 def test_config_falls_back_to_clean_png(tmp_path):
-    out = tmp_path / "a"
+    """An image that has moved away is replaced by the ``clean.png`` beside the config — that image,
+    at its own size — so the rerun is the same experiment (up to the PNG's 8-bit rounding)."""
+    out, again = tmp_path / "a", tmp_path / "b"
     assert main([*RUN, "--out", str(out), "--no-lpips"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     cfg["image"] = str(tmp_path / "moved-away.png")
     (out / "config.json").write_text(json.dumps(cfg))
-    assert main(["run", "--config", str(out / "config.json"), "--out", str(tmp_path / "b"), "--quiet", "--no-lpips"]) == 0
+    assert main(["run", "--config", str(out / "config.json"), "--out", str(again), "--quiet", "--no-lpips"]) == 0
+    used = json.loads((again / "config.json").read_text())
+    assert used["image"] == str(out / "clean.png") and used["max_side"] is None
+    assert (again / "clean.png").read_bytes() == (out / "clean.png").read_bytes()
+    first, rerun = (json.loads((d / "metrics.json").read_text()) for d in (out, again))
+    for key in ("naive", "tikhonov", "tv"):
+        assert rerun["methods"][key]["psnr"] == pytest.approx(first["methods"][key]["psnr"], abs=0.05), key
 
 
 @pytest.mark.parametrize("argv,needle", [

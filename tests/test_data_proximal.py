@@ -8,7 +8,7 @@ import torch
 
 from arena.data_proximal import applicable, project
 from arena.method import METHODS, load_methods
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import make_problem
 from tests.conftest import bundled
 

@@ -204,7 +204,7 @@ def test_without_a_rule_every_step_passes_unchanged():
     xs = torch.from_numpy(_u_shaped_sequence(50))
     steps = [Step(t, xs[t - 1], {}, {"raw": xs[t - 1]}) for t in range(1, 51)]
     out = list(supervise(iter(steps), iterations=30, stop="none", window=5, patience=5, seconds=None, started=0.0))
-    assert [s.it for s in out] == list(range(1, 31)) and all(a is b for a, b in zip(out, steps))
+    assert [s.it for s in out] == list(range(1, 31)) and all(a is b for a, b in zip(out, steps[: len(out)], strict=True))
 
 
 @pytest.mark.parametrize("method", ["dip", "deepred"])
@@ -295,9 +295,10 @@ def test_auto_net_takes_the_papers_net_when_its_steps_fit(method):
 
 def test_deepred_schedule_raises_the_weights_and_x_stays_in_range():
     """The notebook's continuation: λ and μ grow by 0.03 each time the data PSNR passes the threshold."""
+    from conftest import bundled
+
     from arena.method import METHODS
     from arena.problem import make_problem
-    from conftest import bundled
 
     problem, _, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 10})  # data PSNR passes 20 dB within a few steps
     cls = METHODS.get("deepred")
@@ -336,7 +337,7 @@ def test_dip_backtracks_against_the_previous_step(drop, rolled_back):
     before = [p.detach().clone() for p in fit.f.parameters()]
     fit.last_db = data_db + drop  # as if the previous step had fitted the data `drop` dB better
     fit.step()
-    unchanged = all(torch.equal(a, b) for a, b in zip(before, fit.f.parameters()))
+    unchanged = all(torch.equal(a, b) for a, b in zip(before, fit.f.parameters(), strict=True))
     assert unchanged == rolled_back
     assert fit.last_db == (data_db + drop if rolled_back else pytest.approx(data_db, abs=1e-4))
 

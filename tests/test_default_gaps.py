@@ -49,7 +49,7 @@ def test_reds_default_beats_tvs_on_sigma_25_denoising_of_the_held_out_photos():
 @pytest.mark.parametrize("label", list(PROBLEMS))
 def test_a_method_measured_through_another_minimises_the_same_functional_with_the_same_rule(method: str, label: str):
     """Gauss–Newton and Levenberg–Marquardt minimise tv's F = ½‖A(x) − y‖² + λ TV_ε(x) with tv's λ
-    rule (``arena.nonlinear.tv_rule``), so their default and their oracle are tv's: measuring them
+    rule (``arena.nonlinear_least_squares.tv_rule``), so their default and their oracle are tv's: measuring them
     again would cost hours of outer steps for the same minimiser."""
     from arena.params import parse_spec
 

@@ -317,7 +317,7 @@ def test_jpeg_passes_gradients_straight_through():
 def test_the_network_degradation_is_differentiable_and_its_step_bound_holds():
     """φ is a trained CNN: its Jacobian products are adjoint, match finite differences, and
     ‖J_φ‖² stays below the bound its checkpoint records (what the methods' step sizes use)."""
-    from arena.nonlinear import Linearization
+    from arena.nonlinear_least_squares import Linearization
 
     x = bundled("chelsea", 32)
     p, clean, _ = make_problem(x, "encoder", {"noise": 0}, seed=0)

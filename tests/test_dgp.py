@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import torch
 
-from arena.dgp import (REFERENCE_G_LRS, REFERENCE_Z_LRS, FineTune, discriminator_features, fine_tune,
-                       generator_blocks, stage_rates)
+from arena.dgp import (
+    REFERENCE_G_LRS,
+    REFERENCE_Z_LRS,
+    FineTune,
+    discriminator_features,
+    fine_tune,
+    generator_blocks,
+    stage_rates,
+)
 from arena.gan_prior import gan_for
-from arena.metrics import psnr
 from arena.method import METHODS, load_methods
+from arena.metrics import psnr
 from arena.problem import make_problem
 from tests.test_generative import face
 

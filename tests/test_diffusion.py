@@ -7,11 +7,13 @@ trained network, against the closed-form prior and posterior.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
 from arena.diffusion import diffpir, dps, quad_timesteps, timesteps
-from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, load_ddpm, save_ddpm
+from arena.nets.ddpm import DiffusionUNet, T, alpha_bar, load_ddpm, save_ddpm
 from arena.problem import make_problem
 
 M, S = 0.2, 0.3  # the prior in model units ([−1, 1])
@@ -39,7 +41,7 @@ def test_diffpirs_steps_are_the_reference_codes_quad_skip():
     ts = quad_timesteps(100)
     assert len(ts) == 100 and ts[0] == T - 1 and ts[-1] == 0
     assert ts[1] == T - 1 - 100 and ts[-2] == T - 1 - 994  # ⌊√(10⁶/99)⌋ = 100, ⌊1000√(98/99)⌋ = 994
-    gaps = [a - b for a, b in zip(ts, ts[1:])]
+    gaps = [a - b for a, b in pairwise(ts)]
     assert gaps == sorted(gaps, reverse=True) or max(gaps[50:]) < min(gaps[:10])  # dense near t = 0
     assert quad_timesteps(3) == [T - 1, T - 1 - 707, 0]
 

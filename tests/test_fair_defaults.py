@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import bundled
+
 from arena import metrics
 from arena.degradations import DEGRADATIONS
 from arena.method import METHODS, load_methods

@@ -11,8 +11,8 @@ from arena.errors import SpecError
 from arena.experiment import Config, bundled_images, prepare_experiment
 from arena.gan_prior import DOMAIN, LatentSearch, gan_for, importance_weights, latent_search, poisson_blend
 from arena.images import load_image
-from arena.metrics import psnr
 from arena.method import METHODS, load_methods
+from arena.metrics import psnr
 from arena.nets.dcgan import DEFAULT_GAN, Discriminator, GanConfig, Generator, load_gan, save_gan
 from arena.problem import make_problem
 
@@ -113,9 +113,9 @@ def test_restarts_keep_the_lowest_objective():
     problem, _, _ = make_problem(face(0), "denoise", {"sigma": 25.5}, seed=0)
     many = list(latent_search(problem, gan, LatentSearch(5, 6, 0.03, "l2", 0.0, 1.0, False, False), seed=3))
     one = list(latent_search(problem, gan, LatentSearch(5, 1, 0.03, "l2", 0.0, 1.0, False, False), seed=3))
-    for (_, _, best, _, _), (_, _, single, _, _) in zip(many, one):
+    for (_, _, best, _, _), (_, _, single, _, _) in zip(many, one, strict=True):
         assert best.item() <= single.item() * (1 + 1e-5)
-    assert any(b.item() < s.item() * (1 - 1e-4) for (_, _, b, _, _), (_, _, s, _, _) in zip(many, one)), \
+    assert any(b.item() < s.item() * (1 - 1e-4) for (_, _, b, _, _), (_, _, s, _, _) in zip(many, one, strict=True)), \
         "with six starts some other start is better at some point"
 
 

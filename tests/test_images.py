@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageFile
 
 from arena.errors import ImageLoadError
 from arena.images import load_image, save_png
@@ -20,7 +20,8 @@ def _png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 RGB = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("mode,channels", [("L", 1), ("RGB", 3), ("P", 3), ("CMYK", 3), ("1", 1), ("LA", 1), ("RGBA", 3)])
+@pytest.mark.parametrize("mode,channels",
+                         [("L", 1), ("RGB", 3), ("P", 3), ("CMYK", 3), ("1", 1), ("LA", 1), ("RGBA", 3)])
 def test_pil_modes(mode, channels):
     img = Image.fromarray(RGB).convert(mode)
     fmt = "JPEG" if mode == "CMYK" else "PNG"
@@ -100,9 +101,15 @@ def test_missing_file(tmp_path):
         load_image(tmp_path / "nope.png")
 
 
-def test_decompression_bomb_refused_before_decoding():
+def test_decompression_bomb_refused_before_decoding(monkeypatch):
+    """Refused from the header's size alone: no pixel is decoded, and the message says which guard."""
     big = _png(Image.new("L", (3000, 3000)))
-    with pytest.raises(ImageLoadError, match="limit"):
+
+    def decode(self):
+        raise AssertionError("the image was decoded before its size was checked")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    with pytest.raises(ImageLoadError, match=r"9,000,000 pixels; the limit is 1,000,000 \(a guard against decomp"):
         load_image(big, max_pixels=1_000_000)
 
 

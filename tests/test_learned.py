@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
@@ -9,12 +11,21 @@ from arena.denoisers import denoise
 from arena.errors import SpecError
 from arena.experiment import bundled_images
 from arena.images import load_image
-from arena.metrics import psnr
 from arena.method import METHODS, load_methods
-from arena.nets.rim import DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_RIM, RimCell, RimConfig, load_dncnn, load_rim, save_rim
+from arena.metrics import psnr
+from arena.nets.rim import (
+    DEFAULT_DIRECT,
+    DEFAULT_DNCNN,
+    DEFAULT_RIM,
+    RimCell,
+    RimConfig,
+    load_dncnn,
+    load_rim,
+    save_rim,
+)
 from arena.problem import Problem, make_problem
+from arena.unroll import unroll
 from tests.conftest import bundled
-from arena.rim import unroll
 
 load_methods()
 
@@ -64,7 +75,7 @@ def test_rim_deblurs_a_held_out_image_well_beyond_the_input():
     steps = list(METHODS.get("rim")().run(problem, iterations=16, weights="", consistency="discrepancy"))
     scores = [psnr(s.x, clean) for s in steps]
     assert scores[-1] > psnr(problem.y, clean) + 4
-    assert all(b > a for a, b in zip(scores[:6], scores[1:7])), scores
+    assert all(b > a for a, b in pairwise(scores[:7])), scores
 
 
 def test_rim_beats_tv_given_the_same_number_of_gradient_evaluations():

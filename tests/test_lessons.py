@@ -12,7 +12,7 @@ from arena.runner import MethodResult
 def result(key: str, psnr: float | None = None, curve: list[float] | None = None, raw: list[float] | None = None,
            **metrics: float) -> MethodResult:
     history = [{"step": 10.0 * (i + 1), "psnr": v} for i, v in enumerate(curve or [])]
-    for h, v in zip(history, raw or []):
+    for h, v in zip(history, raw or [], strict=False):
         h["psnr_raw"] = v
     return MethodResult(key, key, key, {}, iterations=10 * len(curve or [1]), metrics={"psnr": psnr, **metrics},
                         history=history)

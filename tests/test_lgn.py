@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
-from arena.metrics import psnr
 from arena.method import METHODS, load_methods
+from arena.metrics import psnr
 from arena.nets.rim import DEFAULT_LGN, RimConfig, load_rim
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import Problem, build_degradation, make_problem
-from arena.rim import gauss_newton_direction
+from arena.unroll import gauss_newton_direction
 from tests.test_learned import final, held_out
 
 load_methods()
@@ -59,7 +61,7 @@ def test_the_shipped_cell_deblurs_a_held_out_image_and_inverts_the_camera_respon
     problem, clean, _ = make_problem(held_out("camera", 96), "blur", {"kernel": "gaussian", "sigma": 1.6, "noise": 2.0})
     steps = list(METHODS.get("lgn")().run(problem, iterations=4, weights="", consistency="discrepancy"))
     scores = [psnr(problem.initial(), clean)] + [psnr(s.x, clean) for s in steps]
-    assert all(b > a for a, b in zip(scores, scores[1:])) and scores[-1] > psnr(problem.y, clean) + 3, scores
+    assert all(b > a for a, b in pairwise(scores)) and scores[-1] > psnr(problem.y, clean) + 3, scores
     camera, clean, _ = make_problem(held_out("astronaut", 96), "camera", {})
     out = final("lgn", camera)
     assert psnr(out.x, clean) > psnr(camera.y, clean) + 6

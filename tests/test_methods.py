@@ -146,7 +146,7 @@ def test_a_method_reads_exactly_the_weights_it_declares(cls: type[Method], monke
     read: set[str] = set()
     for given in [{}, *learned]:
         params = m.resolve(given | short)
-        read |= _weights_read(monkeypatch, lambda: list(m.run(problem, **params)))
+        read |= _weights_read(monkeypatch, lambda params=params: list(m.run(problem, **params)))
     assert read == set(cls.weights)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -177,7 +178,7 @@ def test_shipped_heads_equal_the_lpips_package_and_features_equal_the_port():
         scaled = model.scaling_layer(x)
         feats = model.net(scaled)
     expected = _port_alexnet(kernels, biases, scaled.numpy().transpose(0, 2, 3, 1))
-    for f, e in zip(feats, expected):
+    for f, e in zip(feats, expected, strict=True):
         got = f.numpy().transpose(0, 2, 3, 1)
         assert got.shape == e.shape
         assert float(np.abs(got - e).max()) <= 1e-5 * float(np.abs(e).max())
@@ -200,7 +201,7 @@ def test_lpips_is_zero_for_identical_images_and_grows_with_noise(shipped):
     g = torch.Generator().manual_seed(0)
     noise = torch.randn(clean.shape, generator=g)
     values = [shipped.distance((clean + s / 255 * noise).clamp(0, 1), clean) for s in (5, 15, 30, 60)]
-    assert all(b > a for a, b in zip(values, values[1:])), values
+    assert all(b > a for a, b in pairwise(values)), values
     gray = bundled("camera", 64)
     assert shipped.distance(gray, gray) == pytest.approx(0.0, abs=1e-7), "gray images work"
 

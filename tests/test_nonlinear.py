@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 
 from arena.method import METHODS, load_methods
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from arena.problem import make_problem
 from tests.conftest import bundled
 
@@ -52,7 +54,7 @@ def test_levenberg_marquardt_decreases_its_objective_at_every_accepted_step_and_
     p, clean, _ = make_problem(x, "camera", {"noise": 10}, seed=0)
     steps = _steps("levenberg_marquardt", p)
     accepted = [s.diagnostics["loss"] for s in steps if s.diagnostics["accepted"]]
-    assert len(accepted) >= 2 and all(b < a for a, b in zip(accepted, accepted[1:]))
+    assert len(accepted) >= 2 and all(b < a for a, b in pairwise(accepted))
     assert any(not s.diagnostics["accepted"] for s in steps) or steps[-1].notes, "μ adapts or it converged"
     assert all(s.diagnostics["damping"] > 0 for s in steps)
     tv = _steps("tv", p)[-1]  # same F (TV's λ and ε): LM gets at least as low in far fewer steps

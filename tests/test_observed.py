@@ -6,8 +6,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import bundled
+
 from arena import metrics
 from arena.cli import main
 from arena.errors import SpecError

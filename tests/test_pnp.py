@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
@@ -57,7 +59,7 @@ def test_the_schedule_follows_dpir():
     steps = list(m.run(problem, **m.resolve({"denoiser": "tv", "iterations": 5}, problem)))
     sigmas = [s.diagnostics["sigma_k"] for s in steps]
     assert sigmas[0] == pytest.approx(49.0) and sigmas[-1] == pytest.approx(255 * problem.sigma, rel=1e-6)
-    ratios = [b / a for a, b in zip(sigmas, sigmas[1:])]
+    ratios = [b / a for a, b in pairwise(sigmas)]
     assert max(ratios) == pytest.approx(min(ratios)) and ratios[0] < 1
     for s in steps:
         assert s.diagnostics["mu_k"] == pytest.approx(0.23 * (255 * problem.sigma) ** 2 / s.diagnostics["sigma_k"] ** 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 
@@ -55,7 +57,7 @@ def test_tv_descent_is_monotone_under_the_step_rule():
     problem, _, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)
     _, steps = _last("tv", problem, lam=0.1, eps=0.01, step=0.99, iterations=60)
     losses = [s.diagnostics["loss"] for s in steps]
-    assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:]))
+    assert all(b <= a * (1 + 1e-6) for a, b in pairwise(losses))
 
 
 @pytest.mark.parametrize("image,values", [("coffee", {}), ("chelsea", {"exposure": 1.5}),
@@ -67,7 +69,7 @@ def test_tv_objective_never_rises_on_the_camera(image, values):
     problem, _, _ = make_problem(bundled(image, 48), "camera", values, seed=0)
     _, steps = _last("tv", problem, **METHODS.get("tv").resolve({}, problem))
     losses = [s.diagnostics["loss"] for s in steps]
-    assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:]))
+    assert all(b <= a * (1 + 1e-6) for a, b in pairwise(losses))
     assert losses[-1] < losses[0]
 
 

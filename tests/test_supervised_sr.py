@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from arena.metrics import lpips_distance, psnr
 from arena.method import METHODS, load_methods
+from arena.metrics import lpips_distance, psnr
 from arena.nets.srresnet import SRResNet, load_srresnet
 from arena.problem import make_problem
 from tests.test_learned import held_out

@@ -120,11 +120,11 @@ def test_drunet_fine_tuning_starts_from_init_and_keeps_the_shipped_file(tmp_path
             "--size", "16", "--out", str(out), "--no-bar"]
     with pytest.warns(UserWarning, match="not found"):  # one listed photograph of 22 is there
         main([*args, "--steps", "0"])
-    assert all(torch.equal(a, b) for a, b in zip(load_drunet(out / "drunet.safetensors")[0].state_dict().values(),
-                                                  load_drunet(start)[0].state_dict().values()))
+    saved, started = (load_drunet(p)[0].state_dict().values() for p in (out / "drunet.safetensors", start))
+    assert all(torch.equal(a, b) for a, b in zip(saved, started, strict=True))
     with pytest.warns(UserWarning, match="not found"):
         main([*args, "--steps", "2"])
     net, meta = load_drunet(out / "drunet.safetensors")
     assert meta["steps"] == "9" and meta["stages"].startswith("7 steps on a CPU; 2 steps × 1")
-    assert not all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), load_drunet(start)[0].state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), load_drunet(start)[0].state_dict().values(), strict=True))
     assert _weights_state() == before

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 import torch
-
 from conftest import bundled
+
 from arena import tuning
 from arena.experiment import Config, prepare_experiment, run, save
 from arena.problem import make_problem

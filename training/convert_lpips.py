@@ -224,7 +224,7 @@ def run_checks(tree: dict, tensors: dict[str, torch.Tensor], jax_python: str | N
     scale = np.array([0.458, 0.448, 0.450]).reshape(1, 3, 1, 1)
     ref_feats = numpy_alexnet(tree, ((x - shift) / scale).transpose(0, 2, 3, 1))
     checks["features_vs_numpy_port_max_rel"] = max(
-        float(np.abs(f.numpy().transpose(0, 2, 3, 1) - r).max() / np.abs(r).max()) for f, r in zip(feats, ref_feats))
+        float(np.abs(f.numpy().transpose(0, 2, 3, 1) - r).max() / np.abs(r).max()) for f, r in zip(feats, ref_feats, strict=True))
     xt = torch.from_numpy(x)
     with torch.no_grad():
         checks["lpips_x_x"] = float(model(xt, xt))

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from arena.data.faces import TRAIN_SEEDS, faces
 from arena.diffusion import x0_estimate
-from arena.nets.ddpm import T, DiffusionUNet, alpha_bar, load_ddpm, save_ddpm
+from arena.nets.ddpm import DiffusionUNet, T, alpha_bar, load_ddpm, save_ddpm
 from training.state import Budget, TrainingState, add_run_options, start_run
 
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
-            for pe, pn in zip(ema.parameters(), net.parameters()):
+            for pe, pn in zip(ema.parameters(), net.parameters(), strict=True):
                 pe.lerp_(pn, 1 - args.ema)
         if step % 50 == 0:
             log.append(loss.item())

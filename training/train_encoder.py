@@ -28,7 +28,7 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.encoder import DEFAULT_ENCODER, Decoder, Encoder, save_codec
-from arena.nonlinear import Linearization
+from arena.nonlinear_least_squares import Linearization
 from benchmarks.bench_methods import machine
 
 HELD_OUT = ("astronaut", "chelsea", "coffee")
@@ -46,7 +46,7 @@ def held_out(side: int = 128) -> list[torch.Tensor]:
 
 
 def jacobian_norm_sq(encoder: Encoder, x: torch.Tensor, iterations: int = 50) -> float:
-    """‖J_φ(x)‖² by power iteration on JᵀJ (the Jacobian products of arena.nonlinear)."""
+    """‖J_φ(x)‖² by power iteration on JᵀJ (the Jacobian products of arena.nonlinear_least_squares)."""
     lin = Linearization(encoder, x)
     v = torch.randn_like(x)
     value = 0.0

@@ -20,7 +20,7 @@ The arena's bundled images (camera, astronaut, chelsea, coffee, …) are held ou
   degradation only: Gaussian blur σ_b = 1.6 (9×9), noise σ = 2 — the arena's default blur.
 - DnCNN: blind Gaussian denoising, σ ∈ [0, 55].
 - lgn (learned Gauss–Newton): the RIM's cell fed the Gauss–Newton direction from ``--cg`` CG steps
-  (arena/rim.py) instead of the gradient; same family, same data.
+  (arena/unroll.py) instead of the gradient; same family, same data.
 
 ``--photos`` adds the Debian wallpaper photographs of arena/data/wallpapers.py (luma and channels).
 
@@ -31,14 +31,14 @@ halved at 60 % and 85 % of the steps; gradient norm clipped at 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 
 from arena.data.dead_leaves import dead_leaves
 from arena.data.patches import random_patches
@@ -48,9 +48,19 @@ from arena.experiment import bundled_images
 from arena.images import load_image
 from arena.metrics import psnr
 from arena.nets.rim import (
-    DEFAULT_DIRECT, DEFAULT_DNCNN, DEFAULT_LGN, DEFAULT_RIM, DnCNN, RimCell, RimConfig, load_rim, save_dncnn, save_rim)
+    DEFAULT_DIRECT,
+    DEFAULT_DNCNN,
+    DEFAULT_LGN,
+    DEFAULT_RIM,
+    DnCNN,
+    RimCell,
+    RimConfig,
+    load_rim,
+    save_dncnn,
+    save_rim,
+)
 from arena.problem import Problem, build_degradation
-from arena.rim import unroll
+from arena.unroll import unroll
 from training.state import Budget
 
 TRAIN_IMAGES = ("brick", "clock", "coins", "colorwheel", "grass", "gravel", "hubble_deep_field",
@@ -304,6 +314,34 @@ def evaluate(cell: RimCell) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.card_only:
+        write_card(args.out)
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    outs = {kind: args.out / p.name for kind, p in (("rim", DEFAULT_RIM), ("direct", DEFAULT_DIRECT),
+                                                   ("dncnn", DEFAULT_DNCNN), ("lgn", DEFAULT_LGN))}
+    todo = args.only or ["rim", "direct", "dncnn"]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    images = training_images(rng, leaves=args.leaves, photos=args.photos)
+    wallpapers = f", {len(wallpaper_photos(args.photos))} Debian wallpaper photographs" if args.photos else ""
+    common = {"seed": str(args.seed), "batch": str(args.batch), "patch": str(args.size), "torch": torch.__version__,
+              "data": f"{len(TRAIN_IMAGES)} scikit-image sample images, 3 natural photos (stereo_motorcycle "
+                      f"left/right, matplotlib's grace_hopper){wallpapers} (luma + channels) and {args.leaves} "
+                      f"dead-leaves images; held out: {', '.join(HELD_OUT)}"}
+    for kind in ("rim", "lgn", "direct"):
+        if kind in todo:
+            rng = train_cell(kind, args, images, rng, common, outs[kind])
+    if "dncnn" in todo:
+        train_dncnn(args, images, rng, common, outs["dncnn"])
+    if all(p.is_file() for p in outs.values()):
+        write_card(args.out)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=("rim", "direct", "dncnn", "lgn"), action="append")
     ap.add_argument("--rim-steps", type=int, default=3000)
@@ -340,93 +378,88 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("runs") / "learned",
                     help=f"folder for the checkpoints and learned.md (the shipped ones are in {DEFAULT_RIM.parent}; "
                          "copy them there on purpose)")
-    args = ap.parse_args(argv)
-    if args.card_only:
-        write_card(args.out)
-        return
-    args.out.mkdir(parents=True, exist_ok=True)
-    rim_out, direct_out, dncnn_out, lgn_out = (args.out / p.name for p in (DEFAULT_RIM, DEFAULT_DIRECT, DEFAULT_DNCNN,
-                                                                          DEFAULT_LGN))
-    todo = args.only or ["rim", "direct", "dncnn"]
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    images = training_images(rng, leaves=args.leaves, photos=args.photos)
-    wallpapers = f", {len(wallpaper_photos(args.photos))} Debian wallpaper photographs" if args.photos else ""
-    common = {"seed": str(args.seed), "batch": str(args.batch), "patch": str(args.size), "torch": torch.__version__,
-              "data": f"{len(TRAIN_IMAGES)} scikit-image sample images, 3 natural photos (stereo_motorcycle "
-                      f"left/right, matplotlib's grace_hopper){wallpapers} (luma + channels) and {args.leaves} "
-                      f"dead-leaves images; held out: {', '.join(HELD_OUT)}"}
+    return ap.parse_args(argv)
 
+
+def new_cell(kind: str, args: argparse.Namespace, out: Path) -> tuple[RimCell, dict[str, str]]:
+    """A fresh cell of ``kind`` (rim, lgn or direct), or with ``--resume`` the trained one in ``out``
+    (else the shipped one) for a further stage; with the metadata it was trained to so far."""
+    unroll = args.unroll or 8
+    cfg = {"rim": RimConfig(hidden=args.hidden, steps=unroll, inputs="gradient"),
+           "lgn": RimConfig(hidden=args.hidden, steps=unroll, inputs="gauss_newton", cg=args.cg),
+           "direct": RimConfig(hidden=args.hidden, steps=unroll, inputs="start")}[kind]
+    cell, before = RimCell(cfg), {"steps": "0", "train_seconds": "0"}
+    if args.resume and kind != "direct":  # continue a trained cell: a further stage
+        shipped = {"rim": DEFAULT_RIM, "lgn": DEFAULT_LGN}[kind]
+        trained, before = load_rim(out if out.is_file() else shipped)
+        cell = RimCell(RimConfig(trained.cfg.hidden, args.unroll or trained.cfg.steps, trained.cfg.inputs,
+                                 trained.cfg.cg))
+        cell.load_state_dict(trained.state_dict())
+    return cell, before
+
+
+def train_cell(kind: str, args: argparse.Namespace, images: list[np.ndarray], rng: np.random.Generator,
+               common: dict[str, str], out: Path) -> np.random.Generator:
+    """Train (or, with ``--resume``, go on training) the ``kind`` cell and save it to ``out`` with its
+    metadata; returns the generator later trainings draw from (a resumed stage's is fresh)."""
+    steps = {"rim": args.rim_steps, "lgn": args.rim_steps, "direct": args.direct_steps}[kind]
+    t0 = time.time()
+    cell, before = new_cell(kind, args, out)
+    if args.resume and kind != "direct":
+        rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
+    if kind == "direct":
+        name, values = DIRECT_DEGRADATION
+        sampler, lr, loss, weighting = (lambda _: (name, values)), 1e-3, "mse", "uniform"
+    else:
+        sampler = functools.partial(family, shares=SHARES[args.shares])
+        lr, loss, weighting = args.lr, args.loss, args.weighting
+    log, taken = train_unrolled(cell.to(args.device).train().requires_grad_(True), images, sampler,
+                                Budget(steps, args.minutes), args.batch, args.size, rng, kind, lr=lr,
+                                relative=loss == "relative", weighting=weighting, device=args.device)
+    cell.eval().cpu()
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
-    for kind in ("rim", "lgn", "direct"):
-        if kind not in todo:
-            continue
-        out = {"rim": rim_out, "lgn": lgn_out, "direct": direct_out}[kind]
-        steps = {"rim": args.rim_steps, "lgn": args.rim_steps, "direct": args.direct_steps}[kind]
-        t0 = time.time()
-        unroll = args.unroll or 8
-        cfg = {"rim": RimConfig(hidden=args.hidden, steps=unroll, inputs="gradient"),
-               "lgn": RimConfig(hidden=args.hidden, steps=unroll, inputs="gauss_newton", cg=args.cg),
-               "direct": RimConfig(hidden=args.hidden, steps=unroll, inputs="start")}[kind]
-        cell, before = RimCell(cfg), {"steps": "0", "train_seconds": "0"}
-        if args.resume and kind != "direct":  # continue a trained cell: a further stage
-            shipped = {"rim": DEFAULT_RIM, "lgn": DEFAULT_LGN}[kind]
-            trained, before = load_rim(out if out.is_file() else shipped)
-            cell = RimCell(RimConfig(trained.cfg.hidden, args.unroll or trained.cfg.steps, trained.cfg.inputs,
-                                     trained.cfg.cg))
-            cell.load_state_dict(trained.state_dict())
-            rng = np.random.default_rng(args.seed + int(before["steps"]))  # fresh batches
-        if kind == "direct":
-            name, values = DIRECT_DEGRADATION
-            sampler, lr, loss, weighting = (lambda _: (name, values)), 1e-3, "mse", "uniform"
-        else:
-            shares = SHARES[args.shares]
-            sampler, lr, loss, weighting = (lambda r: family(r, shares)), args.lr, args.loss, args.weighting
-        log, taken = train_unrolled(cell.to(args.device).train().requires_grad_(True), images, sampler,
-                                    Budget(steps, args.minutes), args.batch, args.size, rng, kind, lr=lr,
-                                    relative=loss == "relative", weighting=weighting, device=args.device)
-        cell.eval().cpu()
-        stage = (f"{taken} steps at lr {lr:g} ({loss} loss, T={cell.cfg.steps}, {weighting} step weights"
-                 + ("" if kind == "direct" else f", {args.shares} shares") + f", {args.leaves} dead-leaves images"
-                 f", batch {args.batch}, {device_name}, "
-                 f"{time.time() - t0:.0f} s)")
-        earlier = before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss)") + "; " if args.resume else ""
-        meta = common | {"steps": str(int(before["steps"]) + taken), "stages": earlier + stage,
-                         "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
-                         "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
-        if kind == "direct":
-            meta |= {"degradation": name, **{f"degradation.{k}": str(v) for k, v in values.items()}}
-        save_rim(out, cell, meta)
-        print(meta, flush=True)
+    stage = (f"{taken} steps at lr {lr:g} ({loss} loss, T={cell.cfg.steps}, {weighting} step weights"
+             + ("" if kind == "direct" else f", {args.shares} shares") + f", {args.leaves} dead-leaves images"
+             f", batch {args.batch}, {device_name}, "
+             f"{time.time() - t0:.0f} s)")
+    earlier = before.get("stages", f"{before['steps']} steps at lr 1e-3 (mse loss)") + "; " if args.resume else ""
+    meta = common | {"steps": str(int(before["steps"]) + taken), "stages": earlier + stage,
+                     "train_seconds": f"{float(before['train_seconds']) + time.time() - t0:.0f}",
+                     "final_loss": f"{np.mean(log[-5:]):.5f}", **evaluate(cell)}
+    if kind == "direct":
+        meta |= {"degradation": name, **{f"degradation.{k}": str(v) for k, v in values.items()}}
+    save_rim(out, cell, meta)
+    print(meta, flush=True)
+    return rng
 
-    if "dncnn" in todo:
-        t0 = time.time()
-        net = DnCNN()
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(0.6 * args.dncnn_steps), int(0.85 * args.dncnn_steps)], 0.5)
-        log = []
-        for step in range(1, args.dncnn_steps + 1):
-            x = random_patches(images, 2 * args.batch, args.size, rng)
-            sigma = torch.from_numpy(rng.uniform(0, 55 / 255, (x.shape[0], 1, 1, 1))).float()
-            y = x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
-            loss = F.mse_loss(net(y), x)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if step % 100 == 0:
-                log.append(loss.item())
-                print(f"dncnn step {step}: loss {loss.item():.5f} ({time.time() - t0:.0f} s)", flush=True)
-        net.eval()
-        score = held_out_psnr(lambda p: net(p.y), "denoise", {"sigma": 25.0})
-        meta = common | {"steps": str(args.dncnn_steps), "train_seconds": f"{time.time() - t0:.0f}",
-                         "held_out_psnr_noise_25": f"{score:.2f}"}
-        save_dncnn(dncnn_out, net, meta)
-        print(meta, flush=True)
-    if all(p.is_file() for p in (rim_out, direct_out, dncnn_out, lgn_out)):
-        write_card(args.out)
+
+def train_dncnn(args: argparse.Namespace, images: list[np.ndarray], rng: np.random.Generator,
+                common: dict[str, str], out: Path) -> None:
+    """Train the blind DnCNN denoiser (σ uniform in 0–55) and save it to ``out`` with its metadata."""
+    t0 = time.time()
+    net = DnCNN()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    milestones = [int(0.6 * args.dncnn_steps), int(0.85 * args.dncnn_steps)]
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, 0.5)
+    log = []
+    for step in range(1, args.dncnn_steps + 1):
+        x = random_patches(images, 2 * args.batch, args.size, rng)
+        sigma = torch.from_numpy(rng.uniform(0, 55 / 255, (x.shape[0], 1, 1, 1))).float()
+        y = x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
+        loss = F.mse_loss(net(y), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0:
+            log.append(loss.item())
+            print(f"dncnn step {step}: loss {loss.item():.5f} ({time.time() - t0:.0f} s)", flush=True)
+    net.eval()
+    score = held_out_psnr(lambda p: net(p.y), "denoise", {"sigma": 25.0})
+    meta = common | {"steps": str(args.dncnn_steps), "train_seconds": f"{time.time() - t0:.0f}",
+                     "held_out_psnr_noise_25": f"{score:.2f}"}
+    save_dncnn(out, net, meta)
+    print(meta, flush=True)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
             opt_d.step()
             with torch.no_grad():
                 target = vgg(x)
-            content = sum(F.mse_loss(a, b) / b.pow(2).mean() for a, b in zip(vgg(out), target))
+            content = sum(F.mse_loss(a, b) / b.pow(2).mean() for a, b in zip(vgg(out), target, strict=True))
             loss = content + args.adversarial * F.softplus(-disc(out)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

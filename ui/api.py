@@ -4,6 +4,7 @@ images out, bundled images only, capped in time and iterations, server paths ref
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any
 
 import gradio as gr
@@ -34,9 +35,8 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()
     prep = prepare_experiment(cfg)
-    last = None
-    for last in run_experiment(prep, workers=WORKERS):  # only the final event is kept
-        pass
+    events = deque(run_experiment(prep, workers=WORKERS), maxlen=1)  # only the final event is kept
+    last = events[0] if events else None
     results = (last.results if last is not None else None) or {}
     doc = metrics_document(results, degradation={"name": cfg.degradation, **cfg.degradation_params},
                            seed=cfg.seed, degraded=prep.degraded_metrics, notices=prep.notices,

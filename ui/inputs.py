@@ -16,8 +16,19 @@ from arena.experiment import Config, crop_observed, resolve_image
 from arena.images import load_image, to_uint8
 from arena.lessons import promise
 from arena.method import METHODS
-from ui.common import (DEFAULT_MAX_SIDE, MAX_SECONDS, NO_ORACLE, PRESETS, TUNE_CHOICES, as_int, editor_background,
-                       gallery_items, run_time, session_of, ui_params)
+from ui.common import (
+    DEFAULT_MAX_SIDE,
+    MAX_SECONDS,
+    NO_ORACLE,
+    PRESETS,
+    TUNE_CHOICES,
+    as_int,
+    editor_background,
+    gallery_items,
+    run_time,
+    session_of,
+    ui_params,
+)
 from ui.images import png_file
 from ui.session import session_dir
 from ui.widgets import widget_default

@@ -24,8 +24,18 @@ from arena.metrics import lpips_status, noise_level
 from arena.plots import convergence_figure, figure_array
 from arena.report import summary_table, zip_folder
 from arena.tuning import LABELS
-from ui.common import (OVERVIEW_INTERVAL, PLOT_INTERVAL, PLOT_SHARE, PRESETS, PREVIEW_INTERVAL, RUNS, WORKERS,
-                       session_of, shown, shown_or_none)
+from ui.common import (
+    OVERVIEW_INTERVAL,
+    PLOT_INTERVAL,
+    PLOT_SHARE,
+    PRESETS,
+    PREVIEW_INTERVAL,
+    RUNS,
+    WORKERS,
+    session_of,
+    shown,
+    shown_or_none,
+)
 from ui.images import png_file
 from ui.inputs import config_from
 from ui.registry import Components

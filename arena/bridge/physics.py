@@ -31,7 +31,7 @@ import torch
 
 from arena.degradations.base import Degradation
 from arena.errors import UnsupportedError
-from arena.noise import GaussianNoise, NoiseModel, NoNoise, PoissonNoise
+from arena.noise_models import GaussianNoise, NoiseModel, NoNoise, PoissonNoise
 
 INSTALL = 'pip install "restoration-arena[deepinv]"'
 

@@ -196,7 +196,7 @@ def fetch(name: str, *, timeout: float = TIMEOUT_S, progress: Callable[[int, int
 def _build(name: str) -> torch.nn.Module:
     """The architecture of ``name`` with placeholder weights (on the meta device where it can be:
     DRUNet's random initialisation alone takes 13 s on a 2-core CPU)."""
-    from deepinv.models import DRUNet, DiffUNet, RAM, SCUNet
+    from deepinv.models import RAM, DiffUNet, DRUNet, SCUNet
 
     makers: dict[str, Callable[[], torch.nn.Module]] = {
         "drunet-color": lambda: DRUNet(3, 3, pretrained=None),

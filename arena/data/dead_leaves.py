@@ -26,7 +26,7 @@ def dead_leaves(size: int, rng: np.random.Generator, *, r_min: float = 1.0, r_ma
     out = np.full((size, size, values.shape[1]), np.nan)
     yy, xx = np.mgrid[0:size, 0:size]
     # Paint front to back: the first disc drawn is on top; stop once every pixel is covered.
-    for (cy, cx), r, v in zip(centres, radii, values):
+    for (cy, cx), r, v in zip(centres, radii, values, strict=True):
         y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, size)
         x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, size)
         if y0 >= y1 or x0 >= x1:

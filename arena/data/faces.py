@@ -48,20 +48,38 @@ def draw_face(seed: int, size: int = SIZE) -> np.ndarray:
     """One face as a ``(size, size, 3)`` uint8 array; the same seed always gives the same face."""
     rng = np.random.default_rng(seed)
     n = size * _SS
-    u = n / 64.0  # drawing unit: coordinates below are on a 64-pixel canvas
     img = _background(rng, n)
-    d = ImageDraw.Draw(img)
-
-    def box(cx: float, cy: float, rx: float, ry: float) -> tuple[float, float, float, float]:
-        return ((cx - rx) * u, (cy - ry) * u, (cx + rx) * u, (cy + ry) * u)
-
+    canvas = _Canvas(img, n)
     skin = _jitter(rng, _SKIN[rng.integers(len(_SKIN))], 8)
     hair = _jitter(rng, _HAIR[rng.integers(len(_HAIR))], 10)
     shade = tuple(int(v * 0.82) for v in skin)
     cx, cy = 32 + rng.normal(0, 1.5), 34 + rng.normal(0, 1.5)
     rx, ry = rng.uniform(15, 19), rng.uniform(18, 22)
-    style = rng.choice(["short", "long", "bald", "fringe"], p=[0.35, 0.3, 0.1, 0.25])
+    _head(canvas, rng, (cx, cy, rx, ry), skin, hair, shade)
+    dx = _eyes(canvas, rng, cx, cy, hair)
+    _nose(canvas, rng, cx, cy, dx, shade)
+    _mouth(canvas, rng, cx, cy, ry)
+    return np.asarray(_tilted(img, rng, n).resize((size, size), Image.Resampling.BOX))
 
+
+class _Canvas:
+    """Drawing on the supersampled image in the coordinates of a 64-pixel canvas (unit ``u``)."""
+
+    def __init__(self, img: Image.Image, n: int) -> None:
+        self.d = ImageDraw.Draw(img)
+        self.u = n / 64.0
+
+    def box(self, cx: float, cy: float, rx: float, ry: float) -> tuple[float, float, float, float]:
+        u = self.u
+        return ((cx - rx) * u, (cy - ry) * u, (cx + rx) * u, (cy + ry) * u)
+
+
+def _head(canvas: _Canvas, rng: np.random.Generator, head: tuple[float, float, float, float],
+          skin: tuple[int, ...], hair: tuple[int, ...], shade: tuple[int, ...]) -> None:
+    """Hair (short, long, bald or fringe), ears, shoulders, neck, the head and sometimes a beard."""
+    d, u, box = canvas.d, canvas.u, canvas.box
+    cx, cy, rx, ry = head
+    style = rng.choice(["short", "long", "bald", "fringe"], p=[0.35, 0.3, 0.1, 0.25])
     if style == "long":  # hair behind the head, down to the shoulders
         d.rounded_rectangle(box(cx, cy + 4, rx + 4, ry + 6), radius=12 * u, fill=hair)
     d.ellipse(box(cx - rx, cy + 1, 3, 4.5), fill=skin)  # ears
@@ -78,6 +96,10 @@ def draw_face(seed: int, size: int = SIZE) -> np.ndarray:
     if rng.random() < 0.2:  # beard
         d.chord(box(cx, cy + ry * 0.35, rx * 0.95, ry * 0.7), 0, 180, fill=hair)
 
+
+def _eyes(canvas: _Canvas, rng: np.random.Generator, cx: float, cy: float, hair: tuple[int, ...]) -> float:
+    """Eyes with irises looking one way, eyebrows, sometimes glasses; returns their half-spacing."""
+    d, u, box = canvas.d, canvas.u, canvas.box
     ey = cy - rng.uniform(1, 5)
     dx = rng.uniform(6, 8.5)
     er = rng.uniform(2.6, 4.0)
@@ -98,13 +120,23 @@ def draw_face(seed: int, size: int = SIZE) -> np.ndarray:
             d.ellipse(box(cx + side * dx, ey, er + 2, er + 1.5), outline=frame, width=max(1, int(0.9 * u)))
         d.line([((cx - dx + er + 2) * u, ey * u), ((cx + dx - er - 2) * u, ey * u)], fill=frame,
                width=max(1, int(0.9 * u)))
+    return dx
 
+
+def _nose(canvas: _Canvas, rng: np.random.Generator, cx: float, cy: float, dx: float,
+          shade: tuple[int, ...]) -> None:
+    """The nose and sometimes blushed cheeks."""
+    d, box = canvas.d, canvas.box
     ny = cy + rng.uniform(3, 6)
     d.ellipse(box(cx, ny, rng.uniform(1.5, 2.5), rng.uniform(1.2, 2.0)), fill=shade)
     if rng.random() < 0.4:  # blush
         for side in (-1, 1):
             d.ellipse(box(cx + side * (dx + 2), ny + 1, 3, 1.8), fill=_jitter(rng, (235, 130, 130), 10))
 
+
+def _mouth(canvas: _Canvas, rng: np.random.Generator, cx: float, cy: float, ry: float) -> None:
+    """A smiling, frowning, open or flat mouth."""
+    d, u, box = canvas.d, canvas.u, canvas.box
     my = cy + ry * rng.uniform(0.45, 0.6)
     mw = rng.uniform(4, 8)
     mood = rng.choice(["smile", "frown", "open", "flat"], p=[0.5, 0.15, 0.2, 0.15])
@@ -119,6 +151,10 @@ def draw_face(seed: int, size: int = SIZE) -> np.ndarray:
     else:
         d.line([((cx - mw) * u, my * u), ((cx + mw) * u, my * u)], fill=lips, width=width)
 
+
+def _tilted(img: Image.Image, rng: np.random.Generator, n: int) -> Image.Image:
+    """The whole picture rotated, scaled and shifted a little about its centre."""
+    u = n / 64.0
     angle = rng.normal(0, 6)
     scale = rng.uniform(0.9, 1.08)
     shift = rng.normal(0, 1.5, 2) * u
@@ -126,9 +162,8 @@ def draw_face(seed: int, size: int = SIZE) -> np.ndarray:
     ox, oy = n / 2, n / 2
     # Inverse affine map output → input about the centre (PIL's convention); edges repeat the background.
     coeffs = (c, s, ox - c * ox - s * oy - shift[0], -s, c, oy + s * ox - c * oy - shift[1])
-    img = img.transform((n, n), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR,
-                        fillcolor=img.getpixel((0, 0)))
-    return np.asarray(img.resize((size, size), Image.Resampling.BOX))
+    return img.transform((n, n), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR,
+                         fillcolor=img.getpixel((0, 0)))
 
 
 def faces(seeds: range | list[int], size: int = SIZE) -> np.ndarray:

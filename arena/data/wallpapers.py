@@ -14,8 +14,8 @@ photographs are kept for validation and never cut into training patches. Tests n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -4,7 +4,8 @@ The import order below is the order in which the CLI and the app list them.
 """
 
 # isort: off
-from arena.degradations import noise, blur, resolution, masks, color, quantize, jpeg, fourier, sensing, nonlinear, network
+from arena.degradations import noise, blur, resolution, masks, color, quantize, jpeg, fourier, sensing
+from arena.degradations import nonlinear, network
 # isort: on
 from arena.degradations.base import DEGRADATIONS, Degradation
 

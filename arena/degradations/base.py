@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from arena.errors import SpecError
-from arena.noise import NoiseModel, gaussian
+from arena.noise_models import NoiseModel, gaussian
 from arena.params import Param, Value
 from arena.registry import Registry
 
@@ -66,7 +66,7 @@ class Degradation(ABC):
         """The noise model; by default Gaussian with σ = ``noise`` (0–255 scale)."""
         return gaussian(float(self.values.get("noise", 0.0)))
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 — an optional hook, not abstract: most families build nothing
         """Build masks, kernels, matrices; raise :class:`SpecError` if the shape does not fit."""
 
     @classmethod

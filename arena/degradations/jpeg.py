@@ -11,7 +11,7 @@ from PIL import Image
 
 from arena.degradations.base import DEGRADATIONS, Degradation
 from arena.degradations.quantize import round_straight_through
-from arena.noise import NoiseModel, NoNoise
+from arena.noise_models import NoiseModel, NoNoise
 from arena.params import Param
 
 LUMA = torch.tensor([

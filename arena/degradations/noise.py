@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from arena.degradations.base import DEGRADATIONS, Degradation
-from arena.noise import NoiseModel, PoissonNoise, gaussian
+from arena.noise_models import NoiseModel, PoissonNoise, gaussian
 from arena.params import Param
 
 
@@ -42,7 +42,8 @@ class Poisson(Denoise):
 
     name = "poisson"
     label = "Poisson (shot) noise"
-    params = (Param("peak", 30.0, "photons counted for a white pixel (lower is noisier)", min=1.0, max=10000.0, log=True),)
+    params = (Param("peak", 30.0, "photons counted for a white pixel (lower is noisier)", min=1.0, max=10000.0,
+                    log=True),)
     noise_key = None
 
     def make_noise(self) -> NoiseModel:

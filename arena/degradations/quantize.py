@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from arena.degradations.base import DEGRADATIONS, Degradation
-from arena.noise import NoiseModel, NoNoise
+from arena.noise_models import NoiseModel, NoNoise
 from arena.params import Param
 
 

@@ -40,7 +40,8 @@ _lock = threading.Lock()
 _memo: dict[str, str] = {}
 
 
-def memory_format(key: str, net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.memory_format:
+def memory_format(key: str, net: nn.Module, z: torch.Tensor,
+                  loss: Callable[[torch.Tensor], torch.Tensor]) -> torch.memory_format:
     """The faster layout for one step of ``net`` on ``z`` (forward, ``loss``, backward), chosen once
     per ``key`` (what identifies the net, e.g. its config) × shape × device × torch threads."""
     layouts = {name: (lambda fmt=fmt: (copy.deepcopy(net).to(memory_format=fmt), z.contiguous(memory_format=fmt)))

@@ -16,7 +16,6 @@ from torch import nn
 from arena.errors import SpecError
 
 
-
 def save_checkpoint(path: Path, nets: dict[str, nn.Module], config: dict, meta: dict[str, str]) -> None:
     """Write ``nets`` (prefix → module) to one file, ``config`` (the architecture) as JSON metadata."""
     from safetensors.torch import save_file

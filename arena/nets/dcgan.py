@@ -117,7 +117,8 @@ def load_gan(path: Path | str = DEFAULT_GAN, device: torch.device | str = "cpu")
         Missing file, not a safetensors file, or tensors that do not match the DCGAN architecture
         declared in its metadata — with what was expected.
     """
-    tensors, config, meta = read_checkpoint(path, "train one with `python -m training.train_gan` (about an hour on a CPU)")
+    tensors, config, meta = read_checkpoint(path, "train one with `python -m training.train_gan` "
+                                                  "(about an hour on a CPU)")
     name = Path(path).name
     try:
         cfg = GanConfig(**config)

@@ -62,11 +62,11 @@ class DiffusionUNet(nn.Module):
         t_dim = 4 * widths[0]
         self.t_mlp = nn.Sequential(nn.Linear(widths[0], t_dim), nn.SiLU(), nn.Linear(t_dim, t_dim))
         self.head = nn.Conv2d(3, widths[0], 3, padding=1)
-        self.down = nn.ModuleList(Block(a, b, t_dim) for a, b in zip((widths[0], *widths[:-1]), widths))
+        self.down = nn.ModuleList(Block(a, b, t_dim) for a, b in zip((widths[0], *widths[:-1]), widths, strict=True))
         self.pool = nn.ModuleList(nn.Conv2d(w, w, 3, stride=2, padding=1) for w in widths[:-1])
         self.mid = nn.ModuleList([Block(widths[-1], widths[-1], t_dim), Block(widths[-1], widths[-1], t_dim)])
         ups = list(reversed(widths))
-        self.up = nn.ModuleList(Block(a + b, b, t_dim) for a, b in zip((ups[0], *ups[:-1]), ups))
+        self.up = nn.ModuleList(Block(a + b, b, t_dim) for a, b in zip((ups[0], *ups[:-1]), ups, strict=True))
         self.unpool = nn.ModuleList(nn.Conv2d(w, w, 3, padding=1) for w in ups[:-1])
         self.tail = nn.Sequential(nn.GroupNorm(8, widths[0]), nn.SiLU(), nn.Conv2d(widths[0], 3, 3, padding=1))
 
@@ -92,7 +92,8 @@ def save_ddpm(path: Path, net: DiffusionUNet, meta: dict[str, str]) -> None:
     save_checkpoint(path, {"eps": net}, {"widths": list(net.widths), "T": T, "schedule": "linear 1e-4..0.02"}, meta)
 
 
-def load_ddpm(path: Path | str = DEFAULT_DDPM, device: torch.device | str = "cpu") -> tuple[DiffusionUNet, dict[str, str]]:
+def load_ddpm(path: Path | str = DEFAULT_DDPM,
+              device: torch.device | str = "cpu") -> tuple[DiffusionUNet, dict[str, str]]:
     """A trained ε_θ in eval mode and its metadata (:class:`SpecError` on a bad file)."""
     tensors, config, meta = read_checkpoint(path, "train it with `python -m training.train_ddpm`")
     name = Path(path).name

@@ -11,6 +11,7 @@ plug-and-play schedule can lower σ step by step. Ours is the same shape, narrow
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -57,11 +58,11 @@ class DRUNet(nn.Module):
         self.head = nn.Conv2d(self.channels + 1, widths[0], 3, padding=1, bias=False)
         self.down = nn.ModuleList(
             nn.Sequential(*(ResBlock(w) for _ in range(blocks)), nn.Conv2d(w, w_next, 2, stride=2, bias=False))
-            for w, w_next in zip(widths[:-1], widths[1:]))
+            for w, w_next in pairwise(widths))
         self.body = nn.Sequential(*(ResBlock(widths[-1]) for _ in range(blocks)))
         self.up = nn.ModuleList(
             nn.Sequential(nn.ConvTranspose2d(w_next, w, 2, stride=2, bias=False), *(ResBlock(w) for _ in range(blocks)))
-            for w, w_next in zip(widths[:-1], widths[1:]))
+            for w, w_next in pairwise(widths))
         self.tail = nn.Conv2d(widths[0], self.channels, 3, padding=1, bias=False)
 
     @property
@@ -84,7 +85,7 @@ class DRUNet(nn.Module):
         for down in self.down:
             feats.append(down(feats[-1]))
         z = self.body(feats[-1])
-        for up, skip in zip(reversed(self.up), reversed(feats[1:])):
+        for up, skip in zip(reversed(self.up), reversed(feats[1:]), strict=True):
             z = up(z + skip)
         # a global residual (x + tail) on top of DRUNet's: the net learns the noise, which trains faster
         out = xp + self.tail(z + feats[0])

@@ -135,7 +135,8 @@ class Autocast(nn.Module):
 
 
 def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_depth: int,
-              seed: int, copies: int = 1, precision: str = "fp32") -> tuple[nn.Module, torch.Tensor, torch.Generator, str]:
+              seed: int, copies: int = 1,
+              precision: str = "fp32") -> tuple[nn.Module, torch.Tensor, torch.Generator, str]:
     """The DIP starting point shared by DIP and DeepRED: a freshly initialised skip net (seeded; with
     ``copies`` independent nets in one), its fixed input z ~ U[0, 0.1] (``input_depth`` channels per
     copy), the generator for the input noise, and the precision used (``auto`` resolved by timing)."""

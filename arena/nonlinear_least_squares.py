@@ -23,7 +23,7 @@ from arena import regularizers as reg
 from arena.method import Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
-from arena.solvers import conjugate_gradient
+from arena.solvers import cg_solve
 
 PRIORS = ("tv", "tikhonov")
 LINE_SEARCH_HALVINGS = 12
@@ -116,6 +116,19 @@ def objective(problem: Problem, x: torch.Tensor, lam: float, prior: Prior) -> tu
         return float(0.5 * r.pow(2).sum() + lam * prior.value(x)), r
 
 
+Operator = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _hessian(lin: Linearization, lam: float, curvature: Operator) -> Operator:
+    """v ↦ (JᵀJ + λ∇²R) v, the Gauss–Newton approximation of F's Hessian at the linearisation point."""
+    return lambda v: lin.JtJ(v) + lam * curvature(v)
+
+
+def _shifted(operator: Operator, mu: float) -> Operator:
+    """v ↦ operator(v) + μv (Levenberg–Marquardt's damping; μ = 0 for Gauss–Newton)."""
+    return lambda v: operator(v) + mu * v
+
+
 def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_iterations: int, cg_tol: float,
           damping: float | None) -> Iterator[Step]:
     """The outer iterations; ``damping`` None is Gauss–Newton, a number is Levenberg–Marquardt's μ₀
@@ -132,17 +145,9 @@ def solve(problem: Problem, *, lam: float, prior: Prior, iterations: int, cg_ite
         curvature = prior.curvature(x)
         with torch.no_grad():
             g = lin.Jt(lin.residual) + lam * prior.grad(x)
-
-        def hessian(v: torch.Tensor) -> torch.Tensor:
-            return lin.JtJ(v) + lam * curvature(v)
-
-        def system(v: torch.Tensor) -> torch.Tensor:
-            return hessian(v) + (mu or 0.0) * v
-
-        delta, inner = torch.zeros_like(x), 0
-        tol = cg_tol * float(g.norm())
-        for delta, _ in conjugate_gradient(system, -g, delta, cg_iterations, tol=tol):
-            inner += 1
+        hessian = _hessian(lin, lam, curvature)
+        system = _shifted(hessian, mu or 0.0)
+        delta, inner = cg_solve(system, -g, torch.zeros_like(x), cg_iterations, tol=cg_tol * float(g.norm()))
         jd = lin.J(delta)
         predicted = float(-(g * delta).sum() - 0.5 * (delta * hessian(delta)).sum())
         step = 1.0

@@ -11,7 +11,7 @@ Learned Gauss–Newton (the RIM's source asks for it as the next step for non-li
 fed the Gauss–Newton direction d_t ≈ −(JᵀJ + δI)⁻¹ Jᵀ r(x_t) instead of the scaled gradient, where
 r = M(φ(x) − y) and J its Jacobian at x_t, from ``cg`` conjugate-gradient steps started at 0 (their
 early stop is itself a regulariser, as in Landweber/CGLS) with δ = 10⁻² L; J and Jᵀ are
-Jacobian–vector products (:class:`arena.nonlinear.Linearization`), never a dense Jacobian. Each step
+Jacobian–vector products (:class:`arena.nonlinear_least_squares.Linearization`), never a dense Jacobian. Each step
 costs one φ evaluation, one Jᵀ and ``cg`` (J, Jᵀ) pairs: 2 + 2·cg products against the RIM's 2.
 
 Both end with the data-proximal step by default (:mod:`arena.data_proximal`): a last iterate that
@@ -64,7 +64,7 @@ def unroll(cell: RimCell, problem: Problem, steps: int) -> Iterator[torch.Tensor
 def gauss_newton_direction(problem: Problem, x: torch.Tensor, cg: int, damping: float = 1e-2) -> torch.Tensor:
     """d ≈ −(JᵀJ + δ L I)⁻¹ Jᵀ r(x): ``cg`` CG steps from 0, each image of a batch on its own
     (inner products per image, so that a batch is many problems, not one)."""
-    from arena.nonlinear import Linearization
+    from arena.nonlinear_least_squares import Linearization
 
     lin = Linearization(problem.residual, x)
     delta = damping * problem.lipschitz

@@ -1,0 +1,48 @@
+"""The shape of the source tree: module names that say what they hold, functions short enough to read."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_FUNCTION_LINES = 80
+"""From the ``def`` line to the last line of the body, decorators excluded."""
+
+
+def _python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_no_two_core_modules_share_a_name():
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path in _python_files("arena"):
+        if path.name != "__init__.py":
+            by_name[path.name].append(str(path.relative_to(ROOT)))
+    clashes = {name: paths for name, paths in by_name.items() if len(paths) > 1}
+    assert not clashes, f"files under arena/ that share a name (rename one to say what it holds): {clashes}"
+
+
+def long_functions(folders: tuple[str, ...] = ("arena", "methods", "training"),
+                   limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``path:line name (n lines)`` for every function or method longer than ``limit`` lines."""
+    found = []
+    for folder in folders:
+        for path in _python_files(folder):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    n = node.end_lineno - node.lineno + 1
+                    if n > limit:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    return found
+
+
+def test_no_function_is_longer_than_80_lines():
+    assert not long_functions(), f"split these into helpers that read like the algorithm: {long_functions()}"
+
+
+def test_the_checks_see_what_they_check():
+    """The checks walk real trees: a limit of 10 lines finds long functions in every folder."""
+    assert {f.split("/")[0] for f in long_functions(limit=10)} == {"arena", "methods", "training"}
+    assert len(_python_files("arena")) > 30
