@@ -167,6 +167,7 @@ def main() -> None:
     ap.add_argument("--only", help="recompute these problems (comma-separated labels' first words, e.g. MRI) "
                                    "and keep the other rows of the JSON sidecar (with --methods: the other "
                                    "methods' cells too)")
+    ap.add_argument("--render", action="store_true", help="only rewrite the markdown from the JSON sidecar")
     ap.add_argument("--red-denoising", action="store_true",
                     help="only (re)compute the section on RED with NLM at σ = 25 (joint λ, σ_d oracle)")
     args = ap.parse_args()
@@ -183,10 +184,10 @@ def main() -> None:
         out.write_text(text)
         return
     data: dict = {}
-    if (args.only or args.methods) and out.with_suffix(".json").is_file():
+    if (args.only or args.methods or args.render) and out.with_suffix(".json").is_file():
         data = json.loads(out.with_suffix(".json").read_text())["data"]
     for label, spec in PROBLEMS.items():
-        if args.only and label.split()[0] not in args.only.split(","):
+        if args.render or (args.only and label.split()[0] not in args.only.split(",")):
             continue
         naive = []
         for image in images:

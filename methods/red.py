@@ -37,9 +37,10 @@ class RED(Method):
     (TNRD), and with NLM no (λ, σ_d) reaches NLM applied once on noisy problems (below). With NLM,
     σ_d = σ_eff = √(σ² + σ_eq²) (at least 3/255), so noiseless SR, inpainting or MRI still get a
     denoiser that removes their artefacts, and λ = 0.1 + 10σ (σ = 2/255 deblurring: 0.18;
-    noiseless: 0.1). With DRUNet on noisy problems, σ_d = σ_eff/2 and λ = 3(0.1 + 10σ): x is
-    already cleaner than y, so the denoiser is asked for less, and trusted more. A rule given as
-    a function of the chosen denoiser means an explicit ``denoiser=nlm`` keeps NLM's rule. When
+    noiseless: 0.1). With DRUNet on noisy problems, σ_d = σ_eff/2 (0.35 σ_eff on grey images,
+    fitted on grey versions of the same photos) and λ = 3(0.1 + 10σ): x is already cleaner than
+    y, so the denoiser is asked for less, and trusted more. A rule given as a function of the
+    chosen denoiser means an explicit ``denoiser=nlm`` keeps NLM's rule. When
     pixels have no measurement at all (inpainting), the iteration starts from a harmonic fill of
     the holes (``start=smooth``): a patch denoiser cannot fill holes that stay at zero. λ and σ_d
     interact (a larger λ wants a gentler denoiser), so σ_d is declared tunable after λ:
@@ -75,8 +76,9 @@ class RED(Method):
         Param("solver", "fixed_point", "fixed-point or steepest descent", choices=("fixed_point", "steepest")),
         Param("lam", 1.0, "weight λ of the RED prior (auto: 0.1 + 10σ, three times that with drunet on noisy "
               "problems)", min=1e-4, max=100.0, log=True, adaptive=True, tunable=True),
-        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff, half of it with drunet on noisy "
-              "problems; 0: the problem's noise level); tunable jointly with λ", min=0.0, max=100.0, adaptive=True,
+        Param("sigma_d", 0.0, "denoiser σ on the 0–255 scale (auto: σ_eff; with drunet on noisy problems "
+              "0.5 σ_eff, 0.35 on grey images; 0: the problem's noise level); tunable jointly with λ",
+              min=0.0, max=100.0, adaptive=True,
               tunable=True),
         Param("start", "initial", "first estimate: the naive inverse, or a harmonic fill of missing pixels "
               "(auto: smooth when pixels are missing)", choices=("initial", "smooth"), adaptive=True),
@@ -90,10 +92,11 @@ class RED(Method):
         return published_files(str(params.get("denoiser", "")), problem.x_shape[1] if problem else None)
 
     def defaults(self, problem: Problem) -> dict[str, Value]:
+        grey_share = 0.35 if problem.x_shape[1] == 1 else 0.5
         learned = lambda v: v["denoiser"] in ("drunet", "drunet-published") and problem.sigma >= LEARNED_SIGMA  # noqa: E731
         return {"denoiser": "drunet" if problem.sigma >= LEARNED_SIGMA else "nlm",
                 "lam": lambda v: (3.0 if learned(v) else 1.0) * (0.1 + 10.0 * problem.sigma),
-                "sigma_d": lambda v: 255.0 * max((0.5 if learned(v) else 1.0) * problem.sigma_eff, MIN_SIGMA),
+                "sigma_d": lambda v: 255.0 * max((grey_share if learned(v) else 1.0) * problem.sigma_eff, MIN_SIGMA),
                 "start": "smooth" if problem.linear and missing_pixels(problem) else "initial"}
 
     def run(self, problem: Problem, *, denoiser: str, solver: str, lam: float, sigma_d: float, start: str,

@@ -379,6 +379,8 @@ def test_reds_default_denoiser_follows_the_noise_and_an_explicit_choice_keeps_it
     assert learned["denoiser"] == "drunet" and red.resolve({}, quiet)["denoiser"] == "nlm"
     assert learned["lam"] == pytest.approx(3 * nlm["lam"]) and nlm["lam"] == pytest.approx(0.1 + 10 * 25 / 255)
     assert learned["sigma_d"] == pytest.approx(12.5) and nlm["sigma_d"] == pytest.approx(25.0)
+    grey, _, _ = make_problem(bundled("camera", 32), "denoise", {"sigma": 25}, seed=0)
+    assert red.resolve({}, grey)["sigma_d"] == pytest.approx(0.35 * 25), "grey images: fitted on grey training photos"
 
 
 def test_red_with_its_defaults_beats_tv_with_its_defaults_on_sigma_25_denoising():
