@@ -1,13 +1,16 @@
-"""Degradation families, one module each; importing this package registers them all.
-
-The import order below is the order in which the CLI and the app list them.
+"""Degradation families, one module each, discovered like methods: importing this package imports
+every module in it (each registers its classes) and lists them by their ``order``. Adding a
+degradation is one new file here (plus its test).
 """
 
-# isort: off
-from arena.degradations import noise, blur, resolution, masks, color, quantize, jpeg, fourier, sensing
-from arena.degradations import nonlinear, network
-# isort: on
+import importlib
+import pkgutil
+
 from arena.degradations.base import DEGRADATIONS, Degradation
 
-__all__ = ["DEGRADATIONS", "Degradation", "blur", "color", "fourier", "jpeg", "masks", "network", "noise",
-           "nonlinear", "quantize", "resolution", "sensing"]
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if not _info.name.startswith("_") and _info.name != "base":
+        importlib.import_module(f"{__name__}.{_info.name}")
+DEGRADATIONS.sort(key=lambda cls: (cls.order, cls.name))
+
+__all__ = ["DEGRADATIONS", "Degradation"]

@@ -42,6 +42,8 @@ class Degradation(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     linear: ClassVar[bool]
+    order: ClassVar[int] = 100
+    """Listing position in the CLI and the app (noise first, then blur, resolution, masks, …)."""
     params: ClassVar[tuple[Param, ...]] = ()
     noise_key: ClassVar[str | None] = "noise"
     """The parameter holding the Gaussian σ (0–255), which an observed photo may estimate (``auto``)."""

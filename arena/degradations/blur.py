@@ -20,6 +20,7 @@ class Blur(Degradation):
     """
 
     name = "blur"
+    order = 20
     label = "Deblurring"
     linear = True
     params = (

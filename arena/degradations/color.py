@@ -17,6 +17,7 @@ class Colorize(Degradation):
     """RGB → gray: y = 0.299 R + 0.587 G + 0.114 B (+ noise). Needs an RGB image."""
 
     name = "colorize"
+    order = 50
     label = "Colorization"
     linear = True
     params = (noise_param(0.0),)

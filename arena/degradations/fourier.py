@@ -24,6 +24,7 @@ class MRI(Degradation):
     """
 
     name = "mri"
+    order = 80
     observable = False
     label = "MRI (subsampled Fourier)"
     linear = True

@@ -69,6 +69,7 @@ class Jpeg(Degradation):
     """
 
     name = "jpeg"
+    order = 70
     label = "JPEG compression"
     linear = False
     rounds_only = True

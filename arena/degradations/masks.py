@@ -24,6 +24,7 @@ class Inpaint(Degradation):
     """
 
     name = "inpaint"
+    order = 40
     label = "Inpainting"
     linear = True
     params = (

@@ -24,6 +24,7 @@ class NetworkEncoder(Degradation):
     """
 
     name = "encoder"
+    order = 110
     label = "A network as A (learned encoder)"
     linear = False
     observable = False

@@ -14,6 +14,7 @@ class Denoise(Degradation):
     """Additive white Gaussian noise: y = x + n, n ~ N(0, σ²)."""
 
     name = "denoise"
+    order = 10
     label = "Gaussian denoising"
     linear = True
     params = (Param("sigma", 25.0, "noise σ on the 0–255 scale (DIP uses 25 and 50)", min=0.0, max=100.0),)
@@ -41,6 +42,7 @@ class Poisson(Denoise):
     """Photon-limited imaging: y = Poisson(peak · x) / peak (low peak = few photons = strong noise)."""
 
     name = "poisson"
+    order = 15
     label = "Poisson (shot) noise"
     params = (Param("peak", 30.0, "photons counted for a white pixel (lower is noisier)", min=1.0, max=10000.0,
                     log=True),)

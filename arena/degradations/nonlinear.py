@@ -28,6 +28,7 @@ class Camera(Degradation):
     """
 
     name = "camera"
+    order = 100
     label = "Camera response (non-linear)"
     linear = False
     params = (

@@ -37,6 +37,7 @@ class Quantize(Degradation):
     """
 
     name = "quantize"
+    order = 60
     label = "Quantization"
     linear = False
     rounds_only = True

@@ -23,6 +23,7 @@ class SuperResolution(Degradation):
     """
 
     name = "sr"
+    order = 30
     label = "Super-resolution"
     linear = True
     params = (

@@ -22,6 +22,7 @@ class CompressiveSensing(Degradation):
     """
 
     name = "cs"
+    order = 90
     observable = False
     label = "Compressive sensing (Gaussian)"
     linear = True
