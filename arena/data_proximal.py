@@ -24,11 +24,10 @@ x̂ already fits, ‖r(x̂)‖ ≤ σ√m, it is left alone. Two rules choose μ
   projection of x̂ onto the discrepancy set {x : ‖r(x)‖ ≤ σ√m}. It stops short of the data when x̂'s
   error is larger than the noise, so UPRE corrects more there.
 
-Measured on the RIM (``benchmarks/LEARNED.md``'s eight problems, held-out 96² crops): the rows where
-the cell fits to 0.93–0.99 σ√m do not move; noiseless SR and inpainting gain 0.16 / 0.33 dB under
-both rules (σ = 0: the smallest μ, the data met exactly in the range of Aᵀ); the camera response
-26.54 → 27.67 (discrepancy) / 28.17 (UPRE), motion blur 30.25 → 30.33 / 30.39; on chelsea's 256²
-camera response 34.45 → 37.85 / 39.29 dB.
+On the RIM (``benchmarks/LEARNED.md``'s RIM cell and RIM columns; both rules in
+``benchmarks/RULES.md``) the rows where the cell already fits y about as well as the noise allows
+do not move; noiseless SR and inpainting gain under both rules (σ = 0: the smallest μ, the data met
+exactly in the range of Aᵀ), and the camera response most, UPRE more than the discrepancy rule.
 
 For linear A each x_μ is one CG solve of (AᵀMA + μI) x = AᵀMy + μ x̂; for non-linear A a few
 Gauss–Newton steps, J used only through Jacobian–vector products

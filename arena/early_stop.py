@@ -158,9 +158,8 @@ def supervise(steps: Iterator[Step], *, iterations: int, stop: str, window: int,
     When the rule fires at step k, the last step passed on carries its result: ``x`` and ``images``
     of the step at the variance minimum t* (its ``it`` stays k), the sentence why, and
     ``chosen["iterations"]`` = k. When the iterations or the budget end first, the rule has not
-    decided (its minimum is recent, the iterates may still be improving: on 128² σ=25 denoising the
-    last averaged output was as good or up to 0.6 dB better than the one at the provisional
-    minimum), so the last output is kept and a note says where the minimum was. Without a rule
+    decided (its minimum is recent, the iterates may still be improving: ``benchmarks/RULES.md``,
+    ES-WMV), so the last output is kept and a note says where the minimum was. Without a rule
     the steps pass unchanged (bar the notes).
     """
     rule = WindowedVariance(window, patience) if stop == "es-wmv" else None

@@ -23,7 +23,7 @@ Claim kinds (``method`` and the names inside ``curve`` are method keys of the pr
 ``keeps_peak``
     ``{"method": "dip", "curves": ["psnr", "psnr_raw"], "within": 0.3}`` — the method's result is
     within ``within`` of the best value any of those curves reached during the run. With
-    ``"at_fall": 1.0`` (one curve): at the first step where that curve has fallen 1 dB below its
+    ``"at_fall": f`` (one curve): at the first step where that curve has fallen by f below its
     peak, the method's result curve is within ``within`` of that peak or above it — DIP's averaged
     output holding the peak while the raw output fits the noise.
 ``plateau``

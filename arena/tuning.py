@@ -57,7 +57,7 @@ E‖Ax̂ − y‖² ≈ σ²(m − df), df the degrees of freedom the estimate s
 training photos (``arena.data.photos``, 128² crops): the oracle λ of TV has ‖Ax̂ − y‖/(σ√m) =
 0.914–0.920 for deblurring (σ = 2/255) and 0.80–0.83 for denoising (σ = 25/255). The value suits
 deblurring, where the misfit curve is flat and a small error in τ moves λ by a decade; on
-denoising the curve is steep and τ = 0.92 costs ≈ 0.1–0.4 dB against the oracle."""
+denoising the curve is steep and τ = 0.92 costs a little against the oracle (``benchmarks/RULES.md``)."""
 ORACLE_DECADES = 2.0
 ORACLE_GOLDEN_STEPS = 6
 JOINT_FACTORS = (0.5, 0.7, 1.0, 1.4)

@@ -17,15 +17,14 @@ from arena.params import Param, Value
 from arena.problem import Problem
 
 LR = 0.005
-"""Adam's learning rate; the notebook's is 0.008. On the light net (camera 128², σ=25) 0.005 gave
-+0.2 dB at every step count from 300 to 1000 (26.83 against 26.61 dB at step 800)."""
+"""Adam's learning rate; the notebook's is 0.008. On the light net 0.005 did better at every step
+count from 300 to 1000 (``benchmarks/RULES.md``, DeepRED)."""
 SCHEDULE_START_DB, SCHEDULE_THRESHOLD_STEP, SCHEDULE_STEP = 20.0, 0.01, 0.03
 """The denoising notebook's ``threshold``, ``threshold_step`` and ``increase_reg``."""
 DEEPRED_PATIENCE = 1000
 """ES-WMV's patience for DeepRED, longer than DIP's 300: the RED term slows the fitting of the noise,
-and the raw output's variance bottoms out long before the result stops improving (camera 128²,
-σ=25, light net: minimum at step 961, the rule with patience 300 fires at 1261 and returns
-27.1 dB, while the averaged output keeps rising to 28.3 dB at step 2000)."""
+and the raw output's variance bottoms out long before the result stops improving
+(``benchmarks/RULES.md``, DeepRED)."""
 
 
 @METHODS.register
@@ -55,8 +54,9 @@ class DeepRED(Method):
     The denoiser's strength ``sigma_d`` is its own parameter (the paper lists "the denoiser and the
     noise level fed to it" among the tuned ones; the denoising notebook feeds NLM σ_f = 3, not the
     noise's 25). ``schedule`` is the notebook's continuation: whenever the net's data PSNR
-    −10 log₁₀ mean(A f_θ − y)² passes a threshold (20 dB, then 0.01 dB higher each time), λ and μ
-    both grow by 0.03, so the RED term takes over as the net starts to fit the noise.
+    −10 log₁₀ mean(A f_θ − y)² passes a threshold (``SCHEDULE_START_DB``, then
+    ``SCHEDULE_THRESHOLD_STEP`` higher each time), λ and μ both grow by 0.03, so the RED term
+    takes over as the net starts to fit the noise.
     """
 
     name = "deepred"

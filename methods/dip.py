@@ -19,20 +19,15 @@ BACKTRACK_DB = 5.0
 
 
 LR = 0.005
-"""Adam's learning rate; the paper's is 0.01. On the light net (128² σ=25 denoising, camera) 0.005
-reached a better averaged output sooner: 27.75 dB at step 800 against 27.33 (with input noise 1/30),
-and 0.003 was no faster than 0.005 with input noise 0.04."""
+"""Adam's learning rate; the paper's is 0.01. On the light net 0.005 reached a better averaged
+output sooner (``benchmarks/RULES.md``, DIP)."""
 REG_NOISE_AT_25 = 0.04
 """Input noise at σ ≤ 25, 1.2 × the notebooks' 1/30 (and 0.06 at σ ≥ 50 where they use 1/20): it
-slows the fitting of the noise, so the averaged output peaks higher — light net, lr 0.005, 128²
-σ=25: camera 28.21 dB at step 1000 against 27.77 (peak) with 1/30; chelsea 29.19 against 28.95
-(lr 0.01); astronaut 27.16 against 26.93 at step 1000."""
+slows the fitting of the noise, so the averaged output peaks higher (``benchmarks/RULES.md``, DIP)."""
 PATIENCE = 500
 """ES-WMV's patience for DIP (the paper's experiments use larger ones for 10⁴-step runs). The raw
-output's variance can dip while the result is still rising (camera 128², lr 0.003: a minimum at
-step 631, 27.1 dB, against 28.2 dB at step 1000), and a patience of 500 steps outlasts such dips
-within a CPU budget; on chelsea, which overfits by step 800, it fires at 1032 and returns step 532
-(28.9 dB; peak 29.2)."""
+output's variance can dip while the result is still rising, and a patience of 500 steps outlasts
+such dips within a CPU budget (``benchmarks/RULES.md``, DIP)."""
 
 
 OUTPUTS = ("notebook", "paper")
@@ -51,12 +46,11 @@ class DeepImagePrior(Method):
     says which output: ``notebook`` (default) the authors' notebooks' f_θ(z + η), the training
     forward's output, so the average is also a mean over input perturbations; ``paper`` the paper's
     f_θ(z) without η, at one more forward (no autograd) per step. The notebooks' is the better
-    estimate at the default input noise: light net, 128², σ=25, 1000 steps, averaged output — camera
-    28.17 dB against 26.46 (its peak 26.55), astronaut 27.06 against 26.46; the extra forward cost
-    ~18 % of a step. When the data PSNR drops by more than 5 dB
-    from the previous accepted step, the parameters roll back to those of that step and this step's
-    update is skipped, and its output stays out of the average (the notebooks' backtracking; they
-    still apply the rejected step's gradient to the restored parameters and average its output).
+    estimate at the default input noise (``benchmarks/RULES.md``, DIP). When the data PSNR drops by
+    more than ``BACKTRACK_DB`` from the previous accepted step, the parameters roll back to those
+    of that step and this step's update is skipped, and its output stays out of the average (the
+    notebooks' backtracking; they still apply the rejected step's gradient to the restored
+    parameters and average its output).
     ``net=paper`` is the paper's net (128 ch × 5 scales), ``light`` a CPU-sized one (32 × 4);
     ``net=auto`` times a few steps here and takes the paper's net only when enough of its steps fit
     in the time budget (:func:`arena.nets.skip.plan_net`), cutting ``iterations`` to what fits.

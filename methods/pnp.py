@@ -33,9 +33,8 @@ class PlugAndPlay(Method):
     ends at σ_eff = √(σ² + σ_eq²) (``Problem.sigma_eff``, at least 1/255), which is σ for blur and
     denoising but also counts what the operator loses, and forms μ_k from that same σ_K — so for
     noiseless SR its last data steps weigh the prior far more than DPIR's nearly exact ones. Against
-    ending at σ, measured on 96² crops of astronaut and camera, σ_eff turns JPEG from −2.7/−0.6 dB
-    against the naive inverse into −0.2/+0.9 dB and compressive sensing from +3.8/+3.1 into
-    +8.5/+7.0 dB, and leaves blur, SR and denoising unchanged. The data step is exact: in Fourier for
+    ending at σ it turns JPEG and compressive sensing from losses or small gains into clear gains
+    and leaves blur, SR and denoising unchanged (``benchmarks/RULES.md``, pnp). The data step is exact: in Fourier for
     convolutions and denoising, by ``inner`` warm-started conjugate-gradient steps on
     (AᵀA + μ_k I) x = Aᵀy + μ_k z for other linear A, by ``inner`` gradient steps of size
     1/(‖A‖² + μ_k) on ½‖φ(x) − y‖² + (μ_k/2)‖x − z‖² for non-linear φ. The estimate is z_k.

@@ -25,9 +25,9 @@ class RecurrentInferenceMachine(Method):
     By default the last iterate gets the data-proximal step (``consistency``): where the cell's
     output fits y worse than the noise does, it is replaced by the Tikhonov solution with that output
     as prior mean, μ chosen by the unbiased predictive risk (Göppel, Frikel & Haltmeier 2023; Vogel
-    2002). Inside its training family the cell already fits to 0.93–0.99 σ√m and nothing moves;
-    noiseless SR and inpainting gain 0.2–0.3 dB (exact data consistency), the camera response 1.6 dB
-    (``benchmarks/LEARNED.md``).
+    2002). Inside its training family the cell already fits y about as well as the noise allows
+    and nothing moves; noiseless SR, inpainting and the camera response gain (``benchmarks/LEARNED.md``,
+    the RIM cell and RIM columns).
     """
 
     name = "rim"

@@ -46,3 +46,20 @@ def test_the_checks_see_what_they_check():
     """The checks walk real trees: a limit of 10 lines finds long functions in every folder."""
     assert {f.split("/")[0] for f in long_functions(limit=10)} == {"arena", "methods", "training"}
     assert len(_python_files("arena")) > 30
+
+
+def test_no_docstring_in_the_core_or_the_methods_quotes_a_measured_db_figure():
+    """Measured numbers live in tables, model cards and benchmarks/RULES.md, where a re-measurement
+    updates them; a docstring states the rule and points there."""
+    import ast
+    import re
+
+    pattern = re.compile(r"\d\s*dB")
+    found = []
+    for root in ("arena", "methods"):
+        for path in sorted((ROOT / root).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                        and isinstance(node.value.value, str) and pattern.search(node.value.value)):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found

@@ -56,12 +56,12 @@ class NetworkEncoder(Degradation):
 
     def equivalent_sigma(self) -> float:
         """0: on central 128² crops of the encoder's training photos, TV's best λ was the rule's value
-        at σ_eq = 0 (+1.2 to +1.5 dB over the decoder; with σ_eq = the decoder's RMS error, 0.04, λ
-        came out 50× too large and TV lost 0.1–0.5 dB)."""
+        at σ_eq = 0; with σ_eq = the decoder's RMS error λ came out 50× too large
+        (``benchmarks/RULES.md``, encoder)."""
         return 0.0
 
     def lipschitz(self) -> float:
         """‖J_φ‖² measured by power iteration when φ was trained (its checkpoint records it); a grey
         image enters as three equal channels, x ↦ (x, x, x), whose norm² is 3, so ‖J_φ E‖² ≤ 3‖J_φ‖²
-        (with ‖J_φ‖² alone, gradient steps on a grey photo diverged: TV 11.8 dB from the decoder's 29.7)."""
+        (with ‖J_φ‖² alone, gradient steps on a grey photo diverged: ``benchmarks/RULES.md``, encoder)."""
         return self.bound * (3.0 if self.shape[0] == 1 else 1.0)

@@ -9,8 +9,8 @@ device and a thread count, both layouts are timed on a throwaway copy and the fa
 in memory and in ``~/.cache/restoration-arena/autotune.json`` (like ``cudnn.benchmark``, once per
 machine, not once per run: the app forks a fresh worker per run). ``ARENA_AUTOTUNE=0`` turns it
 off (channels-last, the choice before). The layout changes only the order of floating-point sums:
-one step agrees to float precision, a long fit drifts apart a little (DIP light net, 1000 steps:
-0.06 dB), and a run on one machine repeats bit for bit once the choice is cached.
+one step agrees to float precision, a long fit drifts apart a little (``benchmarks/RULES.md``,
+autotune), and a run on one machine repeats bit for bit once the choice is cached.
 """
 
 from __future__ import annotations

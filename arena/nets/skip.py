@@ -378,9 +378,8 @@ def dip_iterations(problem: Problem) -> int:
     """The iteration rule DIP and DeepRED share (see ``DeepImagePrior.defaults`` in methods/dip.py):
     with a time budget or on a GPU the paper's 3000 (``net=auto`` cuts it to what fits); on a CPU
     without a budget 600 at σ ≥ 25, up to 4× that as the noise falls (600 · 25/σ, σ on the 0–255
-    scale): with little noise the net overfits late and needs longer to fit the detail (the
-    non-linear camera curve with noise 2 at 48²: −0.7 dB against its inverse after 600 steps,
-    +1.9 dB after 1500), and ES-WMV ends the run when it stops paying."""
+    scale): with little noise the net overfits late and needs longer to fit the detail
+    (``benchmarks/RULES.md``, DIP), and ES-WMV ends the run when it stops paying."""
     if problem.seconds is None and problem.device.type == "cpu":
         scale = 25.0 / max(problem.sigma * 255.0, 1e-6)
         return int(round(CPU_ITERATIONS * min(max(scale, 1.0), CPU_LOW_NOISE_FACTOR)))
