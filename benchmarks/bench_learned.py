@@ -88,13 +88,13 @@ def final(method: str, problem, values: dict) -> torch.Tensor | None:
 
 
 def published_outputs(problem, absent: set[str]) -> dict[str, torch.Tensor | None]:
-    """The published columns' results where their files are cached; why not (added to ``absent``) where not."""
+    """The published columns' results where their files are cached; the files that are not (added to ``absent``)."""
     outs = {}
     for key, (method, given) in PUBLISHED.items():
         m = METHODS.get(method)
         why = m.unavailable(m.resolve(given, problem), problem)
         outs[key] = None if why else final(method, problem, given)
-        absent |= {why} if why else set()
+        absent |= set(m.published_files(given, problem)) if why else set()
     return outs
 
 
@@ -177,9 +177,9 @@ def main() -> None:
         cells[1] += f" (λ={lam:g})"
         lines.append(f"| {label} | {'yes' if inside else 'no'} | " + " | ".join(cells) + " |")
     if absent:
-        lines += ["", "Published columns (—): not measured on this machine, which cannot download them ("
-                  + "; ".join(sorted(absent)) + "). On a connected machine: `arena weights fetch ram drunet-color "
-                  "drunet-gray`, then `python -m benchmarks.bench_learned --reuse dip`."]
+        lines += ["", "Published columns (—): not measured on this machine, which cannot download them (not in the "
+                  f"torch hub cache: {', '.join(sorted(absent))}). On a connected machine: `arena weights fetch "
+                  f"{' '.join(sorted(absent))}`, then `python -m benchmarks.bench_learned --reuse dip`."]
     args.out.write_text("\n".join(lines) + "\n")
     sidecar.write_text(json.dumps({"rows": {label: {"mean": mean, "forced": forced, "tv_lambda": lam}
                                             for label, _, mean, forced, lam in rows}}, indent=1))
