@@ -135,10 +135,10 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                            elem_id="overview", height="auto", allow_preview=True, object_fit="contain"))
             with gr.Tab("Compare"):
                 add("lesson", gr.Markdown(elem_id="lesson"))
-                add("table", gr.HTML(elem_classes=["arena-table"]))
+                add("table", gr.HTML(value=common.RUN_FIRST, elem_classes=["arena-table"]))
                 with gr.Accordion("Download everything (zip)", open=True):
                     add("download", gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, "
-                                                  "config.json", elem_id="download"))
+                                                  "config.json", elem_id="download", height=110))
                     gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this "
                                 "comparison with the same seed and numbers.")
                 gr.Markdown("**Convergence**: PSNR and objective against iteration and wall time")

@@ -85,6 +85,7 @@ def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     # The previous run's results are gone, not left beside the new preset's settings.
     page.get_by_text("Preset loaded: press Run").first.wait_for(timeout=10_000)
     assert page.locator(".arena-table table").count() == 0 and page.locator("#lesson").inner_text().strip() == ""
+    assert "No comparison yet" in page.locator(".arena-table").last.inner_text(), "Compare says what to do first"
     page.get_by_text("Total variation (smoothed) — parameters").click()
     iterations = page.get_by_label("iterations").last
     for _ in range(5):  # a freshly opened accordion can still overwrite a value typed at once

@@ -96,6 +96,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+RUN_FIRST = ("<p class='run-first'><em>No comparison yet: press <b>Run</b>. The table, the lesson's checks, "
+             "the plots, the slider and the download appear here.</em></p>")
+"""The Compare tab before any run (and after a preset replaces the comparison)."""
 TUNE_CHOICES = [("off: problem-aware defaults", "off"),
                 ("auto: discrepancy principle (never sees the clean image)", "auto"),
                 ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")]

@@ -21,6 +21,7 @@ from ui.common import (
     MAX_SECONDS,
     NO_ORACLE,
     PRESETS,
+    RUN_FIRST,
     TUNE_CHOICES,
     as_int,
     editor_background,
@@ -47,7 +48,7 @@ def cleared_results() -> dict[str, Any]:
     """The result panels emptied when a preset replaces the comparison: nothing on the page may
     show the previous run as if it belonged to the new settings."""
     hidden = gr.Image(value=None, visible=False)
-    return {"status": "*Preset loaded: press **Run** to compute it.*", "overview": [], "table": "", "lesson": "",
+    return {"status": "*Preset loaded: press **Run** to compute it.*", "overview": [], "table": RUN_FIRST, "lesson": "",
             "plot": None, "tuning_plot": hidden, "maps_plot": hidden, "slider": None, "zoom": [], "download": None,
             "results": None, **{f"image.{m.name}": None for m in METHODS},
             **{f"progress.{m.name}": "not run yet" for m in METHODS}}
