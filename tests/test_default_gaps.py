@@ -55,8 +55,7 @@ def test_a_method_measured_through_another_minimises_the_same_functional_with_th
     from arena.params import parse_spec
 
     name, values = parse_spec(PROBLEMS[label])
-    problem, _, _ = make_problem(bundled("camera", 32), name, {k: float(v) if v[0].isdigit() else v
-                                                               for k, v in values.items()}, seed=0)
+    problem, _, _ = make_problem(bundled("camera", 32), name, values, seed=0)  # the schema coerces the spec
     ours, theirs = METHODS.get(method), METHODS.get(SAME_FUNCTIONAL[method])
     assert ours.resolve({}, problem)["lam"] == pytest.approx(theirs.resolve({}, problem)["lam"])
     assert ours.resolve({}, problem)["prior"] == "tv" and ours.tunable().name == theirs.tunable().name == "lam"
