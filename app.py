@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import suppress
+
+with suppress(ImportError):  # on a ZeroGPU Space, spaces must come before torch initialises CUDA
+    import spaces  # noqa: F401
 
 import gradio as gr
 

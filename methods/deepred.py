@@ -88,7 +88,7 @@ class DeepRED(Method):
 
     def run(self, problem: Problem, *, iterations: int, lr: float, lam: float, mu: float, denoiser: str,
             denoise_every: int, sigma_d: float, schedule: bool, reg_noise: float, ema: float, net: str,
-            input_depth: int, precision: str, stop: str, window: int, patience: int) -> Iterator[Step]:
+            input_depth: int, precision: str, compile: str, stop: str, window: int, patience: int) -> Iterator[Step]:
         started = time.perf_counter()
         threads = torch.get_num_threads()
         sigma = denoiser_sigma(problem.noise_rms, sigma_d)
@@ -98,7 +98,7 @@ class DeepRED(Method):
         def make(name: str) -> _Fit:
             fits.append(_Fit(problem, name, pool, lr=lr, lam=lam, mu=mu, denoiser=denoiser, sigma=sigma,
                              denoise_every=denoise_every, reg_noise=reg_noise, ema=ema, input_depth=input_depth,
-                             schedule=schedule, precision=precision))
+                             schedule=schedule, precision=precision, compile=compile))
             return fits[-1]
 
         try:
@@ -126,15 +126,15 @@ class _Fit:
 
     def __init__(self, problem: Problem, net: str, pool: ThreadPoolExecutor, *, lr: float, lam: float, mu: float,
                  denoiser: str, sigma: float, denoise_every: int, reg_noise: float, ema: float,
-                 input_depth: int, schedule: bool = False, precision: str = "fp32") -> None:
+                 input_depth: int, schedule: bool = False, precision: str = "fp32", compile: str = "eager") -> None:
         self.problem, self.pool = problem, pool
         self.lam, self.mu, self.denoiser, self.sigma, self.every = lam, mu, denoiser, sigma, denoise_every
         self.reg_noise, self.ema = reg_noise, ema
         self.schedule, self.threshold = schedule, SCHEDULE_START_DB
-        self.f, self.z, self.g, self.precision = dip_setup(problem.x_shape, problem.device, net=net,
-                                                           input_depth=input_depth, seed=problem.seed,
-                                                           precision=precision)
-        self.chosen = {"precision": self.precision} if precision == "auto" else {}  # what timing settled
+        self.f, self.z, self.g, self.chosen = dip_setup(problem.x_shape, problem.device, net=net,
+                                                        input_depth=input_depth, seed=problem.seed,
+                                                        target=problem.initial(), precision=precision,
+                                                        compile=compile, seconds=problem.seconds)
         self.opt = torch.optim.Adam(self.f.parameters(), lr=lr)
         self.x = problem.initial()
         self.u = torch.zeros_like(self.x)

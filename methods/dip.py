@@ -99,7 +99,7 @@ class DeepImagePrior(Method):
         return {"iterations": dip_iterations(problem), "reg_noise": dip_reg_noise(problem, REG_NOISE_AT_25)}
 
     def run(self, problem: Problem, *, iterations: int, lr: float, reg_noise: float, ema: float, net: str,
-            input_depth: int, precision: str, output: str, raw: str, samples: int, stop: str, window: int,
+            input_depth: int, precision: str, compile: str, output: str, raw: str, samples: int, stop: str, window: int,
             patience: int) -> Iterator[Step]:
         started = time.perf_counter()
         threads = torch.get_num_threads()
@@ -108,7 +108,7 @@ class DeepImagePrior(Method):
         def make(name: str) -> _Fit:
             fits.append(_Fit(problem, name, lr=lr, reg_noise=reg_noise, ema=ema, input_depth=input_depth,
                              samples=samples, paper_output=output == "paper", net_raw=raw == "net",
-                             precision=precision))
+                             precision=precision, compile=compile))
             return fits[-1]
 
         try:
@@ -129,13 +129,13 @@ class _Fit:
 
     def __init__(self, problem: Problem, net: str, *, lr: float, reg_noise: float, ema: float,
                  input_depth: int, samples: int, paper_output: bool = False, net_raw: bool = False,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", compile: str = "eager") -> None:
         self.problem, self.reg_noise, self.ema, self.samples = problem, reg_noise, ema, samples
         self.paper_output, self.net_raw = paper_output, net_raw
-        self.f, self.z, self.g, self.precision = dip_setup(problem.x_shape, problem.device, net=net,
-                                                           input_depth=input_depth, seed=problem.seed, copies=samples,
-                                                           precision=precision)
-        self.chosen = {"precision": self.precision} if precision == "auto" else {}  # what timing settled
+        self.f, self.z, self.g, self.chosen = dip_setup(problem.x_shape, problem.device, net=net,
+                                                        input_depth=input_depth, seed=problem.seed, copies=samples,
+                                                        target=problem.initial(), precision=precision,
+                                                        compile=compile, seconds=problem.seconds)
         self.opt = torch.optim.Adam(self.f.parameters(), lr=lr)
         self.saved = [p.detach().clone() for p in self.f.parameters()]
         self.last_db = -float("inf")

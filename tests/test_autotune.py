@@ -81,9 +81,54 @@ def test_bf16_stays_close_to_fp32():
     torch.manual_seed(0)
     net = SkipNet(SkipConfig.light(8, 3))
     z = torch.rand(1, 8, 32, 32)
-    from arena.nets.skip import Autocast
+    from arena.nets.autotune import Autocast
 
     diff = (Autocast(net)(z) - net(z)).abs()
     # bfloat16 keeps 8 significant bits: errors of ~1/256 per value (a wrong cast would give ~0.1);
     # what matters, the fits' PSNR, is measured in benchmarks/SKIPNET.md
     assert diff.mean() < 8e-3 and diff.max() < 0.06, (float(diff.mean()), float(diff.max()))
+
+
+@pytest.mark.parametrize("bf16_db,expected", [(19.8, "fp32"), (19.95, "bf16"), (20.3, "bf16")])
+def test_bf16_is_kept_only_if_its_short_fit_ends_within_the_guard(cache, monkeypatch, bf16_db, expected):
+    monkeypatch.setattr(autotune, "faster", lambda *a: "bf16")  # bf16 timed faster here
+    calls = []
+
+    def fit_db(net):
+        calls.append(type(net).__name__)
+        return bf16_db if isinstance(net, autotune.Autocast) else 20.0
+
+    net, z = SkipNet(SkipConfig.light(4, 3)), torch.rand(1, 4, 16, 16)
+    assert autotune.precision("cfg", net, z, lambda o: o.mean(), fit_db) == expected
+    assert sorted(calls) == ["Autocast", "SkipNet"]
+    monkeypatch.setattr(autotune, "_memo", {})  # a new process: the verdict comes from the file
+    assert autotune.precision("cfg", net, z, lambda o: o.mean(), lambda n: pytest.fail("fitted again")) == expected
+
+
+def test_fp32_timed_faster_needs_no_guard_fit(cache, monkeypatch):
+    monkeypatch.setattr(autotune, "faster", lambda *a: "fp32")
+    net, z = SkipNet(SkipConfig.light(4, 3)), torch.rand(1, 4, 16, 16)
+    assert autotune.precision("cfg", net, z, lambda o: o.mean(), lambda n: pytest.fail("guard run")) == "fp32"
+
+
+def test_the_guard_fit_fits_the_crop():
+    from arena.nets.skip import guard_fit_db, seeded_init
+
+    net = SkipNet(SkipConfig.light(4, 3))
+    seeded_init(net, torch.Generator().manual_seed(0))
+    z = torch.rand(1, 4, 80, 80) * 0.1
+    target = torch.rand(1, 3, 80, 80, generator=torch.Generator().manual_seed(1)).mul(0.2).add(0.4)
+    start_db = -10 * torch.log10((net(z) - target).square().mean()).item()
+    assert guard_fit_db(net, z, target) > start_db + 3  # 40 Adam steps fit the crop
+
+
+def test_dips_chosen_precision_and_compilation_reach_metrics_json(cache, tmp_path):
+    import json
+
+    from arena.cli import main
+
+    out = tmp_path / "dip"
+    assert main(["run", "--image", "camera", "--max-side", "32", "--degradation", "denoise:sigma=25", "--method",
+                 "dip:net=light,iterations=3,stop=none,input_depth=4", "--out", str(out), "--quiet", "--no-lpips"]) == 0
+    params = json.loads((out / "metrics.json").read_text())["methods"]["dip"]["params"]
+    assert params["precision"] in ("fp32", "bf16") and params["compile"] == "eager"  # a CPU: never compiled

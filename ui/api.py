@@ -11,7 +11,7 @@ import gradio as gr
 
 from arena.degradations import DEGRADATIONS
 from arena.errors import ArenaError, SpecError
-from arena.experiment import Config, bundled_images, bundled_observed, prepare_experiment
+from arena.experiment import Config, Prepared, bundled_images, bundled_observed, prepare_experiment
 from arena.experiment import run as run_experiment
 from arena.images import load_image, to_uint8
 from arena.method import METHODS
@@ -20,6 +20,7 @@ from arena.params import refuse_server_paths
 from arena.report import metrics_document
 from ui.common import API_MAX_ITERATIONS, API_MAX_SECONDS, DEFAULT_MAX_SIDE, PRESETS, WORKERS, as_int
 from ui.images import png_file
+from ui.zerogpu import gpu_seconds, on_zero_gpu
 
 
 def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -35,7 +36,7 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     cfg.iterations = min(cfg.iterations or API_MAX_ITERATIONS, API_MAX_ITERATIONS)
     cfg.check()
     prep = prepare_experiment(cfg)
-    events = deque(run_experiment(prep, workers=WORKERS), maxlen=1)  # only the final event is kept
+    events = _compute(prep)
     last = events[0] if events else None
     results = (last.results if last is not None else None) or {}
     doc = metrics_document(results, degradation={"name": cfg.degradation, **cfg.degradation_params},
@@ -49,6 +50,13 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     images += [(png_file(to_uint8(prep.degraded)), "degraded")]
     images += [(png_file(to_uint8(r.x)), k) for k, r in results.items() if r.x is not None]
     return doc, images
+
+
+def _final_event(prep: Prepared) -> deque:
+    return deque(run_experiment(prep, workers=WORKERS), maxlen=1)  # only the final event is kept
+
+
+_compute = on_zero_gpu(_final_event, lambda prep: gpu_seconds(prep.config.seconds, API_MAX_SECONDS))
 
 
 def api_run_config(config_json: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:

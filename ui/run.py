@@ -25,6 +25,7 @@ from arena.plots import convergence_figure, figure_array
 from arena.report import summary_table, zip_folder
 from arena.tuning import LABELS
 from ui.common import (
+    MAX_SECONDS,
     OVERVIEW_INTERVAL,
     PLOT_INTERVAL,
     PLOT_SHARE,
@@ -40,6 +41,7 @@ from ui.images import png_file
 from ui.inputs import config_from
 from ui.registry import Components
 from ui.session import session_dir
+from ui.zerogpu import gpu_seconds, on_zero_gpu
 
 
 def _degraded_text(prep: Prepared) -> str:
@@ -205,7 +207,7 @@ def stream_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             RUNS.finish(session, flag)
         yield {view.live: {**live, "results": tracker.results or {}, "tracker": tracker}}
 
-    return stream
+    return on_zero_gpu(stream, lambda request, live: gpu_seconds(live and live["prep"].config.seconds, MAX_SECONDS))
 
 
 def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:

@@ -1,5 +1,5 @@
 """Machine-dependent choices measured on first use, not fixed: the memory format of a net's step,
-and (for ``precision=auto``) float32 or bfloat16 autocast.
+and (for ``precision=auto``) float32 or bfloat16 autocast, guarded by quality.
 
 Channels-last against PyTorch's default (contiguous) layout for a conv net's forward + backward is
 a matter of the machine and the shape: on one 2-core EPYC the DIP paper net at 256² took 1.13 s per
@@ -11,6 +11,10 @@ machine, not once per run: the app forks a fresh worker per run). ``ARENA_AUTOTU
 off (channels-last, the choice before). The layout changes only the order of floating-point sums:
 one step agrees to float precision, a long fit drifts apart a little (``benchmarks/RULES.md``,
 autotune), and a run on one machine repeats bit for bit once the choice is cached.
+
+Precision: bfloat16 autocast is taken only where its step times faster here *and* a short fit with
+it ends within ``GUARD_DB`` of the same fit in float32 (:func:`precision`); the verdict is cached
+beside the timings, so the guard's fit runs once per net configuration and device.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ TIMED_STEPS = 2
 """Timed steps per layout, after one warm-up step each (allocations, oneDNN's kernel choice); the
 fastest counts, as the first steps after a start run slow. The first use of a shape pays for these
 steps (not interruptible by Stop; other threads' lookups wait on the lock meanwhile)."""
+GUARD_DB = 0.1
+"""A faster arithmetic is kept only if its short fit ends at most this far (dB) below float32's."""
+PRECISIONS = ("fp32", "bf16")
 _lock = threading.Lock()
 _memo: dict[str, str] = {}
 
@@ -63,6 +70,39 @@ def faster(key: str, z: torch.Tensor, candidates: dict[str, Callable[[], tuple[n
         if full not in _memo:
             times = {name: _step_seconds(*make(), loss) for name, make in candidates.items()}
             _memo[full] = min(times, key=times.__getitem__)
+            _write(full, _memo[full])
+        return _memo[full]
+
+
+class Autocast(nn.Module):
+    """A net run under bfloat16 autocast: convolutions in bf16, normalisation statistics and the
+    returned output in float32 (the data term and Adam's state stay float32)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(z.device.type, dtype=torch.bfloat16):
+            return self.net(z).float()
+
+
+def precision(key: str, net: nn.Module, z: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor],
+              fit_db: Callable[[nn.Module], float]) -> str:
+    """``"bf16"`` where a step of ``net`` under bfloat16 autocast times faster than in float32 (as
+    :func:`faster`) and ``fit_db`` — a short fit of a throwaway copy, returning its final data PSNR —
+    ends within ``GUARD_DB`` of float32's; else ``"fp32"``. Both verdicts are cached."""
+    fast = faster(f"{key}|precision", z, {"fp32": lambda: (copy.deepcopy(net), z),
+                                          "bf16": lambda: (Autocast(copy.deepcopy(net)), z)}, loss)
+    if fast == "fp32" or not ENABLED:
+        return "fp32"
+    full = f"{key}|guard|{z.device.type}"
+    with _lock:
+        if full not in _memo:
+            _memo.update(_read(PRECISIONS))
+        if full not in _memo:
+            kept = fit_db(Autocast(copy.deepcopy(net))) >= fit_db(copy.deepcopy(net)) - GUARD_DB
+            _memo[full] = "bf16" if kept else "fp32"
             _write(full, _memo[full])
         return _memo[full]
 

@@ -8,7 +8,6 @@ The paper's denoising/inpainting net is ``SkipConfig.paper()`` (128 channels × 
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -119,40 +118,65 @@ class SkipNet(nn.Module):
 
 
 PRECISIONS = ("fp32", "bf16", "auto")
-
-
-class Autocast(nn.Module):
-    """A net run under bfloat16 autocast: convolutions in bf16, normalisation statistics and the
-    returned output in float32 (the data term and Adam's state stay float32)."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(z.device.type, dtype=torch.bfloat16):
-            return self.net(z).float()
+COMPILES = ("auto", "eager", "compile")
+COMPILE_MIN_SECONDS = 300.0
+"""``compile=auto`` compiles only on a GPU and only for runs with no budget or one this long:
+compiling the light net took 142 s on the 2-core EPYC, the paper's net about 60 s for no faster
+step there (``benchmarks/SKIPNET.md``), so on a CPU it never pays inside a lecture's minute."""
+GUARD_STEPS = 40
+"""Adam steps of the precision guard's short fit (its verdict is cached per net and device)."""
+GUARD_SIDE = 64
+"""Side of the centre crop the guard fits: the net is fully convolutional, the crop keeps it cheap."""
 
 
 def dip_setup(shape: tuple[int, ...], device: torch.device, *, net: str, input_depth: int,
-              seed: int, copies: int = 1,
-              precision: str = "fp32") -> tuple[nn.Module, torch.Tensor, torch.Generator, str]:
+              seed: int, target: torch.Tensor, copies: int = 1, precision: str = "fp32",
+              compile: str = "eager", seconds: float | None = None,
+              ) -> tuple[nn.Module, torch.Tensor, torch.Generator, dict[str, Value]]:
     """The DIP starting point shared by DIP and DeepRED: a freshly initialised skip net (seeded; with
     ``copies`` independent nets in one), its fixed input z ~ U[0, 0.1] (``input_depth`` channels per
-    copy), the generator for the input noise, and the precision used (``auto`` resolved by timing)."""
+    copy), the generator for the input noise, and what ``auto`` settled (``precision``: timed, and
+    guarded by a short fit to ``target`` — the problem's first estimate —; ``compile``: see
+    ``COMPILE_MIN_SECONDS``; ``seconds`` is the run's budget)."""
     g = torch.Generator().manual_seed(seed)
     cfg = (SkipConfig.paper if net == "paper" else SkipConfig.light)(input_depth, shape[1], copies)
     f: nn.Module = SkipNet(cfg)
     seeded_init(f, torch.Generator().manual_seed(seed))
     f = f.to(device)
     z = (torch.rand((1, input_depth * copies, *shape[-2:]), generator=g) * 0.1).to(device)
+    chosen: dict[str, Value] = {}
     if precision == "auto":
-        precision = autotune.faster(f"{cfg!r}|precision", z, {"fp32": lambda: (copy.deepcopy(f), z),
-                                                                "bf16": lambda: (Autocast(copy.deepcopy(f)), z)},
-                                    lambda out: out.square().mean())
-    f = Autocast(f) if precision == "bf16" else f
+        guide = target.to(device).repeat(1, copies, 1, 1)
+        precision = chosen["precision"] = autotune.precision(
+            repr(cfg), f, z, lambda out: out.square().mean(), lambda trial: guard_fit_db(trial, z, guide))
+    if compile == "auto":
+        compile = chosen["compile"] = ("compile" if device.type == "cuda"
+                                       and (seconds is None or seconds >= COMPILE_MIN_SECONDS) else "eager")
+    f = autotune.Autocast(f) if precision == "bf16" else f
     fmt = autotune.memory_format(f"{cfg!r}|{precision}", f, z, lambda out: out.square().mean())
-    return f.to(memory_format=fmt), z.contiguous(memory_format=fmt), g, precision
+    f = f.to(memory_format=fmt)
+    return (torch.compile(f) if compile == "compile" else f), z.contiguous(memory_format=fmt), g, chosen
+
+
+def guard_fit_db(net: nn.Module, z: torch.Tensor, target: torch.Tensor, lr: float = 0.005) -> float:
+    """DIP's loop in small: ``GUARD_STEPS`` Adam steps fitting ``net(z + η)`` (η of std 1/30, seeded)
+    to the centre ``GUARD_SIDE``² crop of ``target``; the mean data PSNR (dB) of the last ten steps,
+    as one step's loss is noisy."""
+    h, w = target.shape[-2:]
+    side_h, side_w = min(GUARD_SIDE, h), min(GUARD_SIDE, w)
+    top, left = (h - side_h) // 2, (w - side_w) // 2
+    zc = z[..., top:top + side_h, left:left + side_w]
+    tc = target[..., top:top + side_h, left:left + side_w]
+    g = torch.Generator().manual_seed(0)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    dbs = []
+    for _ in range(GUARD_STEPS):
+        mse = (net(zc + torch.randn(zc.shape, generator=g).to(zc.device) / 30) - tc).square().mean()
+        opt.zero_grad(set_to_none=True)
+        mse.backward()
+        opt.step()
+        dbs.append(-10.0 * math.log10(max(mse.item(), 1e-12)))
+    return sum(dbs[-10:]) / 10
 
 
 def seeded_init(net: nn.Module, g: torch.Generator) -> None:
@@ -186,9 +210,11 @@ def dip_net_params() -> tuple[Param, ...]:
         Param("net", "auto", "network size: auto (timed here, chosen to finish inside the time budget), the "
               "paper's (128 ch × 5 scales) or a light CPU one (32 × 4)", choices=NETS),
         Param("input_depth", 32, "channels of the random input z", min=1, max=64),
-        Param("precision", "fp32", "the net's arithmetic: fp32, bf16 autocast (convolutions in bfloat16: up to "
-              "1.4× faster per DIP step where the processor has bf16 units, PSNR within 0.13 dB, "
-              "benchmarks/SKIPNET.md), or auto (the faster of the two, timed once per shape)", choices=PRECISIONS),
+        Param("precision", "auto", "the net's arithmetic: fp32, bf16 autocast (convolutions in bfloat16, faster "
+              "where the processor has bf16 units), or auto: bf16 where its step times faster here and a short "
+              "fit with it ends within 0.1 dB of fp32's (measured once per net and machine)", choices=PRECISIONS),
+        Param("compile", "auto", "torch.compile the net: auto compiles only on a GPU for long runs (compiling "
+              "takes minutes and gave no faster step on a CPU), eager never, compile always", choices=COMPILES),
     )
 
 
