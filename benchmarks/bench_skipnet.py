@@ -1,12 +1,14 @@
 """Seconds per DIP iteration (forward + backward + Adam step) of our skip net against a plain
 PyTorch reference of the paper's net written here (same layers, no tricks).
 
-    python -m benchmarks.bench_skipnet [--sizes 128 256 512] [--repeats 5] [--net paper|light]
+    python -m benchmarks.bench_skipnet [--sizes 128 256 512] [--repeats 5] [--net paper|light] [--fit 300]
 
 Each variant runs 2 warm-up iterations, then ``--repeats`` timed ones; the median is reported.
 The machine is printed at the top. The last column is DIP itself through the runner (what
 ``arena run`` does: the layout its autotune chose, the runner's checks and PSNR every 10 steps),
-timed by the runner's own per-step clock on σ=25 denoising of the astronaut at that side.
+timed by the runner's own per-step clock on σ=25 denoising of the astronaut at that side, with the
+precision its autotune chose (named in the table). ``--fit N`` then runs DIP through the runner for
+N steps in float32 and at its default precision, and reports both final PSNRs and step times.
 """
 
 from __future__ import annotations
@@ -91,30 +93,43 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--net", default="paper", choices=("paper", "light"))
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--fit", type=int, help="also run DIP N steps in fp32 and at its default precision")
     args = ap.parse_args()
     device = torch.device(args.device)
     cfg = SkipConfig.paper() if args.net == "paper" else SkipConfig.light()
     print(f"Machine: {machine()}; device {device}; net {args.net}; median of {args.repeats}.\n")
-    print("| side | reference s/it | ours s/it | ours, channels-last s/it | DIP through the runner s/it | runner / reference |")
+    print("| side | reference s/it | ours s/it | ours, channels-last s/it | DIP through the runner s/it "
+          "(precision) | runner / reference |")
     print("|---:|---:|---:|---:|---:|---:|")
     for side in args.sizes:
         ref = time_iterations(Reference(cfg), side, args.repeats, False, device)
         ours = time_iterations(SkipNet(cfg), side, args.repeats, False, device)
         last = time_iterations(SkipNet(cfg), side, args.repeats, True, device)
-        runner = through_runner(args.net, side, args.repeats, args.device)
-        print(f"| {side} | {ref:.3f} | {ours:.3f} | {last:.3f} | {runner:.3f} | {runner / ref:.2f} |", flush=True)
+        runner, _, chosen = through_runner(args.net, side, args.repeats, args.device)
+        print(f"| {side} | {ref:.3f} | {ours:.3f} | {last:.3f} | {runner:.3f} ({chosen}) | {runner / ref:.2f} |",
+              flush=True)
+    if args.fit:
+        print("\n| side | steps | fp32 PSNR, s/it | default PSNR, s/it (precision) | PSNR change |\n|---:|---:|---|---|---:|")
+        for side in args.sizes:
+            t32, p32, _ = through_runner(args.net, side, args.fit, args.device, precision="fp32")
+            t, p, chosen = through_runner(args.net, side, args.fit, args.device)
+            print(f"| {side} | {args.fit} | {p32:.2f} dB, {t32:.3f} | {p:.2f} dB, {t:.3f} ({chosen}) | {p - p32:+.2f} |",
+                  flush=True)
 
 
-def through_runner(net: str, side: int, repeats: int, device: str) -> float:
-    """Median seconds per DIP step as the runner clocks them (after 2 warm-up steps)."""
+def through_runner(net: str, side: int, repeats: int, device: str,
+                   precision: str | None = None) -> tuple[float, float, str]:
+    """DIP through the runner: median seconds per step as the runner clocks them (after 2 warm-up
+    steps), the final PSNR and the precision used (``None``: the method's default)."""
     from arena.experiment import Config, prepare_experiment, run
 
+    params = {"net": net, "iterations": repeats + 2, "stop": "none", **({"precision": precision} if precision else {})}
     cfg = Config(image="astronaut", degradation="denoise", degradation_params={"sigma": 25}, max_side=side,
-                 device=device, methods=[{"name": "dip", "params": {"net": net, "iterations": repeats + 2,
-                                                                     "stop": "none"}}])
+                 device=device, methods=[{"name": "dip", "params": params}])
     result = list(run(prepare_experiment(cfg), with_lpips=False))[-1].results["dip"]
     clock = [h["seconds"] for h in result.history]
-    return statistics.median(b - a for a, b in pairwise(clock[1:]))
+    return (statistics.median(b - a for a, b in pairwise(clock[1:])), result.psnr,
+            str(result.params.get("precision")))
 
 
 if __name__ == "__main__":

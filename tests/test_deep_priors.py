@@ -244,13 +244,13 @@ def test_auto_net_without_a_budget_is_the_light_one_on_a_cpu():
     m = METHODS.get("dip")()
     values = m.resolve({"iterations": 3}, problem)
     steps = list(m.run(problem, **values))
-    assert steps[0].chosen == {"net": "light"} and "no time budget" in steps[0].notes[0]
+    assert steps[0].chosen["net"] == "light" and "no time budget" in steps[0].notes[0]
     assert m.resolve({}, problem)["iterations"] == 600
     quiet = {s: m.resolve({}, make_problem(bundled("chelsea", 32), "denoise", {"sigma": s})[0])["iterations"]
              for s in (50, 10, 2)}
     assert quiet == {50: 600, 10: 1500, 2: 2400}, "longer runs where the net overfits late"
     explicit = list(m.run(problem, **m.resolve({"iterations": 3, "net": "paper"}, replace(problem, seconds=1.0))))
-    assert not explicit[0].chosen and not explicit[0].notes, "a net given by name is used as given"
+    assert "net" not in explicit[0].chosen and not explicit[0].notes, "a net given by name is used as given"
 
 
 def test_input_noise_grows_with_the_noise_level():

@@ -63,3 +63,23 @@ def test_no_docstring_in_the_core_or_the_methods_quotes_a_measured_db_figure():
                         and isinstance(node.value.value, str) and pattern.search(node.value.value)):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, found
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    """A markdown table's rows by their first cell (header and rule rows included)."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ")]
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_the_readmes_copy_of_the_learned_table_matches_the_generated_one():
+    """The README shows LEARNED.md's table without its last (published-weights) columns: every row
+    it shows must be the generated row's first cells, so a regenerated table cannot leave a stale copy."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("| degradation | in RIM's training family")
+    copy = _table_rows(readme[start:readme.index("\n\n", start)])
+    source = _table_rows((ROOT / "benchmarks" / "LEARNED.md").read_text())
+    assert len(copy) >= 8
+    for first, cells in copy.items():
+        if not first.startswith("---"):
+            assert source.get(first, [])[:len(cells)] == cells, f"README row {first!r} differs from LEARNED.md"
