@@ -289,7 +289,8 @@ def test_auto_net_takes_the_papers_net_when_its_steps_fit(method):
     problem, clean, _ = make_problem(bundled("chelsea", 32), "denoise", {"sigma": 25}, seed=0)
     m = METHODS.get(method)()
     steps = list(m.run(replace(problem, seconds=30.0), **m.resolve({"iterations": 4})))
-    assert steps[0].chosen == {"net": "paper", "iterations": 4} and steps[0].notes[0].startswith("net paper: ")
+    assert steps[0].chosen["net"] == "paper" and steps[0].chosen["iterations"] == 4
+    assert steps[0].notes[0].startswith("net paper: ")
     assert [s.it for s in steps] == [1, 2, 3, 4] and steps[-1].x.shape == clean.shape
 
 
