@@ -63,3 +63,15 @@ def test_no_docstring_in_the_core_or_the_methods_quotes_a_measured_db_figure():
                         and isinstance(node.value.value, str) and pattern.search(node.value.value)):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, found
+
+
+def test_the_readme_layout_names_every_core_module():
+    """The README's layout is where a newcomer looks for a module: each ``arena/*.py`` and subpackage is named there."""
+    import re
+
+    block = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1].split("```")[1]
+    names = sorted(f"{p.name}/" if p.is_dir() else p.name for p in (ROOT / "arena").iterdir()
+                   if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file())
+    assert len(names) > 30
+    missing = [n for n in names if not re.search(rf"(?<![\w/.]){re.escape(n)}", block)]
+    assert not missing, f"add these to the README's layout block, with what each holds: {missing}"
