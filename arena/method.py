@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import torch
@@ -97,6 +98,19 @@ class Method(ABC):
     """True for methods dominated by large kernels (convolutional nets): the runner lets them use
     several torch threads; light element-wise methods run faster on one (see ``runner.METHOD_THREADS``)."""
 
+    slow: ClassVar[bool] = False
+    """True when a run with the defaults fits a network to the problem (seconds to minutes on a CPU):
+    the registry-wide quality tests mark its cases ``slow``, run by ``pytest -m slow``."""
+    baseline: ClassVar[bool] = False
+    """True for the unregularised references (the naive inverse, plain least squares): the rule that
+    defaults beat the naive inverse measures the other methods against them and expects nothing of them."""
+    limits: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Degradation name → why this method's defaults do not beat the naive inverse on it: a limit of
+    the method's model (it holds with the best λ too), not of its settings. :meth:`caveat` shows it
+    beside the result; ``tests/test_fair_defaults.py`` expects exactly these pairings to fail (a
+    strict xfail), so the day a limit is lifted the test says to delete it here. Reasons shared by
+    several methods live with the degradation they describe (``arena.degradations.quantize``)."""
+
     schedule: ClassVar[tuple[str, ...]] = ()
     """Diagnostics the method follows as a schedule rather than reaches (PnP's σ_k and μ_k): the
     convergence figure draws them on their own panel."""
@@ -159,8 +173,17 @@ class Method(ABC):
         return None
 
     def caveat(self, problem: Problem) -> str | None:
-        """One sentence shown beside a finished result when the method runs outside what it was
-        built for (e.g. a network trained on another degradation); ``None`` otherwise."""
+        """What to keep in mind about a finished result on ``problem``: the run's :meth:`warning`, then
+        the declared limit on its degradation (:attr:`limits`); ``None`` when there is neither.
+        The runner shows it as the result's message; plugins declare, they do not override this."""
+        name = problem.degradation.name
+        limit = self.limits.get(name)
+        known = f"known limit on {name} (the defaults do not beat the naive inverse): {limit}" if limit else None
+        return " ".join(filter(None, [self.warning(problem), known])) or None
+
+    def warning(self, problem: Problem) -> str | None:
+        """One sentence when this run is outside what the method was built for (e.g. a network trained
+        without noise given a noisy y); ``None`` otherwise. Part of :meth:`caveat`."""
         return None
 
     @abstractmethod

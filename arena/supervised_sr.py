@@ -50,7 +50,7 @@ class SupervisedSR(Method):
                     "and must be retrained for it (tv, dip or rim run on any degradation)")
         return None
 
-    def caveat(self, problem: Problem) -> str | None:
+    def warning(self, problem: Problem) -> str | None:
         noise = float(problem.degradation.values.get("noise", 0.0))
         return f"warning: trained without noise, this y has noise {noise:g}; expect it amplified" if noise > 0 else None
 

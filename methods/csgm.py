@@ -25,6 +25,7 @@ class Csgm(GenerativePrior):
     label = "CSGM (Bora et al.)"
     reference = "Bora, Jalal, Price & Dimakis, Compressed Sensing using Generative Models, ICML 2017"
     order = 81
+    slow = True
     weights = ("dcgan_faces.safetensors",)
     params = (
         *search_params(0.05),

@@ -63,6 +63,7 @@ class DeepRED(Method):
     label = "DeepRED (DIP + RED, ADMM)"
     reference = "Mataev, Elad & Milanfar, DeepRED: Deep Image Prior Powered by RED, ICCV Workshops 2019"
     order = 80
+    slow = True
     weights = ("drunet.safetensors", "dncnn.safetensors")
     heavy = True
     params = (

@@ -45,6 +45,12 @@ class DeepGenerativePrior(GenerativePrior):
     reference = ("Pan, Zhan, Dai, Lin, Loy & Luo, Exploiting Deep Generative Prior for Versatile Image "
                  "Restoration and Manipulation, ECCV 2020 / TPAMI 2022")
     order = 82
+    slow = True
+    limits = dict.fromkeys(
+        ("blur", "sr", "colorize", "quantize", "jpeg", "camera"),
+        "fine-tuning θ (5 stages × 60 steps at 2·10⁻⁴ after 300 search steps) gains over gan at ×4 "
+        "(benchmarks/DGP.md) but stops short of the data where the naive inverse is already good: "
+        "−0.8 (camera) to −2.0 dB (jpeg) on face1")
     weights = ("dcgan_faces.safetensors",)
     params = (
         iterations_param(600),

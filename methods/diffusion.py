@@ -48,6 +48,7 @@ class Diffusion(GenerativePrior):
     reference = ("Zhu et al., Denoising Diffusion Models for Plug-and-Play Image Restoration, CVPR 2023; "
                  "Chung et al., Diffusion Posterior Sampling for General Noisy Inverse Problems, ICLR 2023")
     order = 84
+    slow = True
     weights = ("ddpm_faces.safetensors",)
     params = (
         Param("sampler", "diffpir", "DiffPIR (data step, no network gradient) or DPS (gradient through the net)",

@@ -71,6 +71,8 @@ class DeepImagePrior(Method):
     label = "Deep Image Prior"
     reference = "Ulyanov, Vedaldi & Lempitsky, Deep Image Prior, CVPR 2018 (and IJCV 2020)"
     order = 60
+    slow = True
+    limits = {"colorize": "the skip net fits the gray image's structure but has no colour to give (−3.0 dB measured)"}
     heavy = True
     params = (
         replace(iterations_param(CPU_ITERATIONS), adaptive=True),

@@ -14,7 +14,8 @@ from arena.unroll import checkpoint_path, trained_cell, unrolled_steps
 
 def trained_for(meta: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The degradation family and parameters a direct network was trained on (from its metadata)."""
-    values = {k.split(".", 1)[1]: v for k, v in meta.items() if k.startswith("degradation.")}
+    # sorted: safetensors hands metadata back in hash order, which changes from one process to the next
+    values = {k.split(".", 1)[1]: v for k, v in sorted(meta.items()) if k.startswith("degradation.")}
     return meta.get("degradation", "?"), values
 
 
@@ -56,7 +57,7 @@ class DirectNetwork(Method):
                     f"{problem.degradation.name} and must be retrained for it (the RIM runs on any degradation)")
         return None
 
-    def caveat(self, problem: Problem) -> str | None:
+    def warning(self, problem: Problem) -> str | None:
         family, values = trained_for(self._meta())
         differ = [f"{k}={v} (trained {values[k]})" for k, v in problem.degradation.values.items()
                   if k in values and str(v) != values[k]]

@@ -39,6 +39,11 @@ class GanPrior(GenerativePrior):
     reference = ("Yeh, Lim, Chen, Schwing, Hasegawa-Johnson & Do, Image Restoration with Deep Generative "
                  "Models, ICASSP 2018; Yeh et al., Semantic Image Inpainting with Deep Generative Models, CVPR 2017")
     order = 80
+    slow = True
+    limits = dict.fromkeys(
+        ("denoise", "blur", "sr", "quantize", "jpeg", "mri", "camera"),
+        "the small DCGAN of code-drawn faces cannot reproduce a held-out face (its best G(z) is 19–21 dB, "
+        "benchmarks/sweeps/gan_yeh.md): where the naive inverse is already good it loses ground (up to 6 dB)")
     weights = ("dcgan_faces.safetensors",)
     params = (
         *search_params(0.03),

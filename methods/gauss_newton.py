@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arena import nonlinear_least_squares as nls
+from arena.degradations.color import GREEN_CHANNEL_LIMIT
+from arena.degradations.jpeg import ROUNDING_LIMIT
+from arena.degradations.nonlinear import TIE_LIMIT
+from arena.degradations.quantize import STRAIGHT_THROUGH_LIMIT
 from arena.method import METHODS, Method, Step
 from arena.problem import Problem
 
@@ -33,6 +37,12 @@ class GaussNewton(Method):
     reference = ("Nocedal & Wright, Numerical Optimization, 2nd ed., Springer 2006, ch. 10 (Gauss–Newton); "
                  "Björck, Numerical Methods for Least Squares Problems, SIAM 1996, ch. 9")
     order = 45
+    limits = {
+        "colorize": GREEN_CHANNEL_LIMIT,
+        "quantize": STRAIGHT_THROUGH_LIMIT,
+        "jpeg": ROUNDING_LIMIT,
+        "camera": TIE_LIMIT,
+    }
     params = nls.PARAMS
 
     def defaults(self, problem: Problem) -> dict[str, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arena import nonlinear_least_squares as nls
+from arena.degradations.color import GREEN_CHANNEL_LIMIT
+from arena.degradations.nonlinear import TIE_LIMIT
 from arena.method import METHODS, Method, Step
 from arena.params import Param
 from arena.problem import Problem
@@ -26,6 +28,7 @@ class LevenbergMarquardt(Method):
     reference = ("Levenberg 1944; Marquardt 1963; Madsen, Nielsen & Tingleff, Methods for Non-Linear Least "
                  "Squares Problems, 2004; Burger & Kaltenbacher 2006")
     order = 46
+    limits = {"colorize": GREEN_CHANNEL_LIMIT, "camera": TIE_LIMIT}
     params = (*nls.PARAMS, Param("damping", 1e-3, "initial damping μ₀ in units of ‖J‖²", min=1e-8, max=100.0, log=True))
 
     def defaults(self, problem: Problem) -> dict[str, float]:

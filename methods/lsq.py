@@ -29,6 +29,7 @@ class LeastSquares(Method):
     label = "Least squares (no prior)"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024; Landweber, 1951"
     order = 20
+    baseline = True  # it exists to show the noise blow-up
     params = (
         iterations_param(200),
         Param("step", 1.0, "step τ in units of 1/‖A‖² (above 2 diverges)", min=0.01, max=3.0),

@@ -23,6 +23,7 @@ class Naive(Method):
     label = "Naive inverse"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024"
     order = 10
+    baseline = True
     iterative = False
 
     def run(self, problem: Problem) -> Iterator[Step]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from arena.degradations.quantize import STRAIGHT_THROUGH_LIMIT
 from arena.denoisers import DENOISERS, PUBLISHED_DENOISERS, denoise, published_files
 from arena.method import METHODS, Method, Step
 from arena.params import Param, Value
@@ -56,6 +57,13 @@ class PlugAndPlay(Method):
     reference = ("Zhang, Li, Zuo, Zhang, Van Gool & Timofte, Plug-and-Play Image Restoration with Deep "
                  "Denoiser Prior, IEEE TPAMI 2021")
     order = 72
+    limits = {
+        "colorize": "a denoiser has no colour to give: from the gray start the iterates stay gray, slightly "
+                    "desaturated by the data step (−0.3 dB; BM3D −0.2)",
+        "quantize": STRAIGHT_THROUGH_LIMIT,
+        "camera": "noise 2 through a saturating curve: σ_K = 2/255, so PnP ends near the inverse curve "
+                  "(−0.2 dB with 10 gradient steps per data step, +0.1 with 50; BM3D +0.03)",
+    }
     weights = ("drunet.safetensors", "dncnn.safetensors")
     published = ("drunet-color", "drunet-gray")
     published_note = "denoiser=drunet-published"

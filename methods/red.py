@@ -7,7 +7,10 @@ from typing import Any
 
 import torch
 
+from arena.degradations.color import PER_CHANNEL_LIMIT
 from arena.degradations.convolution import apply as conv_apply
+from arena.degradations.jpeg import ROUNDING_LIMIT
+from arena.degradations.nonlinear import SMALL_GAIN_LIMIT
 from arena.denoisers import DENOISERS, MIN_SIGMA, PUBLISHED_DENOISERS, denoise, denoiser_sigma, published_files
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param, Value
@@ -67,6 +70,12 @@ class RED(Method):
     reference = ("Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), "
                  "SIAM J. Imaging Sci. 2017")
     order = 70
+    limits = {
+        "colorize": PER_CHANNEL_LIMIT,
+        "jpeg": ROUNDING_LIMIT,
+        "camera": SMALL_GAIN_LIMIT,
+        "cs": "NLM at σ_d = σ_eff sees the pseudo-inverse's error as texture and keeps it",
+    }
     weights = ("drunet.safetensors", "dncnn.safetensors")
     published = ("drunet-color", "drunet-gray")
     published_note = "denoiser=drunet-published"

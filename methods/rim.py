@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from arena.degradations.jpeg import ROUNDING_LIMIT
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.nets.rim import DEFAULT_RIM
 from arena.params import Param
@@ -37,6 +38,12 @@ class RecurrentInferenceMachine(Method):
                  "Göppel, Frikel & Haltmeier, Data-proximal null-space networks for inverse problems, 2023; "
                  "Vogel, Computational Methods for Inverse Problems, 2002, §7.1 (UPRE)")
     order = 70
+    limits = {
+        "colorize": "the RIM never saw colorization; its steps add colour noise (−1.5 dB)",
+        "quantize": "trained on quantization too (3–16 levels), but through the straight-through gradient, which "
+                    "points at y itself: −0.8 dB at 48² (5 levels); the data-proximal step leaves rounding out",
+        "jpeg": ROUNDING_LIMIT + " (rim: −2.2 dB; never trained on JPEG)",
+    }
     weights = ("rim.safetensors",)
     heavy = True
     params = (

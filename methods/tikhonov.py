@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import torch
 
 from arena import regularizers as reg
+from arena.degradations.color import PER_CHANNEL_LIMIT
 from arena.degradations.convolution import apply as conv_apply
+from arena.degradations.jpeg import ROUNDING_LIMIT
+from arena.degradations.quantize import STRAIGHT_THROUGH_LIMIT
 from arena.errors import UnsupportedError
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
@@ -39,6 +42,12 @@ class Tikhonov(Method):
     label = "Tikhonov / Wiener"
     reference = "Tikhonov & Arsenin, 1977; Wiener, 1949; Leclaire, Restoration with Generative Priors, 2024"
     order = 30
+    limits = {
+        "colorize": PER_CHANNEL_LIMIT,
+        "quantize": STRAIGHT_THROUGH_LIMIT,
+        "jpeg": ROUNDING_LIMIT,
+        "camera": "noise 2 through a saturating curve: the quadratic prior ties with the inverse curve",
+    }
     params = (
         Param("lam", 0.5, "regularisation weight λ (auto: 35 σ_eff²)", min=1e-5, max=1000.0, log=True,
               adaptive=True, tunable=True),

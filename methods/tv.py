@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arena import regularizers as reg
+from arena.degradations.color import PER_CHANNEL_LIMIT
+from arena.degradations.jpeg import ROUNDING_LIMIT
+from arena.degradations.nonlinear import SMALL_GAIN_LIMIT
+from arena.degradations.quantize import STRAIGHT_THROUGH_LIMIT
 from arena.method import METHODS, Method, Step, iterations_param
 from arena.params import Param
 from arena.problem import Problem
@@ -30,6 +34,12 @@ class TotalVariation(Method):
     label = "Total variation (smoothed)"
     reference = "Rudin, Osher & Fatemi, 1992; Leclaire, Restoration with Generative Priors (course), 2024"
     order = 40
+    limits = {
+        "colorize": PER_CHANNEL_LIMIT,
+        "quantize": STRAIGHT_THROUGH_LIMIT,
+        "jpeg": ROUNDING_LIMIT,
+        "camera": SMALL_GAIN_LIMIT,
+    }
     params = (
         Param("lam", 0.08, "regularisation weight λ (auto: 20 σ_eff^2.3)", min=1e-5, max=100.0, log=True,
               adaptive=True, tunable=True),

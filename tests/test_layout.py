@@ -83,3 +83,15 @@ def test_the_readmes_copy_of_the_learned_table_matches_the_generated_one():
     for first, cells in copy.items():
         if not first.startswith("---"):
             assert source.get(first, [])[:len(cells)] == cells, f"README row {first!r} differs from LEARNED.md"
+
+
+def test_the_readme_layout_names_every_core_module():
+    """The README's layout is where a newcomer looks for a module: each ``arena/*.py`` and subpackage is named there."""
+    import re
+
+    block = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1].split("```")[1]
+    names = sorted(f"{p.name}/" if p.is_dir() else p.name for p in (ROOT / "arena").iterdir()
+                   if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file())
+    assert len(names) > 30
+    missing = [n for n in names if not re.search(rf"(?<![\w/.]){re.escape(n)}", block)]
+    assert not missing, f"add these to the README's layout block, with what each holds: {missing}"

@@ -63,7 +63,46 @@ def test_runs_or_refuses_every_pairing(method: str, degradation: str):
         assert "loss" in s.diagnostics and torch.isfinite(torch.tensor(s.diagnostics["loss"]))
 
 
-@pytest.mark.parametrize("cls", [c for c in METHODS if c.name != "naive"], ids=lambda c: c.name)
+@pytest.fixture(scope="module")
+def matrix() -> dict[str, dict[str, str]]:
+    from support_matrix import support_matrix
+
+    return support_matrix()
+
+
+def test_the_support_matrix_matches_the_golden(matrix: dict[str, dict[str, str]]):
+    """Any refusal passes the test above, so what each method refuses is pinned here: a method that
+    starts refusing everything, a new method or a new degradation fails until the golden is regenerated."""
+    from support_matrix import GOLDEN, difference, render
+
+    golden, live = GOLDEN.read_text(encoding="utf-8"), render(matrix)
+    assert live == golden, ("what the methods support changed; if that is meant, regenerate with "
+                            "`python -m tests.support_matrix` and review the diff:\n" + difference(golden, live))
+
+
+@pytest.mark.parametrize("cls", list(METHODS), ids=lambda c: c.name)
+def test_declared_limits_name_pairings_that_run(cls: type[Method], matrix: dict[str, dict[str, str]]):
+    """A limit on a degradation the method refuses (or a misspelt one) would never be tested or shown."""
+    for degradation, reason in cls.limits.items():
+        assert matrix[cls.name].get(degradation) == "runs", f"{cls.name}.limits names {degradation!r}"
+        assert len(reason) > 20, "a limit is a reason, in words"
+    assert cls.caveat is Method.caveat, "a plugin declares limits and writes warning(); caveat() joins them"
+
+
+def test_a_declared_limit_reaches_the_result_as_its_caveat():
+    from arena.runner import run_comparison
+
+    tv = METHODS.get("tv")
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    colorize, clean, _ = make_problem(x, "colorize", {}, seed=0)
+    assert tv().caveat(make_problem(x, "denoise", {}, seed=0)[0]) is None
+    assert tv.limits["colorize"] in tv().caveat(colorize)
+    results = next(ev.results for ev in run_comparison(colorize, clean, ["tv:iterations=3"], with_lpips=False)
+                   if ev.kind == "done")
+    assert results["tv"].status == "done" and tv.limits["colorize"] in results["tv"].message
+
+
+@pytest.mark.parametrize("cls", list(METHODS), ids=lambda c: c.name)
 def test_generator_closes_cleanly(cls: type[Method]):
     m = cls()
     problems = [make_problem(torch.rand(1, *(cls.domain or (c, 16, 16))), name, {}, seed=0)[0]

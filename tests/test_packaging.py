@@ -8,6 +8,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from tests.conftest import ROOT
 
 SHIPPED = ("pyproject.toml", "README.md", "arena", "methods", "assets", "weights")
@@ -65,3 +67,22 @@ def test_a_checkout_run_without_installing_finds_plugins_and_data(tmp_path):
     used = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=src)
     assert used.returncode == 0, used.stderr
     assert int(used.stdout) == len(list((ROOT / "methods").glob("[!_]*.py")))
+
+
+def test_arena_has_one_search_path_and_aliases_no_top_level_package():
+    """The checkout root was once appended to ``arena.__path__``, so ``arena.ui`` loaded ui/ a second time
+    as another module; now only the three folders pyproject.toml maps into the package resolve under it,
+    to this checkout's files (not to another checkout's editable install)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    import arena
+
+    assert [Path(p).resolve() for p in arena.__path__] == [ROOT / "arena"]
+    for name in ("ui", "training", "benchmarks", "tests"):
+        assert importlib.util.find_spec(f"arena.{name}") is None, f"arena.{name} resolves to the top-level {name}/"
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("arena.ui")
+    for name in ("methods", "assets", "weights"):
+        assert Path(importlib.util.find_spec(f"arena.{name}").origin).resolve() == ROOT / name / "__init__.py"

@@ -11,6 +11,13 @@ from arena.params import Value
 
 BT601 = (0.299, 0.587, 0.114)
 
+# Why some methods' defaults do not beat the naive inverse (the gray image in every channel) here:
+# their ``Method.limits`` share these reasons, shown to users as the result's caveat.
+PER_CHANNEL_LIMIT = "a per-channel smoothness prior carries no colour: its default keeps the gray image (a tie)"
+GREEN_CHANNEL_LIMIT = ("colorize has σ_eff = 0, so λ ≈ 0 and the minimiser of per-channel TV under the gray "
+                       "constraint moves the structure into the green channel (Σ TV is smallest there, −6 dB); "
+                       "Gauss–Newton reaches it, gradient descent never leaves the gray start")
+
 
 @DEGRADATIONS.register
 class Colorize(Degradation):

@@ -9,6 +9,11 @@ import torch
 from arena.degradations.base import DEGRADATIONS, Degradation, noise_param
 from arena.params import Param
 
+# Why some methods' defaults do not beat the naive inverse (the inverted tone curve) here: with the
+# default noise of 2 grey levels there is little to remove. Shared by their ``Method.limits``.
+SMALL_GAIN_LIMIT = "noise 2 through a saturating curve: gains stay below 0.1 dB on a 48² image"
+TIE_LIMIT = "noise 2 through a saturating curve: the TV minimiser is within 0.1 dB of the inverse curve (as for tv)"
+
 
 @DEGRADATIONS.register
 class Camera(Degradation):

@@ -8,6 +8,11 @@ from arena.degradations.base import DEGRADATIONS, Degradation
 from arena.noise_models import NoiseModel, NoNoise
 from arena.params import Param
 
+# Why classical priors' defaults do not beat the naive inverse (y itself) here, shared by their
+# ``Method.limits`` and shown to users as the result's caveat.
+STRAIGHT_THROUGH_LIMIT = ("the quantizer's straight-through data term pulls values to bin edges; "
+                          "Yeh et al.'s table shows classical priors losing here even with tuned λ")
+
 
 class _RoundStraightThrough(torch.autograd.Function):
     """round() forward, identity backward (Bengio et al.'s straight-through estimator)."""
