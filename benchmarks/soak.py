@@ -84,8 +84,8 @@ def user(url: str, presets: list[str], until: float, tally: Tally, seed: int, br
             tally.add(kind, None, str(exc) or type(exc).__name__)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants, in MB (Linux /proc)."""
+def rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of ``pid`` alone and with its descendants (the worker processes), in MB."""
     out = subprocess.run(["ps", "-o", "pid=,ppid=,rss=", "-A"], capture_output=True, text=True).stdout
     rows = [tuple(int(v) for v in line.split()) for line in out.splitlines() if line.strip()]
     family, grew = {pid}, True
@@ -95,7 +95,7 @@ def rss_mb(pid: int) -> float:
             if parent in family and p not in family:
                 family.add(p)
                 grew = True
-    return sum(rss for p, _, rss in rows if p in family) / 1024
+    return (sum(rss for p, _, rss in rows if p == pid) / 1024, sum(rss for p, _, rss in rows if p in family) / 1024)
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -122,7 +122,7 @@ def _seconds(v: float | None) -> str:
     return "—" if v is None else f"{v:.1f} s"
 
 
-def report(tally: Tally, rounds: list[tuple[float, float]], args: argparse.Namespace, presets: list[str]) -> str:
+def report(tally: Tally, rounds: list[tuple[float, float, float]], args: argparse.Namespace, presets: list[str]) -> str:
     from benchmarks.bench_methods import machine
 
     p50, p95 = percentile(tally.served, 50), percentile(tally.served, 95)
@@ -134,8 +134,9 @@ def report(tally: Tally, rounds: list[tuple[float, float]], args: argparse.Names
              "|---:|---|---:|---:|---:|",
              f"| {len(tally.served)} | {tally.refused.get('bad_config', 0)} / {tally.refused.get('bad_upload', 0)} / "
              f"{tally.refused.get('stop', 0)} | {len(tally.failed)} | {_seconds(p50)} | {_seconds(p95)} |", "",
-             "Server RSS (the app process and its worker processes), sampled every round:", "",
-             "| minute | RSS MB |", "|---:|---:|", *[f"| {m:.1f} | {mb:.0f} |" for m, mb in rounds]]
+             "Server RSS, sampled every round:", "",
+             "| minute | app process MB | with its workers MB |", "|---:|---:|---:|",
+             *[f"| {m:.1f} | {own:.0f} | {mb:.0f} |" for m, own, mb in rounds]]
     if tally.failed:
         lines += ["", "Failures:", "", *[f"- {f}" for f in sorted(set(tally.failed))]]
     return "\n".join(lines) + "\n"
@@ -156,7 +157,7 @@ def main() -> None:
     server = start_server(port)
     started = time.time()
     until = started + 60 * args.minutes
-    rounds = [(0.0, rss_mb(server.pid))]
+    rounds = [(0.0, *rss_mb(server.pid))]
     threads = [threading.Thread(target=user, args=(f"http://127.0.0.1:{port}/", presets, until, tally, i, broken),
                                 daemon=True) for i in range(args.users)]
     for t in threads:
@@ -164,8 +165,8 @@ def main() -> None:
     try:
         while time.time() < until:
             time.sleep(min(args.round, max(0.0, until - time.time())))
-            rounds.append(((time.time() - started) / 60, rss_mb(server.pid)))
-            print(f"minute {rounds[-1][0]:.1f}: RSS {rounds[-1][1]:.0f} MB, served {len(tally.served)}, "
+            rounds.append(((time.time() - started) / 60, *rss_mb(server.pid)))
+            print(f"minute {rounds[-1][0]:.1f}: RSS {rounds[-1][1]:.0f} / {rounds[-1][2]:.0f} MB, served {len(tally.served)}, "
                   f"refused {sum(tally.refused.values())}, failed {len(tally.failed)}", flush=True)
         for t in threads:
             t.join(timeout=300)
