@@ -31,14 +31,22 @@ CSS = """
 .arena-table th, .arena-table td {padding: 4px 10px; border-bottom: 1px solid var(--border-color-primary); text-align: right}
 .arena-table td:first-child, .arena-table th:first-child {text-align: left}
 .arena-table td.best {font-weight: 700; background: var(--color-accent-soft)}
-.arena-table td.status {text-align: left; font-size: 0.85em; white-space: nowrap}
-.arena-table {overflow-x: auto; max-width: 100%}
+.arena-table td.status, .arena-table th.status {text-align: left; white-space: nowrap; color: var(--body-text-color)}
+.arena-table {max-width: 100%}
+/* The table scrolls inside its own box; shadows at its edges show there is more to either side. */
+.arena-table .table-scroll {overflow-x: auto; max-width: 100%;
+  background: linear-gradient(to right, var(--background-fill-primary) 30%, transparent) left center / 40px 100% no-repeat local,
+              linear-gradient(to left, var(--background-fill-primary) 30%, transparent) right center / 40px 100% no-repeat local,
+              radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, .3), transparent) left center / 14px 100% no-repeat scroll,
+              radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .3), transparent) right center / 14px 100% no-repeat scroll}
+.arena-table .scroll-cue {display: none; margin: 0 0 4px; font-size: 0.85em; color: var(--body-text-color-subdued)}
 .mask-help {margin-bottom: 6px}
 @media (max-width: 640px) {
   /* A phone: two pictures a row, the table scrolls inside its box, nothing wider than the screen. */
   #overview .grid-container {--grid-cols: 2 !important}
   .gradio-container {padding: 4px !important; overflow-x: hidden}
   .arena-table table {font-size: 0.8em}
+  .arena-table .scroll-cue {display: block}
   #tuning-plot img, #maps-plot img {width: 100%; height: auto}
   /* The convergence figure keeps a readable size and scrolls sideways inside its own box. */
   #convergence-plot {overflow-x: auto !important}
@@ -165,7 +173,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                         interactive=False, height=360))
                         with gr.Column():
                             add(f"progress.{m.name}", gr.Markdown("not run yet"))
-                            gr.Markdown(common.teaching_text(m))
+                            gr.Markdown(common.teaching_text(m), latex_delimiters=common.LATEX)
 
         # ---- events: inputs and outputs by name ---------------------------------------------
         settings = set(ui.group(SETTINGS))

@@ -77,6 +77,22 @@ def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     page.locator("#download a[href$='restoration-arena.zip']").wait_for(timeout=20_000)
 
 
+def test_a_finished_method_tab_shows_the_lambda_used_and_its_rule_as_a_formula(browser_page, shots):
+    """After the previous test's run: TV's tab lists the λ its rule chose and renders the update
+    rule with KaTeX; its prose names no developer file or attribute; the status cell is dark text."""
+    page = browser_page
+    colour = page.eval_on_selector(".arena-table td.status:not(:empty)", "e => getComputedStyle(e).color")
+    assert sum(int(c) for c in re.findall(r"\d+", colour)[:3]) < 3 * 90, f"the status text is light: {colour}"
+    page.get_by_role("tab", name="Total variation (smoothed)").click()
+    page.get_by_text(re.compile(r"lam = 0\.\d+")).first.wait_for(timeout=10_000)
+    formula = page.locator(".katex").first
+    formula.wait_for(timeout=10_000)
+    assert "div" in formula.inner_text() and "x_{k+1}" not in formula.inner_text()
+    tab = formula.evaluate("e => e.closest('div.block').innerText")
+    assert "sigma_eff" not in tab and "DEFAULTS.md" not in tab and "fair_start" not in tab
+    page.screenshot(path=str(shots / "tv_tab.png"), full_page=True)
+
+
 def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page = browser_page
     page.get_by_role("tab", name="Overview").click()
@@ -208,6 +224,11 @@ def test_a_phone_screen_never_scrolls_sideways(browser_page, shots):
     for tab in ("Overview", "Compare"):
         page.get_by_role("tab", name=tab).click()
         time.sleep(1.0)
+        if tab == "Compare":  # the table scrolls inside its own box, and says so
+            inner, outer, overflow = page.eval_on_selector(
+                ".table-scroll", "e => [e.scrollWidth, e.clientWidth, getComputedStyle(e).overflowX]")
+            assert inner > outer and overflow == "auto", (inner, outer, overflow)
+            assert page.locator(".scroll-cue").is_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(shots / f"phone_{tab.lower()}.png"), full_page=True)
         assert width <= 391, f"{tab}: the page is {width} px wide on a 390 px screen"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,10 +111,30 @@ def test_table_highlights_the_best_value_per_column():
     prep = prepare_experiment(inputs.config_from(settings(), "s"))
     results = list(run_experiment(prep, with_lpips=False))[-1].results
     html = run.table_html(results, prep.degraded_metrics)
-    assert html.count('class="best"') >= 2
+    assert html.count(' best"') >= 2
     best_psnr = max(results, key=lambda k: results[k].metrics["psnr"])
-    row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="">{best_psnr}</td>'))
-    assert '<td class="best">' in row
+    row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="name">{best_psnr}</td>'))
+    assert '<td class="number best">' in row
+
+
+def test_table_columns_are_declared_with_their_formats():
+    """Each header of the core's table has a declared column (a new column is not formatted by its
+    position): PSNR with 2 decimals, SSIM and LPIPS with 3, iterations as a whole number; the status
+    is one line, its whole text the tooltip; the table scrolls in its own box behind a cue."""
+    from arena.report import TABLE_COLUMNS
+    from arena.runner import MethodResult
+
+    assert {h for _, h, _ in TABLE_COLUMNS} | {"method", "status"} == set(run.TABLE)
+    r = MethodResult("tv", "tv", "tv", {}, message="stopped early by the rule " * 5,
+                     metrics={"psnr": 27.333, "ssim": 0.81949, "lpips": 0.11249, "data_fit": 22.5}, seconds=1.234,
+                     iterations=300)
+    html = run.table_html({"tv": r}, {"psnr": 20.84, "ssim": 0.4741, "lpips": None})
+    cells = [c.split(">", 1)[1].split("</td>")[0] for c in html.split("<tbody>")[1].split("<td")[1:]]
+    assert cells[:8] == ["(degraded input)", "20.84", "0.474", "—", "—", "—", "—", ""], cells[:8]
+    assert cells[8:15] == ["tv", "27.33", "0.819", "0.112", "1.23", "300", "22.50"], cells[8:15]
+    assert cells[15].endswith(" …") and len(cells[15]) <= run.STATUS_CHARS + 2
+    assert 'title="done: stopped early by the rule' in html
+    assert '<div class="table-scroll"><table>' in html and 'class="scroll-cue"' in html
 
 
 def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
@@ -242,3 +264,28 @@ def test_an_uploaded_observed_photo_is_announced_as_cropped_not_resized(tmp_path
     infos.clear()
     inputs.pick_upload("upload")({"upload": str(path), "max_side": 256, "observed": False}, FakeRequest())
     assert len(infos) == 1 and infos[0].startswith("resized from 400×300")
+
+
+DEVELOPER_NAMES = re.compile(r"[a-z_]+/[\w\-/*]+\.\w+|\b\w+\.(?:py|md)\b|:(?:func|class|mod|meth):|"
+                             r"\b[A-Z][a-z]+\.[a-z_]{3,}|\b[A-Z]{2,}_[A-Z_]+\b|\barena\.\w+")
+
+
+@pytest.mark.parametrize("m", list(METHODS), ids=lambda m: m.name)
+def test_a_method_tab_shows_its_rule_as_a_formula_and_no_developer_names(m):
+    """The tab's text opens with the update rule in LaTeX (the page renders it as a formula), and
+    names no file, module, attribute or constant of the code (``Problem.sigma_eff``,
+    ``benchmarks/DEFAULTS.md``) — a constant the prose needs is shown by its value."""
+    text = common.teaching_text(m)
+    assert m.rule and text.startswith(f"**Update rule.**\n\n$$\n{m.rule}\n$$"), text[:200]
+    prose = text.split("$$")[-1]
+    assert not DEVELOPER_NAMES.search(prose), DEVELOPER_NAMES.findall(prose)
+    assert "()" not in prose and " :" not in prose
+
+
+def test_user_text_takes_out_developer_references_and_keeps_the_sentence():
+    doc = ("Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): fitted "
+           "(``benchmarks/DEFAULTS.md``). Holes start from their fill (:func:`arena.solvers.fair_start`), "
+           "rolled back beyond ``BACKTRACK_DB``; see ``step``.")
+    assert common.user_text(doc, {"BACKTRACK_DB": 5.0}) == (
+        "Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²)): fitted. Holes start from their fill, "
+        "rolled back beyond 5; see `step`.")

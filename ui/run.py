@@ -292,39 +292,60 @@ STATUS_CHARS = 60
 """A status cell shows this much of the method's message (a sentence can run to 60 words)."""
 
 
+@dataclass(frozen=True)
+class Column:
+    """How the results table shows one column of :func:`arena.report.summary_table`."""
+
+    format: Callable[[Any], str]
+    """A value (never None) as its cell's text."""
+    kind: str = "number"
+    """The cell's class: "name" (left), "number" (right) or "status" (one line, left)."""
+
+
+def _decimals(n: int) -> Callable[[Any], str]:
+    return lambda v: ("∞" if math.isinf(v) else f"{v:.{n}f}") if isinstance(v, float) else str(v)
+
+
+def _status_line(v: Any) -> str:
+    full = str(v)
+    return full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+TABLE = {"method": Column(str, "name"), "PSNR (dB)": Column(_decimals(2)), "SSIM": Column(_decimals(3)),
+         "LPIPS": Column(_decimals(3)), "seconds": Column(_decimals(2)), "iterations": Column(str),
+         "data-fit": Column(_decimals(2)), "status": Column(_status_line, "status")}
+"""The results table's columns by header, with their formats; a header of the core's table that is
+missing here is an error, not a column formatted by its position."""
+
+
+def _cell(header: str, v: Any, best: bool) -> str:
+    col = TABLE[header]
+    classes = " ".join(c for c in (col.kind, "best" if best else "") if c)
+    if v is None or v == "":
+        return f'<td class="{classes}">{"—" if col.kind == "number" else ""}</td>'
+    title = f' title="{html.escape(str(v))}"' if col.kind == "status" else ""  # the whole message; also in the tab
+    return f'<td class="{classes}"{title}>{html.escape(col.format(v))}</td>'
+
+
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
+    """The results table: one row per method, its columns declared in :data:`TABLE`; it scrolls
+    sideways inside its own box on a narrow screen, with a cue that it does."""
     status = lpips_status()
     headers, rows, best = summary_table(results, degraded, None if status.available else status.reason)
-
-    def cell(v: Any, col: int) -> str:
-        if v is None:
-            return "—"
-        if isinstance(v, float):
-            return "∞" if math.isinf(v) else f"{v:.3f}" if col in (2, 3) else f"{v:.2f}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        tds = []
-        for j, v in enumerate(row):
-            if j == len(row) - 1:  # one line; the whole message is the cell's tooltip and in the method's tab
-                full = str(v)
-                short = full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
-                tds.append(f'<td class="status" title="{html.escape(full)}">{html.escape(short)}</td>')
-                continue
-            tds.append(f'<td class="{"best" if best.get(j) == i else ""}">{cell(v, j)}</td>')
-        body.append("<tr>" + "".join(tds) + "</tr>")
+    head = "".join(f'<th class="{TABLE[h].kind}">{html.escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(_cell(h, v, best.get(j) == i) for j, (h, v) in enumerate(zip(headers, row, strict=True)))
+                   + "</tr>" for i, row in enumerate(rows))
     note = ("" if status.available else f"<p><small>{html.escape(status.reason)}</small></p>")
     fit = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
     legend = (f"<p><small>Best value per column in bold. Data-fit: RMS of A(x̂) − y on the 0–255 scale; the noise "
-              f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time.</small></p>"
-              if fit is not None else "")
+              f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time. "
+              f"A method's whole status is in its tab.</small></p>" if fit is not None else "")
     modes = {r.tuning["mode"] for r in results.values() if r.tuning}
     if modes:
         legend += ("<p><small>" + " ".join(f"<b>[{m}]</b>: λ chosen by {html.escape(LABELS[m])}." for m in sorted(modes))
                    + " The λ figure below the plot shows every trial.</small></p>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{note}"
+    return (f'<p class="scroll-cue">Swipe the table sideways for every column →</p><div class="table-scroll">'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{legend}{note}")
 
 
 def stop(request: gr.Request) -> str:
