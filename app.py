@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
@@ -57,8 +59,30 @@ CSS = """
   #run-bar {position: fixed !important; left: 0; right: 0; bottom: 0; z-index: 100; margin: 0 !important;
             padding: 6px 8px; background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, .2)}
   .gradio-container {padding-bottom: 64px !important}
+  /* Tap targets of at least 40 px: buttons, tabs, every tick box and radio choice with its label (not the
+     hidden copies of the tabs by which Gradio measures whether they fit). */
+  label:has(input[type=checkbox]), label:has(input[type=radio]) {min-height: 40px; display: flex !important;
+    align-items: center; box-sizing: border-box}
+  .tab-container:not(.visually-hidden) > button, .overflow-menu > button, button.label-wrap, button.icon-button,
+  button.reset-button, #run-bar button {
+    min-height: 40px !important; min-width: 40px}
 }
 """
+
+
+def _method_families(add: Callable[[str, Any], Any]) -> None:
+    """The method list by family (``Method.family``), a box each, and a "select family" pick. The
+    comparison reads one hidden ``methods`` list; the boxes show it and set it."""
+    add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=common.DEFAULT_METHODS,
+                                    visible=False))
+    with gr.Group(elem_id="method-families"):
+        gr.Markdown("**Methods**, by family", elem_classes=["families-title"])
+        add("family_pick", gr.Radio(choices=list(common.FAMILIES), value=None, label="select family (ticks all of "
+                                    "one family, unticks the others)", elem_id="family-pick"))
+        for family, label in common.FAMILIES.items():
+            add(f"family.{family}", gr.CheckboxGroup(
+                choices=[(m.label, m.name) for m in METHODS if m.family == family], label=label,
+                value=[n for n in common.family_members(family) if n in common.DEFAULT_METHODS]))
 
 
 def build_demo(ui: Components | None = None) -> gr.Blocks:
@@ -121,8 +145,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                     add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
                                              elem_id="degraded-image"))
                 add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
-                add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=common.DEFAULT_METHODS,
-                                                label="Methods"))
+                _method_families(add)
                 for m in METHODS:
                     with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
                                                            visible=m.name in common.DEFAULT_METHODS and bool(common.ui_params(m)))):
@@ -187,10 +210,18 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
             ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"], ui["observed"]},
                               outputs=[*pick_outputs, ui[source]], **PRIVATE)
         ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
-        for name in ("degradation", "methods"):  # the user's own edits (not a preset's): its text goes
-            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
-                           show_progress="hidden", **PRIVATE)
+        for name in ("degradation", *(f"family.{f}" for f in common.FAMILIES)):  # the user's own edits (not a
+            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]},  # preset's): its text goes
+                           outputs=ui.group(["preset", "preset_md"]), show_progress="hidden", **PRIVATE)
+        families = ui.group(["family."])
+        for box in families:  # a tick in a family's box sets the one "methods" setting …
+            box.input(ui.bind(inputs.methods_from_families), inputs=set(families), outputs=[ui["methods"]],
+                      show_progress="hidden", **PRIVATE)
+        ui["family_pick"].input(ui.bind(inputs.select_family), inputs={ui["family_pick"]}, show_progress="hidden",
+                                outputs=ui.group(["methods", "family_pick", "preset", "preset_md"]), **PRIVATE)
         ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
+        ui["methods"].change(ui.bind(inputs.family_values), inputs={ui["methods"]}, outputs=families,  # … shown by family
+                             show_progress="hidden", **PRIVATE)
         for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
             for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
                 dependants = [f"degr.{d.name}.{p.name}" for p in common.ui_params(d) if p.applies and p.applies[0] == other]

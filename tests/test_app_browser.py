@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+from arena.method import METHODS  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 
 
@@ -320,3 +321,33 @@ def test_every_bundled_image_is_visible_in_the_gallery(browser_page):
         t = thumbs.nth(i).bounding_box()
         assert t and t["y"] + t["height"] <= box["y"] + box["height"] + 1 and t["x"] + t["width"] <= box["x"] + box["width"] + 1, \
             f"thumbnail {i} is outside the gallery's box"
+
+
+def test_phone_tap_targets_and_methods_by_family(browser_page, shots):
+    """On a 390×844 phone every button, tab, tick box and radio choice is at least 40 px tall
+    (Gradio's own hidden tab copies, 1 px, and its footer aside); the methods are listed by family,
+    and "select family" ticks exactly that family's methods, whose tabs appear."""
+    from ui.common import FAMILIES
+
+    page = browser_page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                                  has_touch=True)
+    page.goto(browser_page.url)
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    small = page.evaluate("""() => [...document.querySelectorAll(
+        'button, [role=tab], label:has(input[type=checkbox]), label:has(input[type=radio])')]
+        .filter(e => e.offsetParent !== null && !e.closest('footer'))
+        .map(e => [(e.innerText || e.getAttribute('aria-label') || e.className).trim().slice(0, 40),
+                   e.getBoundingClientRect().height])
+        .filter(([_, h]) => h > 1 && h < 40)""")
+    assert not small, f"tap targets under 40 px: {small}"
+    for label in FAMILIES.values():
+        page.get_by_text(label).first.wait_for(timeout=10_000)
+    page.get_by_role("radio", name="generative").check()
+    count = len([m for m in METHODS if m.family == "generative"])
+    page.wait_for_function("() => [...document.querySelectorAll('#method-families input[type=checkbox]:checked')]"
+                           f".length === {count}", timeout=10_000)
+    ticked = page.eval_on_selector_all("#method-families input[type=checkbox]:checked",
+                                       "els => els.map(e => e.closest('label').innerText.trim())")
+    assert set(ticked) == {m.label for m in METHODS if m.family == "generative"}, ticked
+    page.screenshot(path=str(shots / "phone_families.png"), full_page=True)
+    page.close()

@@ -289,3 +289,23 @@ def test_user_text_takes_out_developer_references_and_keeps_the_sentence():
     assert common.user_text(doc, {"BACKTRACK_DB": 5.0}) == (
         "Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²)): fitted. Holes start from their fill, "
         "rolled back beyond 5; see `step`.")
+
+
+def test_methods_are_listed_by_family_and_a_family_can_be_selected_at_once():
+    """Every method declares a family the page lists; a family's box shows the ticked methods of
+    that family; ticks in the boxes become the one ``methods`` setting; "select family" ticks
+    exactly that family's methods and leaves the preset."""
+    assert {m.family for m in METHODS} == set(common.FAMILIES)
+    assert {"naive", "tikhonov", "tv"} <= set(common.family_members("classical"))
+    assert {"dip", "pnp"} <= set(common.family_members("deep priors"))
+    assert {"gan", "diffusion"} <= set(common.family_members("generative"))
+    assert {"rim", "srresnet"} <= set(common.family_members("learned"))
+    shown = inputs.family_values({"methods": ["tv", "dip", "rim"]}, FakeRequest())
+    assert shown == {"family.classical": ["tv"], "family.deep priors": ["dip"], "family.learned": ["rim"],
+                     "family.generative": []}
+    assert inputs.methods_from_families({**shown, "family.generative": ["gan"]}, FakeRequest())["methods"] == \
+        [m.name for m in METHODS if m.name in {"tv", "dip", "rim", "gan"}]
+    picked = inputs.select_family({"family_pick": "generative"}, FakeRequest())
+    assert picked["methods"] == common.family_members("generative") and picked["family_pick"] is None
+    assert picked["preset"] is None
+    assert inputs.select_family({"family_pick": None}, FakeRequest()) == {}

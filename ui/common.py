@@ -19,7 +19,7 @@ from arena.device import pick_device
 from arena.errors import ArenaError, SpecError
 from arena.experiment import bundled_images
 from arena.images import load_image, to_uint8
-from arena.method import Method, load_methods
+from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
 from arena.presets import Preset, load_presets
@@ -97,6 +97,17 @@ def run_time(p: Preset) -> str:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+FAMILIES = {"classical": "Classical: a model and an optimiser, nothing trained",
+            "deep priors": "Deep priors: a network as the prior, fitted to the image or plugged in as a denoiser",
+            "learned": "Learned: trained on pairs, run as one pass or a few unrolled steps",
+            "generative": "Generative: a trained generator or diffusion model of one class of images"}
+"""The method list's groups, in the page's order (each method declares its ``family``)."""
+
+
+def family_members(family: str) -> list[str]:
+    return [m.name for m in METHODS if m.family == family]
 
 
 RUN_FIRST = ("<p class='run-first'><em>No comparison yet: press <b>Run</b>. The table, the lesson's checks, "
