@@ -43,6 +43,11 @@ CSS = """
               radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .3), transparent) right center / 14px 100% no-repeat scroll}
 .arena-table .scroll-cue {display: none; margin: 0 0 4px; font-size: 0.85em; color: var(--body-text-color-subdued)}
 .mask-help {margin-bottom: 6px}
+/* Compare: a figure's label sits above it, not over its panel titles; the maps grid fits the screen;
+   the slider is as wide as its picture (set per run), centred, never wider than the page. */
+#maps-plot > label, #tuning-plot > label, #compare-slider > label {position: static; margin-bottom: 4px}
+#maps-plot img {max-height: calc(100vh - 60px); width: auto; max-width: 100%; object-fit: contain}
+#compare-slider {max-width: 100% !important; margin-left: auto; margin-right: auto}
 @media (max-width: 640px) {
   /* A phone: two pictures a row, the table scrolls inside its box, nothing wider than the screen. */
   #overview .grid-container {--grid-cols: 2 !important}
@@ -182,7 +187,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 with gr.Row():
                     add("left", gr.Dropdown(label="slider: left image", choices=[], value=None))
                     add("right", gr.Dropdown(label="slider: right image", choices=[], value=None))
-                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False))
+                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False, elem_id="compare-slider",
+                                             max_height=run.SLIDER_HEIGHT))
                 with gr.Row():
                     add("zoom_x", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x"))
                     add("zoom_y", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y"))

@@ -94,6 +94,26 @@ def test_a_finished_method_tab_shows_the_lambda_used_and_its_rule_as_a_formula(b
     page.screenshot(path=str(shots / "tv_tab.png"), full_page=True)
 
 
+def test_compare_fits_the_maps_on_screen_and_the_slider_to_its_picture(browser_page, shots):
+    """After the first test's run: the maps figure's label is above it (not over its panel titles)
+    and the figure fits the screen's height; the slider is as wide as its picture, so its handle
+    travels over the image, and its label names both sides."""
+    page = browser_page
+    page.get_by_role("tab", name="Compare").click()
+    maps = page.locator("#maps-plot img").first
+    maps.wait_for(timeout=30_000)
+    label, img = page.locator("#maps-plot > label").bounding_box(), maps.bounding_box()
+    assert label["y"] + label["height"] <= img["y"] + 1, (label, img)
+    assert img["height"] <= page.viewport_size["height"], img
+    slider = page.locator("#compare-slider")
+    slider.scroll_into_view_if_needed()
+    block, picture = slider.bounding_box(), page.locator("#compare-slider img").first.bounding_box()
+    assert abs(block["width"] - picture["width"]) <= 4, (block, picture)
+    text = page.locator("#compare-slider > label").inner_text()
+    assert "left: degraded" in text and "right: " in text, text
+    page.screenshot(path=str(shots / "compare_maps_slider.png"), full_page=True)
+
+
 def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
     page = browser_page
     page.get_by_role("tab", name="Overview").click()

@@ -309,3 +309,17 @@ def test_methods_are_listed_by_family_and_a_family_can_be_selected_at_once():
     assert picked["methods"] == common.family_members("generative") and picked["family_pick"] is None
     assert picked["preset"] is None
     assert inputs.select_family({"family_pick": None}, FakeRequest()) == {}
+
+
+def test_the_slider_names_both_sides_and_is_as_wide_as_its_picture():
+    """The slider's label says which image is on which side (after a run and after a new pick), and
+    its width follows the picture's shape, so the handle travels over the image only."""
+    import torch
+
+    images = {"degraded": torch.rand(1, 3, 40, 80), "tv": torch.rand(1, 3, 40, 80)}
+    s = run.slide({"images": images}, "tv", "degraded")
+    assert "left: tv" in s.label and "right: degraded" in s.label
+    assert s.width == 2 * run.SLIDER_HEIGHT and s.max_height == run.SLIDER_HEIGHT
+    updates = run_updates(settings(methods=("naive", "tv"), method_params={"tv": {"iterations": 20}}))
+    after = next(u["slider"] for u in updates if u.get("slider") is not None)
+    assert "left: degraded" in after.label and "right: tv" in after.label and after.width == run.SLIDER_HEIGHT

@@ -233,7 +233,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.table: table_html(results, prep.degraded_metrics),
             view.left: gr.Dropdown(choices=names, value="degraded"),
             view.right: gr.Dropdown(choices=names, value=best_right),
-            view.slider: (paths["degraded"], paths[best_right]),
+            view.slider: slider("degraded", best_right, images, paths),
             view.zoom: zoom_all(state, 0.5, 0.5, 32),
             view.results: state,
             view.status: f"Finished: {statuses}. Writing the download…",
@@ -378,10 +378,25 @@ def method_image(name: str) -> Callable[[dict[str, Any] | None], Any]:
     return fill
 
 
+SLIDER_HEIGHT = 500
+"""The comparison slider's picture height (px; Gradio's ``max_height``): its width follows the image's."""
+
+
+def slider(left: str, right: str, images: dict[str, torch.Tensor], paths: dict[str, str] | None = None) -> Any:
+    """The comparison slider with both sides named in its label, as wide as the picture it shows, so
+    the handle travels over the image and not over empty bands beside it (the page caps it at the
+    screen's width)."""
+    h, w = images[left].shape[-2:]
+    paths = paths or {}
+    return gr.ImageSlider(value=(paths.get(left) or shown(images[left]), paths.get(right) or shown(images[right])),
+                          label=f"◀ left: {left}   |   right: {right} ▶  (drag the handle)",
+                          width=round(SLIDER_HEIGHT * w / h), max_height=SLIDER_HEIGHT)
+
+
 def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> Any:
     if not state or left not in state["images"] or right not in state["images"]:
         return gr.skip()
-    return (shown(state["images"][left]), shown(state["images"][right]))
+    return slider(left, right, state["images"])
 
 
 def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[str, str]]:
