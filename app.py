@@ -43,6 +43,7 @@ CSS = """
               radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .3), transparent) right center / 14px 100% no-repeat scroll}
 .arena-table .scroll-cue {display: none; margin: 0 0 4px; font-size: 0.85em; color: var(--body-text-color-subdued)}
 .mask-help {margin-bottom: 6px}
+#preset-table table, #preset-table td, #preset-table th, #preset-table span {font-family: var(--font) !important}
 /* Compare: a figure's label sits above it, not over its panel titles; the maps grid fits the screen;
    the slider is as wide as its picture (set per run), centred, never wider than the page. */
 #maps-plot > label, #tuning-plot > label, #compare-slider > label {position: static; margin-bottom: 4px}
@@ -90,6 +91,18 @@ def _method_families(add: Callable[[str, Any], Any]) -> None:
                 value=[n for n in common.family_members(family) if n in common.DEFAULT_METHODS]))
 
 
+def _preset_browser(add: Callable[[str, Any], Any]) -> None:
+    """Every lecture preset in a table grouped by topic, with its methods and measured run time, and a
+    search over titles, methods and topics; a click picks the preset (the ``preset`` dropdown)."""
+    with gr.Accordion(f"Lecture presets: browse all {len(common.PRESETS)} by topic, or search by title, method or "
+                      "topic", open=False, elem_id="preset-browser"):
+        add("preset_search", gr.Textbox(label="search presets", placeholder="e.g. dip, deblurring, inpainting, GAN",
+                                        elem_id="preset-search"))
+        add("preset_browser", gr.Dataframe(value=common.preset_rows(), headers=common.PRESET_HEADERS, interactive=False,
+                                           wrap=True, column_widths=["17%", "48%", "20%", "15%"], max_height=440,
+                                           label="click a preset to load it", elem_id="preset-table", buttons=[]))
+
+
 def build_demo(ui: Components | None = None) -> gr.Blocks:
     """Lay out the page and wire its events; returns the Blocks (not launched). ``ui`` receives
     every named component (tests read it)."""
@@ -103,6 +116,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         add("image", gr.State(common.default_image()))
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
+        _preset_browser(add)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 with gr.Tabs():
@@ -240,6 +254,11 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                   "seconds", "tune", "observed"]),
                         *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
          .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
+        ui["preset_search"].input(ui.bind(inputs.search_presets), inputs={ui["preset_search"]},
+                                  outputs=[ui["preset_browser"]], trigger_mode="always_last", show_progress="hidden",
+                                  **PRIVATE)
+        ui["preset_browser"].select(ui.bind(inputs.browse_preset, select=True), inputs={ui["preset_search"]},
+                                    outputs=[ui["preset"]], show_progress="hidden", **PRIVATE)
         ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
                               outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,

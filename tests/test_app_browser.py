@@ -371,3 +371,26 @@ def test_phone_tap_targets_and_methods_by_family(browser_page, shots):
     assert set(ticked) == {m.label for m in METHODS if m.family == "generative"}, ticked
     page.screenshot(path=str(shots / "phone_families.png"), full_page=True)
     page.close()
+
+
+def test_the_preset_browser_finds_every_dip_preset_and_a_click_loads_one(browser_page, shots):
+    """The browser lists presets by topic with their run times; typing "DIP" leaves exactly the
+    presets that run DIP or name it, and a click on one loads it (its text and run time appear)."""
+    from ui.common import preset_rows
+
+    page = browser_page
+    page.reload()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    page.get_by_text("Lecture presets: browse all").click()
+    cells = page.locator("#preset-table .virtual-row .body-cell")
+    cells.filter(has_text="≈ ").first.wait_for(timeout=10_000)
+    page.get_by_label("search presets").press_sequentially("DIP", delay=50)
+    expected = [r[1] for r in preset_rows("DIP")]
+    title = "Deep Image Prior fits the image before the noise (CPU lecture, about a minute)"
+    assert title in expected
+    page.wait_for_function("n => document.querySelectorAll('#preset-table .virtual-row').length === n",
+                           arg=len(expected), timeout=10_000)
+    page.screenshot(path=str(shots / "preset_browser_dip.png"))
+    cells.filter(has_text=title).first.click()
+    page.get_by_text("Run time:").first.wait_for(timeout=10_000)
+    assert title in page.get_by_label("Lecture preset").input_value()

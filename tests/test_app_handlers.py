@@ -323,3 +323,25 @@ def test_the_slider_names_both_sides_and_is_as_wide_as_its_picture():
     updates = run_updates(settings(methods=("naive", "tv"), method_params={"tv": {"iterations": 20}}))
     after = next(u["slider"] for u in updates if u.get("slider") is not None)
     assert "left: degraded" in after.label and "right: tv" in after.label and after.width == run.SLIDER_HEIGHT
+
+
+def test_the_preset_browser_groups_by_topic_and_finds_presets_by_method_title_or_topic():
+    """Every preset is a row under its topic (written on the topic's first row) with its methods and
+    run time; typing a method's name or label finds every preset that runs it; a click picks it."""
+    from ui.common import PRESETS
+
+    rows = common.preset_rows()
+    assert len(rows) == len(PRESETS) and all(r[3] for r in rows)
+    assert [r[0] for r in rows if r[0]] == list(dict.fromkeys(p.topic for p in PRESETS.values()))
+    uses_dip = {p.title for p in PRESETS.values() if "dip" in [m["name"] for m in p.config.methods]}
+    for query in ("dip", "DIP", "deep image prior"):
+        found = {r[1] for r in common.preset_rows(query)}
+        assert uses_dip <= found, (query, uses_dip - found)
+    assert {r[1] for r in common.preset_rows("classical tv")} == {
+        p.title for p in PRESETS.values() if p.topic == "Classical" and "tv" in [m["name"] for m in p.config.methods]}
+    assert "no preset matches" in inputs.search_presets({"preset_search": "zzz"}, FakeRequest())["preset_browser"][0][1]
+
+    class Click:
+        row_value = rows[1]
+
+    assert inputs.browse_preset({}, FakeRequest(), Click()) == {"preset": common.PRESET_BY_TITLE[rows[1][1]]}

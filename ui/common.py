@@ -87,15 +87,40 @@ def preset_choices() -> list[tuple[str, str]]:
             for t in topics for pid, p in PRESETS.items() if p.topic == t]
 
 
+PRESET_HEADERS = ["topic", "preset", "methods", "run time"]
+
+
+def preset_rows(query: str = "") -> list[list[str]]:
+    """The preset browser's rows, grouped by topic (the topic written on its first row only): every
+    preset whose topic, title, id or methods (names and labels) contain each word of ``query``."""
+    words = str(query or "").lower().split()
+    rows: list[list[str]] = []
+    for topic in dict.fromkeys(p.topic for p in PRESETS.values()):
+        found = [p for pid, p in PRESETS.items() if p.topic == topic and all(w in _preset_text(pid, p) for w in words)]
+        rows += [[topic if i == 0 else "", p.title, ", ".join(m["name"] for m in p.config.methods), run_time(p)]
+                 for i, p in enumerate(found)]
+    return rows
+
+
+def _preset_text(pid: str, p: Preset) -> str:
+    names = [m["name"] for m in p.config.methods]
+    return " ".join([p.topic, p.title, pid, *names, *(METHODS.get(n).label for n in names if n in METHODS)]).lower()
+
+
+PRESET_BY_TITLE = {p.title: pid for pid, p in PRESETS.items()}
+
+
 def run_time(p: Preset) -> str:
     """"≈ 40 s on a CPU, 6 s on a GPU" from the measured times; the budget where none was measured."""
     known = [f"{_duration(p.seconds[k])} on a {k.upper()}" for k in ("cpu", "gpu") if k in p.seconds]
     if known:
-        return "≈ " + ", ".join(known)
+        return ("" if known[0].startswith("<") else "≈ ") + ", ".join(known)
     return f"≤ {_duration(p.config.seconds)} per method" if p.config.seconds else "time not measured"
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 

@@ -21,6 +21,7 @@ from ui.common import (
     FAMILIES,
     MAX_SECONDS,
     NO_ORACLE,
+    PRESET_BY_TITLE,
     PRESETS,
     RUN_FIRST,
     TUNE_CHOICES,
@@ -28,6 +29,7 @@ from ui.common import (
     editor_background,
     family_members,
     gallery_items,
+    preset_rows,
     run_time,
     session_of,
     ui_params,
@@ -152,6 +154,19 @@ def select_family(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
     if family not in FAMILIES:
         return {}
     return {"methods": family_members(family), "family_pick": None, **NO_PRESET}
+
+
+def search_presets(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """The preset browser shows the presets whose topic, title or methods contain every word typed."""
+    rows = preset_rows(v["preset_search"])
+    return {"preset_browser": rows or [["", "no preset matches: try a method's name, e.g. tv or dip", "", ""]]}
+
+
+def browse_preset(v: dict[str, Any], request: gr.Request, evt: gr.SelectData) -> dict[str, Any]:
+    """A cell of the preset browser clicked: its row's preset is picked (the title names it)."""
+    row = evt.row_value or []
+    pid = PRESET_BY_TITLE.get(row[1]) if len(row) > 1 else None
+    return {"preset": pid} if pid else {}
 
 
 def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
