@@ -103,6 +103,28 @@ def _preset_browser(add: Callable[[str, Any], Any]) -> None:
                                            label="click a preset to load it", elem_id="preset-table", buttons=[]))
 
 
+def _wire_families(ui: Components) -> None:
+    """A tick in a family's box sets the one ``methods`` setting; "select family" sets it to that
+    family; and the boxes show whatever sets it (a preset included)."""
+    families = ui.group(["family."])
+    for box in families:
+        box.input(ui.bind(inputs.methods_from_families), inputs=set(families), outputs=[ui["methods"]],
+                  show_progress="hidden", **PRIVATE)
+    ui["family_pick"].input(ui.bind(inputs.select_family), inputs={ui["family_pick"]}, show_progress="hidden",
+                            outputs=ui.group(["methods", "family_pick", "preset", "preset_md"]), **PRIVATE)
+    ui["methods"].change(ui.bind(inputs.family_values), inputs={ui["methods"]}, outputs=families,
+                         show_progress="hidden", **PRIVATE)
+
+
+def _wire_preset_browser(ui: Components) -> None:
+    """Typing filters the browser's rows; a click on a row picks its preset (whose change loads it)."""
+    ui["preset_search"].input(ui.bind(inputs.search_presets), inputs={ui["preset_search"]},
+                              outputs=[ui["preset_browser"]], trigger_mode="always_last", show_progress="hidden",
+                              **PRIVATE)
+    ui["preset_browser"].select(ui.bind(inputs.browse_preset, select=True), inputs={ui["preset_search"]},
+                                outputs=[ui["preset"]], show_progress="hidden", **PRIVATE)
+
+
 def build_demo(ui: Components | None = None) -> gr.Blocks:
     """Lay out the page and wire its events; returns the Blocks (not launched). ``ui`` receives
     every named component (tests read it)."""
@@ -233,15 +255,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         for name in ("degradation", *(f"family.{f}" for f in common.FAMILIES)):  # the user's own edits (not a
             ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]},  # preset's): its text goes
                            outputs=ui.group(["preset", "preset_md"]), show_progress="hidden", **PRIVATE)
-        families = ui.group(["family."])
-        for box in families:  # a tick in a family's box sets the one "methods" setting …
-            box.input(ui.bind(inputs.methods_from_families), inputs=set(families), outputs=[ui["methods"]],
-                      show_progress="hidden", **PRIVATE)
-        ui["family_pick"].input(ui.bind(inputs.select_family), inputs={ui["family_pick"]}, show_progress="hidden",
-                                outputs=ui.group(["methods", "family_pick", "preset", "preset_md"]), **PRIVATE)
+        _wire_families(ui)
         ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
-        ui["methods"].change(ui.bind(inputs.family_values), inputs={ui["methods"]}, outputs=families,  # … shown by family
-                             show_progress="hidden", **PRIVATE)
         for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
             for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
                 dependants = [f"degr.{d.name}.{p.name}" for p in common.ui_params(d) if p.applies and p.applies[0] == other]
@@ -254,11 +269,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                   "seconds", "tune", "observed"]),
                         *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
          .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
-        ui["preset_search"].input(ui.bind(inputs.search_presets), inputs={ui["preset_search"]},
-                                  outputs=[ui["preset_browser"]], trigger_mode="always_last", show_progress="hidden",
-                                  **PRIVATE)
-        ui["preset_browser"].select(ui.bind(inputs.browse_preset, select=True), inputs={ui["preset_search"]},
-                                    outputs=[ui["preset"]], show_progress="hidden", **PRIVATE)
+        _wire_preset_browser(ui)
         ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
                               outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,

@@ -82,10 +82,16 @@ def test_a_finished_method_tab_shows_the_lambda_used_and_its_rule_as_a_formula(b
     """After the previous test's run: TV's tab lists the λ its rule chose and renders the update
     rule with KaTeX; its prose names no developer file or attribute; the status cell is dark text."""
     page = browser_page
+    page.get_by_role("tab", name="Overview").click()
+    captions = page.locator("#overview").inner_text()
+    assert re.search(r"tv · \d+\.\d\d dB · SSIM 0\.\d{3}", captions), captions  # every output with its PSNR
+    page.get_by_role("tab", name="Compare").click()
     colour = page.eval_on_selector(".arena-table td.status:not(:empty)", "e => getComputedStyle(e).color")
     assert sum(int(c) for c in re.findall(r"\d+", colour)[:3]) < 3 * 90, f"the status text is light: {colour}"
     page.get_by_role("tab", name="Total variation (smoothed)").click()
-    page.get_by_text(re.compile(r"lam = 0\.\d+")).first.wait_for(timeout=10_000)
+    page.get_by_text(re.compile(r"^0\.\d+$")).first.wait_for(timeout=10_000)  # λ in the table of values used
+    used = page.get_by_text("Parameters used by the last run").first.evaluate("e => e.closest('div.block').innerText")
+    assert re.search(r"lam\t0\.\d+\tsetting", used), used  # the preset's λ, said to be a setting
     formula = page.locator(".katex").first
     formula.wait_for(timeout=10_000)
     assert "div" in formula.inner_text() and "x_{k+1}" not in formula.inner_text()

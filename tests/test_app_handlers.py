@@ -201,7 +201,8 @@ def test_overview_captions_carry_psnr_and_the_tab_the_parameters_used():
     assert any(c.startswith("tv · ") and " dB · SSIM " in c for c in captions), captions
     assert any(c.startswith("degraded · ") and " dB" in c for c in captions), captions
     tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
-    assert "*Parameters used:* lam = " in tab and "iterations = 20" in tab
+    assert "| lam | 0." in tab and "| iterations | 20 | setting |" in tab, tab
+    assert re.search(r"\| lam \| [0-9.e-]+ \| rule: from the problem \|", tab), tab
     from arena.runner import MethodResult
 
     long = MethodResult("x", "x", "x", {}, message="word " * 40, metrics={"psnr": 25.0})
@@ -345,3 +346,9 @@ def test_the_preset_browser_groups_by_topic_and_finds_presets_by_method_title_or
         row_value = rows[1]
 
     assert inputs.browse_preset({}, FakeRequest(), Click()) == {"preset": common.PRESET_BY_TITLE[rows[1][1]]}
+
+
+def test_a_tuned_lambda_is_marked_as_tuned_in_the_method_tab():
+    updates = run_updates(settings(methods=("tv",), method_params={"tv": {"iterations": 20}}, tune="auto"))
+    tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
+    assert re.search(r"\| lam \| [0-9.e-]+ \| tuned \(auto\) \|", tab), tab

@@ -224,6 +224,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         best_right = max((k for k in names if k not in ("clean", "degraded")),
                          key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
         state = {"images": images, "order": names}
+        asked = {m.get("key") or m["name"]: m.get("params") or {} for m in prep.config.methods}
         # clean and degraded were encoded by the start event; only the results are new pictures
         paths = {name: path for path, name in live["fixed"]} | {k: shown(x) for k, x in images.items()
                                                                if k not in ("clean", "degraded")}
@@ -240,8 +241,8 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.run: gr.Button(interactive=True),
             view.overview: [(path, caption(k, results.get(k), prep.degraded_metrics)) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
-            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r)}" for k, r in results.items()
-               if r.name in view.progress and k in tracker.methods},
+            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r, asked.get(k))}"
+               for k, r in results.items() if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
         save(prep, results, out, lesson=verdicts)
@@ -265,11 +266,21 @@ def caption(key: str, result: Any, degraded: dict[str, Any]) -> str:
     return key
 
 
-def used_params(result: Any) -> str:
-    """Every parameter value the last run used — rules applied, tuned and planned values included."""
-    shown = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in result.params.items()
-                      if not (isinstance(v, str) and not v))
-    return f"*Parameters used:* {shown}" if shown else ""
+def used_params(result: Any, requested: dict[str, Any] | None = None) -> str:
+    """Every parameter value the last run used, in a table that says where each came from: a value
+    the user set, the method's rule applied to this problem (an adaptive parameter left at "auto"),
+    or the tuner (with the values it chose, a joint σ_d included)."""
+    tuned = (result.tuning or {}).get("params") or {}
+    rows = []
+    for k, v in result.params.items():
+        if isinstance(v, str) and not v:
+            continue
+        asked = (requested or {}).get(k)
+        how = (f"tuned ({result.tuning['mode']})" if k in tuned else
+               "rule: from the problem" if requested is not None and (asked is None or asked == "auto") else "setting")
+        rows.append(f"| {k} | {v:.4g} | {how} |" if isinstance(v, float) else f"| {k} | {v} | {how} |")
+    return ("*Parameters used by the last run:*\n\n| parameter | value | set by |\n|---|---|---|\n" + "\n".join(rows)
+            if rows else "")
 
 
 def lesson_verdicts(pid: str | None, results: dict[str, Any], prep: Prepared, seconds: float) -> list[Verdict] | None:
