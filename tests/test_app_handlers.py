@@ -14,6 +14,7 @@ from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
 from ui import common, inputs, run  # noqa: E402
 from ui.registry import SETTINGS, Components  # noqa: E402
+from ui.text import user_text  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 VIEW = run.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
@@ -287,7 +288,7 @@ def test_user_text_takes_out_developer_references_and_keeps_the_sentence():
     doc = ("Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): fitted "
            "(``benchmarks/DEFAULTS.md``). Holes start from their fill (:func:`arena.solvers.fair_start`), "
            "rolled back beyond ``BACKTRACK_DB``; see ``step``.")
-    assert common.user_text(doc, {"BACKTRACK_DB": 5.0}) == (
+    assert user_text(doc, {"BACKTRACK_DB": 5.0}) == (
         "Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²)): fitted. Holes start from their fill, "
         "rolled back beyond 5; see `step`.")
 
@@ -352,3 +353,14 @@ def test_a_tuned_lambda_is_marked_as_tuned_in_the_method_tab():
     updates = run_updates(settings(methods=("tv",), method_params={"tv": {"iterations": 20}}, tune="auto"))
     tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
     assert re.search(r"\| lam \| [0-9.e-]+ \| tuned \(auto\) \|", tab), tab
+
+
+def test_no_widget_help_names_a_developer_file_or_attribute():
+    """A widget's help line (its info) is the parameter's help without developer references: DIP's
+    precision once cited a benchmark file, the RIM's consistency a core module."""
+    from ui.widgets import param_widget
+
+    for owner in [*METHODS, *DEGRADATIONS]:
+        for p in common.ui_params(owner):
+            info = param_widget(owner.name, p).info or ""
+            assert not DEVELOPER_NAMES.search(info), (owner.name, p.name, DEVELOPER_NAMES.findall(info))

@@ -4,9 +4,7 @@ content, and how a picture becomes a file the page shows."""
 from __future__ import annotations
 
 import math
-import re
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
@@ -25,6 +23,7 @@ from arena.params import Param
 from arena.presets import Preset, load_presets
 from ui.images import png_file
 from ui.session import Runs
+from ui.text import user_text
 
 load_methods()
 PRESETS = load_presets()
@@ -150,29 +149,6 @@ def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
     return [p for p in d.params if not p.server_path]
 
 
-DEVELOPER_REF = re.compile(r"(?::\w+:)?`{1,2}(?:[\w.\-]*/[\w.\-/]*|[\w\-]+\.(?:py|md|pth|json|toml)|python -m [^`]*|"
-                           r"~?[A-Za-z_]\w*\.[A-Za-z_][\w.]*|\w+\([^`]*\))`{1,2}")
-"""A file, module or code name in a docstring (``benchmarks/DEFAULTS.md``, ``Problem.sigma_eff``,
-:func:`arena.solvers.fair_start`, ``tune_oracle(joint=...)``): for developers, left out of what the
-page shows."""
-PLAIN_PATH = re.compile(r",?\s*\b(?:[\w\-]+/)+[\w\-*]+\.(?:py|md|json|toml)\b|\(\s*(?:[\w\-]+/)*[\w\-]+\.(?:py|md)\s*\)")
-"""The same, unquoted (a parameter's help: "(arena/data_proximal.py)", ", benchmarks/SKIPNET.md")."""
-CONSTANT = re.compile(r"`{1,2}([A-Z][A-Z0-9_]{2,})`{1,2}")
-
-
-def user_text(doc: str, constants: Mapping[str, Any] | None = None) -> str:
-    """A docstring's prose as the page shows it: developer references taken out, with the brackets
-    and separators they leave behind; a module constant (``DEEPRED_PATIENCE``) becomes its value
-    from ``constants``; sphinx roles and double backticks become plain code."""
-    consts = constants or {}
-    text = CONSTANT.sub(lambda k: f"{consts[k[1]]:g}" if isinstance(consts.get(k[1]), (int, float)) else "", doc)
-    text = PLAIN_PATH.sub("", DEVELOPER_REF.sub("", text))
-    for pattern, repl in ((r"\(\s*[,;]?\s*\)", ""), (r"\(\s*[,;]\s*", "("), (r"\s*[,;]\s*\)", ")"),
-                          (r"\s+([,;:.)])", r"\1"), (r" {2,}", " "), (r":\w+:`", "`"), (r"``", "`")):
-        text = re.sub(pattern, repl, text)
-    return text
-
-
 LATEX = [{"left": "$$", "right": "$$", "display": True}]
 """How the method tabs' Markdown marks a formula."""
 
@@ -186,7 +162,7 @@ def teaching_text(m: type[Method]) -> str:
                     vars(sys.modules[m.__module__]))
     rule = f"**Update rule.**\n\n$$\n{m.rule}\n$$\n\n" if m.rule else "**Update rule.** "
     params = "\n".join(f"- **{p.name}** ({'default from the problem' if p.adaptive else f'default {p.default}'}"
-                       f"{', tunable' if p.tunable else ''}): {user_text(p.help)}" for p in m.params) or "- none"
+                       f"{', tunable' if p.tunable else ''}): {user_text(p.help)}" for p in ui_params(m)) or "- none"
     domain = f"\n\n**Domain.** {user_text(m.domain_note)}" if m.domain_note else ""
     return f"{rule}{doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
 
