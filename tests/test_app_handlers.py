@@ -278,7 +278,8 @@ def test_a_method_tab_shows_its_rule_as_a_formula_and_no_developer_names(m):
     names no file, module, attribute or constant of the code (``Problem.sigma_eff``,
     ``benchmarks/DEFAULTS.md``) — a constant the prose needs is shown by its value."""
     text = common.teaching_text(m)
-    assert m.rule and text.startswith(f"**Update rule.**\n\n$$\n{m.rule}\n$$"), text[:200]
+    assert m.rule, f"{m.name}: declare its update rule in LaTeX as `rule = r\"...\"` on the class"
+    assert text.startswith(f"**Update rule.**\n\n$$\n{m.rule}\n$$"), text[:200]
     prose = text.split("$$")[-1]
     assert not DEVELOPER_NAMES.search(prose), DEVELOPER_NAMES.findall(prose)
     assert "()" not in prose and " :" not in prose
