@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 with suppress(ImportError):  # on a ZeroGPU Space, spaces must come before torch initialises CUDA
     import spaces  # noqa: F401
@@ -35,14 +37,28 @@ CSS = """
 .arena-table th, .arena-table td {padding: 4px 10px; border-bottom: 1px solid var(--border-color-primary); text-align: right}
 .arena-table td:first-child, .arena-table th:first-child {text-align: left}
 .arena-table td.best {font-weight: 700; background: var(--color-accent-soft)}
-.arena-table td.status {text-align: left; font-size: 0.85em; white-space: nowrap}
-.arena-table {overflow-x: auto; max-width: 100%}
+.arena-table td.status, .arena-table th.status {text-align: left; white-space: nowrap; color: var(--body-text-color)}
+.arena-table {max-width: 100%}
+/* The table scrolls inside its own box; shadows at its edges show there is more to either side. */
+.arena-table .table-scroll {overflow-x: auto; max-width: 100%;
+  background: linear-gradient(to right, var(--background-fill-primary) 30%, transparent) left center / 40px 100% no-repeat local,
+              linear-gradient(to left, var(--background-fill-primary) 30%, transparent) right center / 40px 100% no-repeat local,
+              radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, .3), transparent) left center / 14px 100% no-repeat scroll,
+              radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .3), transparent) right center / 14px 100% no-repeat scroll}
+.arena-table .scroll-cue {display: none; margin: 0 0 4px; font-size: 0.85em; color: var(--body-text-color-subdued)}
 .mask-help {margin-bottom: 6px}
+#preset-table table, #preset-table td, #preset-table th, #preset-table span {font-family: var(--font) !important}
+/* Compare: a figure's label sits above it, not over its panel titles; the maps grid fits the screen;
+   the slider is as wide as its picture (set per run), centred, never wider than the page. */
+#maps-plot > label, #tuning-plot > label, #compare-slider > label {position: static; margin-bottom: 4px}
+#maps-plot img {max-height: calc(100vh - 60px); width: auto; max-width: 100%; object-fit: contain}
+#compare-slider {max-width: 100% !important; margin-left: auto; margin-right: auto}
 @media (max-width: 640px) {
   /* A phone: two pictures a row, the table scrolls inside its box, nothing wider than the screen. */
   #overview .grid-container {--grid-cols: 2 !important}
   .gradio-container {padding: 4px !important; overflow-x: hidden}
   .arena-table table {font-size: 0.8em}
+  .arena-table .scroll-cue {display: block}
   #tuning-plot img, #maps-plot img {width: 100%; height: auto}
   /* The convergence figure keeps a readable size and scrolls sideways inside its own box. */
   #convergence-plot {overflow-x: auto !important}
@@ -53,8 +69,64 @@ CSS = """
   #run-bar {position: fixed !important; left: 0; right: 0; bottom: 0; z-index: 100; margin: 0 !important;
             padding: 6px 8px; background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, .2)}
   .gradio-container {padding-bottom: 64px !important}
+  /* Tap targets of at least 40 px: buttons, tabs, every tick box and radio choice with its label (not the
+     hidden copies of the tabs by which Gradio measures whether they fit). */
+  label:has(input[type=checkbox]), label:has(input[type=radio]) {min-height: 40px; display: flex !important;
+    align-items: center; box-sizing: border-box}
+  .tab-container:not(.visually-hidden) > button, .overflow-menu > button, button.label-wrap, button.icon-button,
+  button.reset-button, #run-bar button {
+    min-height: 40px !important; min-width: 40px}
 }
 """
+
+
+def _method_families(add: Callable[[str, Any], Any]) -> None:
+    """The method list by family (``Method.family``), a box each, and a "select family" pick. The
+    comparison reads one hidden ``methods`` list; the boxes show it and set it."""
+    add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=common.DEFAULT_METHODS,
+                                    visible=False))
+    with gr.Group(elem_id="method-families"):
+        gr.Markdown("**Methods**, by family", elem_classes=["families-title"])
+        add("family_pick", gr.Radio(choices=list(common.FAMILIES), value=None, label="select family (ticks all of "
+                                    "one family, unticks the others)", elem_id="family-pick"))
+        for family, label in common.FAMILIES.items():
+            add(f"family.{family}", gr.CheckboxGroup(
+                choices=[(m.label, m.name) for m in METHODS if m.family == family], label=label,
+                value=[n for n in common.family_members(family) if n in common.DEFAULT_METHODS]))
+
+
+def _preset_browser(add: Callable[[str, Any], Any]) -> None:
+    """Every lecture preset in a table grouped by topic, with its methods and measured run time, and a
+    search over titles, methods and topics; a click picks the preset (the ``preset`` dropdown)."""
+    with gr.Accordion(f"Lecture presets: browse all {len(common.PRESETS)} by topic, or search by title, method or "
+                      "topic", open=False, elem_id="preset-browser"):
+        add("preset_search", gr.Textbox(label="search presets", placeholder="e.g. dip, deblurring, inpainting, GAN",
+                                        elem_id="preset-search"))
+        add("preset_browser", gr.Dataframe(value=common.preset_rows(), headers=common.PRESET_HEADERS, interactive=False,
+                                           wrap=True, column_widths=["17%", "48%", "20%", "15%"], max_height=440,
+                                           label="click a preset to load it", elem_id="preset-table", buttons=[]))
+
+
+def _wire_families(ui: Components) -> None:
+    """A tick in a family's box sets the one ``methods`` setting; "select family" sets it to that
+    family; and the boxes show whatever sets it (a preset included)."""
+    families = ui.group(["family."])
+    for box in families:
+        box.input(ui.bind(inputs.methods_from_families), inputs=set(families), outputs=[ui["methods"]],
+                  show_progress="hidden", **PRIVATE)
+    ui["family_pick"].input(ui.bind(inputs.select_family), inputs={ui["family_pick"]}, show_progress="hidden",
+                            outputs=ui.group(["methods", "family_pick", "preset", "preset_md"]), **PRIVATE)
+    ui["methods"].change(ui.bind(inputs.family_values), inputs={ui["methods"]}, outputs=families,
+                         show_progress="hidden", **PRIVATE)
+
+
+def _wire_preset_browser(ui: Components) -> None:
+    """Typing filters the browser's rows; a click on a row picks its preset (whose change loads it)."""
+    ui["preset_search"].input(ui.bind(inputs.search_presets), inputs={ui["preset_search"]},
+                              outputs=[ui["preset_browser"]], trigger_mode="always_last", show_progress="hidden",
+                              **PRIVATE)
+    ui["preset_browser"].select(ui.bind(inputs.browse_preset, select=True), inputs={ui["preset_search"]},
+                                outputs=[ui["preset"]], show_progress="hidden", **PRIVATE)
 
 
 def build_demo(ui: Components | None = None) -> gr.Blocks:
@@ -70,6 +142,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         add("image", gr.State(common.default_image()))
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
+        _preset_browser(add)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 with gr.Tabs():
@@ -117,8 +190,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                     add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
                                              elem_id="degraded-image"))
                 add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
-                add("methods", gr.CheckboxGroup(choices=[(m.label, m.name) for m in METHODS], value=common.DEFAULT_METHODS,
-                                                label="Methods"))
+                _method_families(add)
                 for m in METHODS:
                     with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
                                                            visible=m.name in common.DEFAULT_METHODS and bool(common.ui_params(m)))):
@@ -155,7 +227,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                 with gr.Row():
                     add("left", gr.Dropdown(label="slider: left image", choices=[], value=None))
                     add("right", gr.Dropdown(label="slider: right image", choices=[], value=None))
-                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False))
+                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False, elem_id="compare-slider",
+                                             max_height=run.SLIDER_HEIGHT))
                 with gr.Row():
                     add("zoom_x", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x"))
                     add("zoom_y", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y"))
@@ -169,7 +242,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                         interactive=False, height=360))
                         with gr.Column():
                             add(f"progress.{m.name}", gr.Markdown("not run yet"))
-                            gr.Markdown(common.teaching_text(m))
+                            gr.Markdown(common.teaching_text(m), latex_delimiters=common.LATEX)
 
         # ---- events: inputs and outputs by name ---------------------------------------------
         settings = set(ui.group(SETTINGS))
@@ -183,9 +256,10 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
             ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"], ui["observed"]},
                               outputs=[*pick_outputs, ui[source]], **PRIVATE)
         ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
-        for name in ("degradation", "methods"):  # the user's own edits (not a preset's): its text goes
-            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]}, outputs=ui.group(["preset", "preset_md"]),
-                           show_progress="hidden", **PRIVATE)
+        for name in ("degradation", *(f"family.{f}" for f in common.FAMILIES)):  # the user's own edits (not a
+            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]},  # preset's): its text goes
+                           outputs=ui.group(["preset", "preset_md"]), show_progress="hidden", **PRIVATE)
+        _wire_families(ui)
         ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
         for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
             for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
@@ -199,6 +273,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                   "seconds", "tune", "observed"]),
                         *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
          .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
+        _wire_preset_browser(ui)
         ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
                               outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
         show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,

@@ -91,6 +91,10 @@ class Method(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     order: ClassVar[int] = 100
     """Listing position (baselines first, then classical, then learned)."""
+    family: ClassVar[str] = "classical"
+    """Where the page lists it: "classical", "deep priors", "learned" or "generative"."""
+    rule: ClassVar[str] = ""
+    """The update rule (or estimator) in LaTeX, which the page renders as a formula."""
     iterative: ClassVar[bool] = True
     """False for a method that is one computation, not an iteration (a naive inverse, a supervised
     network's forward pass): it has no ``iterations`` parameter."""

@@ -219,9 +219,14 @@ def residual_image(problem: object, x: object) -> np.ndarray:
         return r[0].mean(0).float().cpu().numpy()
 
 
+MAPS_COLUMNS = 4
+"""Methods per row of the maps figure: a grid a projector shows at once, not one tall column."""
+
+
 def maps_figure(problem: object, results: Mapping[str, object], clean: object | None) -> Figure | None:
-    """One row per method: its residual map A(x̂) − y (signed, one colour scale for all methods)
-    and, when the clean image is known, its error map |x̂ − x| (RMS over channels, one scale).
+    """Residual maps A(x̂) − y (signed, one colour scale for all methods) in one grid and, when the
+    clean image is known, error maps |x̂ − x| (RMS over channels, one scale) in a second, each with
+    its title and colour bar; up to :data:`MAPS_COLUMNS` methods a row.
     Structure in a residual means the method ignored data (edges) or fitted the noise (flat)."""
     rows = [(k, r.x) for k, r in results.items() if getattr(r, "x", None) is not None]  # type: ignore[attr-defined]
     if not rows:
@@ -230,20 +235,22 @@ def maps_figure(problem: object, results: Mapping[str, object], clean: object | 
     err = {k: (x - clean).pow(2).mean(1)[0].sqrt().float().cpu().numpy() for k, x in rows} if clean is not None else {}
     r_max = float(np.percentile(np.abs(np.concatenate([v.ravel() for v in res.values()])), 99.5)) or 1e-6
     e_max = float(np.percentile(np.concatenate([v.ravel() for v in err.values()]), 99.5)) if err else 0.0
-    cols = 2 if err else 1
-    fig = Figure(figsize=(3.4 * cols + 1.2, 3.0 * len(rows)), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(rows), cols, squeeze=False))
-    r_im = e_im = None
-    for (key, _), ax_row in zip(rows, axes, strict=True):
-        r_im = ax_row[0].imshow(res[key], cmap="RdBu_r", vmin=-r_max, vmax=r_max, interpolation="nearest")
-        ax_row[0].set_title(f"{display_key(key, results[key])}: A(x̂) − y", fontsize=9)
-        if err:
-            e_im = ax_row[1].imshow(err[key], cmap="magma", vmin=0, vmax=e_max or 1e-6, interpolation="nearest")
-            ax_row[1].set_title(f"{display_key(key, results[key])}: |x̂ − x|", fontsize=9)
-        for ax in ax_row:
+    kinds = [("Residual maps A(x̂) − y", res, "RdBu_r", (-r_max, r_max), "residual (0–1 scale)")]
+    if err:
+        kinds.append(("Error maps |x̂ − x|", err, "magma", (0.0, e_max or 1e-6), "error (0–1 scale)"))
+    grid = -(-len(rows) // MAPS_COLUMNS)
+    cols = -(-len(rows) // grid)  # rows as even as they can be: 5 methods are 3 + 2, not 4 + 1
+    fig = Figure(figsize=(2.7 * cols + 1.3, (2.7 * grid + 0.5) * len(kinds)), layout="constrained")
+    for sub, (title, maps, cmap, (lo, hi), bar) in zip(fig.subfigures(len(kinds), 1, squeeze=False)[:, 0], kinds,
+                                                          strict=True):
+        sub.suptitle(f"{title}, one colour scale", fontsize=10)
+        axes = sub.subplots(grid, cols, squeeze=False).ravel()
+        for ax, (key, _) in zip(axes, rows, strict=False):
+            im = ax.imshow(maps[key], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+            ax.set_title(display_key(key, results[key]), fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.colorbar(r_im, ax=axes[:, 0], shrink=0.6, label="residual (0–1 scale)")
-    if e_im is not None:
-        fig.colorbar(e_im, ax=axes[:, 1], shrink=0.6, label="error (0–1 scale)")
+        for ax in axes[len(rows):]:
+            ax.remove()
+        sub.colorbar(im, ax=list(axes[:len(rows)]), shrink=0.8, label=bar)
     return fig

@@ -22,6 +22,8 @@ class Csgm(GenerativePrior):
     """
 
     name = "csgm"
+    family = "generative"
+    rule = r"\hat x = G(\hat z),\qquad \hat z = \arg\min_z \|A\,G(z) - y\|^2 + \lambda\|z\|^2"
     label = "CSGM (Bora et al.)"
     reference = "Bora, Jalal, Price & Dimakis, Compressed Sensing using Generative Models, ICML 2017"
     order = 81

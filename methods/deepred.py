@@ -60,6 +60,9 @@ class DeepRED(Method):
     """
 
     name = "deepred"
+    family = "deep priors"
+    rule = (r"\min_{\theta, x}\ \tfrac12\|A f_\theta(z) - y\|^2 + "
+            r"\tfrac{\lambda}{2}\,x^\top(x - D(x))\quad\text{s.t. } x = f_\theta(z)\ \text{(ADMM)}")
     label = "DeepRED (DIP + RED, ADMM)"
     reference = "Mataev, Elad & Milanfar, DeepRED: Deep Image Prior Powered by RED, ICCV Workshops 2019"
     order = 80

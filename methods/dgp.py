@@ -25,7 +25,7 @@ class DeepGenerativePrior(GenerativePrior):
 
     As the reference code (XingangPan/deep-generative-prior, ``run_SR.sh``): the data term in its
     units, its ½‖z‖² term with w = 0.02, one Adam with β₁ = 0 through all stages. Departures, each
-    measured on four training faces in ``benchmarks/DGP.md`` (``python -m benchmarks.bench_dgp``):
+    measured on four training faces (``benchmarks/DGP.md``, ``python -m benchmarks.bench_dgp``):
 
     - β = 0.1, not the reference's 1 (a larger β loses on all three tasks and on MRI).
     - One learning rate per parameter set in every stage (``schedule=constant``: θ at ``tune_lr``,
@@ -41,6 +41,9 @@ class DeepGenerativePrior(GenerativePrior):
     """
 
     name = "dgp"
+    family = "generative"
+    rule = (r"\min_{z,\,\theta}\ \tfrac{4}{n}\|A G_\theta(z) - y\|^2 + \beta\sum_l "
+            r"\|D_l(A G_\theta(z)) - D_l(y)\|_1 + \tfrac{w}{2n_z}\|z\|^2")
     label = "Deep Generative Prior (z and θ)"
     reference = ("Pan, Zhan, Dai, Lin, Loy & Luo, Exploiting Deep Generative Prior for Versatile Image "
                  "Restoration and Manipulation, ECCV 2020 / TPAMI 2022")

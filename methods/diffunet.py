@@ -42,6 +42,9 @@ class PublishedDiffusion(Method):
     """
 
     name = "diffunet"
+    family = "generative"
+    rule = (r"x \sim p(x \mid y):\quad \hat x_0 = \mathbb{E}[x_0 \mid x_t],\quad z = \arg\min_z \|y - A(z)\|^2 + "
+            r"\rho_t\|z - \hat x_0\|^2,\quad x_{t-1} \leftarrow z \text{ re-noised}")
     label = "Diffusion, published model (DiffPIR / DPS, deepinv)"
     reference = ("Zhu et al., Denoising Diffusion Models for Plug-and-Play Image Restoration, CVPR 2023; "
                  "Chung et al., Diffusion Posterior Sampling, ICLR 2023; Dhariwal & Nichol, Diffusion Models "

@@ -44,6 +44,9 @@ class Diffusion(GenerativePrior):
     """
 
     name = "diffusion"
+    family = "generative"
+    rule = (r"x \sim p(x \mid y):\quad \hat x_0 = \mathbb{E}[x_0 \mid x_t],\quad z = \arg\min_z \|y - A(z)\|^2 + "
+            r"\rho_t\|z - \hat x_0\|^2,\quad x_{t-1} \leftarrow z \text{ re-noised}")
     label = "Diffusion posterior sampling (DiffPIR / DPS)"
     reference = ("Zhu et al., Denoising Diffusion Models for Plug-and-Play Image Restoration, CVPR 2023; "
                  "Chung et al., Diffusion Posterior Sampling for General Noisy Inverse Problems, ICLR 2023")

@@ -68,6 +68,9 @@ class DeepImagePrior(Method):
     """
 
     name = "dip"
+    family = "deep priors"
+    rule = (r"\hat x = f_{\theta^*}(z),\qquad \theta^* \approx \arg\min_\theta \|A(f_\theta(z + \eta)) - y\|^2\ "
+            r"\text{(Adam, stopped early)}")
     label = "Deep Image Prior"
     reference = "Ulyanov, Vedaldi & Lempitsky, Deep Image Prior, CVPR 2018 (and IJCV 2020)"
     order = 60

@@ -30,6 +30,8 @@ class DirectNetwork(Method):
     """
 
     name = "direct"
+    family = "learned"
+    rule = r"\hat x = f_\omega(y)\quad\text{(trained on pairs } (x, y) \text{ of one degradation)}"
     label = "Direct network (one degradation)"
     reference = ("no paper: our supervised end-to-end baseline (the 'data-driven, direct' approach that "
                  "learned gradient descent is set against), built on the RIM's cell of Putzky & Welling, "

@@ -35,6 +35,9 @@ class GanPrior(GenerativePrior):
     """
 
     name = "gan"
+    family = "generative"
+    rule = (r"\hat x = G(\hat z),\qquad \hat z = \arg\min_z \|W \odot (y - A(G(z)))\|_1 + "
+            r"\lambda\big[\log(1 - D(G(z))) - \log D(G(z))\big] + \tfrac12\|z\|^2")
     label = "GAN prior (Yeh et al.)"
     reference = ("Yeh, Lim, Chen, Schwing, Hasegawa-Johnson & Do, Image Restoration with Deep Generative "
                  "Models, ICASSP 2018; Yeh et al., Semantic Image Inpainting with Deep Generative Models, CVPR 2017")

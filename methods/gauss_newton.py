@@ -33,6 +33,8 @@ class GaussNewton(Method):
     """
 
     name = "gauss_newton"
+    rule = (r"x_{k+1} = x_k + t\,\delta_k,\qquad (J^\top J + "
+            r"\lambda\nabla^2 R(x_k))\,\delta_k = -\big(J^\top r(x_k) + \lambda\nabla R(x_k)\big)")
     label = "Gauss–Newton (regularised)"
     reference = ("Nocedal & Wright, Numerical Optimization, 2nd ed., Springer 2006, ch. 10 (Gauss–Newton); "
                  "Björck, Numerical Methods for Least Squares Problems, SIAM 1996, ch. 9")

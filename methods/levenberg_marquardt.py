@@ -24,6 +24,8 @@ class LevenbergMarquardt(Method):
     """
 
     name = "levenberg_marquardt"
+    rule = (r"(J^\top J + \lambda\nabla^2 R(x_k) + \mu_k I)\,\delta_k = -\big(J^\top r(x_k) + "
+            r"\lambda\nabla R(x_k)\big),\qquad x_{k+1} = x_k + \delta_k \text{ if } F \text{ decreases}")
     label = "Levenberg–Marquardt"
     reference = ("Levenberg 1944; Marquardt 1963; Madsen, Nielsen & Tingleff, Methods for Non-Linear Least "
                  "Squares Problems, 2004; Burger & Kaltenbacher 2006")

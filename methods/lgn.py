@@ -25,6 +25,9 @@ class LearnedGaussNewton(Method):
     """
 
     name = "lgn"
+    family = "learned"
+    rule = (r"x_{t+1} = x_t + g_\omega(d_t, x_t, \sigma;\ h_t),\qquad d_t \approx -(J^\top J + "
+            r"\delta I)^{-1} J^\top(\varphi(x_t) - y)")
     label = "Learned Gauss–Newton"
     reference = ("the RIM of Putzky & Welling, Recurrent Inference Machines for Solving Inverse Problems, 2017, "
                  "fed Gauss–Newton directions as in Burger & Kaltenbacher, Regularizing Newton–Kaczmarz methods "

@@ -26,6 +26,7 @@ class LeastSquares(Method):
     """
 
     name = "lsq"
+    rule = r"x_{k+1} = x_k - \tau\,A^\top(Ax_k - y),\qquad \tau = \text{step}/\|A\|^2"
     label = "Least squares (no prior)"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024; Landweber, 1951"
     order = 20

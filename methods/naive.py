@@ -20,6 +20,7 @@ class Naive(Method):
     """
 
     name = "naive"
+    rule = r"\hat x = x_0(y)\quad\text{(the degradation's first estimate: } y,\ A^\top y,\ \text{bicubic}, \ldots)"
     label = "Naive inverse"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024"
     order = 10

@@ -25,6 +25,7 @@ class ProjectedGradient(Method):
     """
 
     name = "pgd"
+    rule = r"u_{k+1} = P_C\big(u_k - \tau\nabla R(u_k)\big),\qquad C = \{u : Au = y\}"
     label = "Projected gradient (constrained)"
     reference = "Leclaire, Restoration with Generative Priors (course), 2024"
     order = 50

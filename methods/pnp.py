@@ -53,6 +53,8 @@ class PlugAndPlay(Method):
     """
 
     name = "pnp"
+    family = "deep priors"
+    rule = r"x_k = \arg\min_x \|y - Ax\|^2 + \mu_k\|x - z_{k-1}\|^2,\qquad z_k = D(x_k;\,\sigma_k)"
     label = "Plug-and-play (DPIR, HQS)"
     reference = ("Zhang, Li, Zuo, Zhang, Van Gool & Timofte, Plug-and-Play Image Restoration with Deep "
                  "Denoiser Prior, IEEE TPAMI 2021")

@@ -30,6 +30,8 @@ class ReconstructAnything(Method):
     """
 
     name = "ram"
+    family = "learned"
+    rule = r"\hat x = R_\theta(y, A)\quad\text{(one forward pass of a network told the operator)}"
     label = "RAM (published, deepinv)"
     reference = ("Terris, Hurault, Song & Moreau, Reconstruct Anything Model: a lightweight foundation model "
                  "for computational imaging, 2025 (weights: BSD-3-Clause, via DeepInverse)")

@@ -47,7 +47,7 @@ class RED(Method):
     pixels have no measurement at all (inpainting), the iteration starts from a harmonic fill of
     the holes (``start=smooth``): a patch denoiser cannot fill holes that stay at zero. λ and σ_d
     interact (a larger λ wants a gentler denoiser), so σ_d is declared tunable after λ:
-    ``arena.tuning``'s oracle searches both when asked (``tune_oracle(joint=...)``).
+    the oracle tuning searches both when asked (``arena.tuning``, ``tune_oracle(joint=...)``).
 
     Limit on denoising with NLM: the fixed point x = (y + λ D(x))/(1 + λ) keeps a share of y's
     noise at small λ, and at large λ iterates D, and DeepRED's NLM (which subtracts 2σ_d² from its
@@ -66,6 +66,9 @@ class RED(Method):
     """
 
     name = "red"
+    family = "deep priors"
+    rule = (r"A^\top(Ax - y) + \lambda\,(x - D(x)) = 0:\qquad (A^\top A + \lambda I)\,x_{k+1} = A^\top y + "
+            r"\lambda D(x_k)")
     label = "RED (regularization by denoising)"
     reference = ("Romano, Elad & Milanfar, The Little Engine That Could: Regularization by Denoising (RED), "
                  "SIAM J. Imaging Sci. 2017")

@@ -32,6 +32,8 @@ class RecurrentInferenceMachine(Method):
     """
 
     name = "rim"
+    family = "learned"
+    rule = r"x_{t+1} = x_t + g_\omega\big(\nabla_x \tfrac12\|Ax_t - y\|^2 / L,\ x_t,\ \sigma;\ h_t\big)"
     label = "Recurrent Inference Machine"
     reference = ("Putzky & Welling, Recurrent Inference Machines for Solving Inverse Problems, 2017; "
                  "Adler & Öktem, Solving ill-posed inverse problems using iterative deep neural networks, 2017; "

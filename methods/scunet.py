@@ -27,6 +27,9 @@ class SCUNetMethod(Method):
     """
 
     name = "scunet"
+    family = "learned"
+    rule = (r"\hat x = f_\theta(y),\qquad \theta = \arg\min_\theta \mathbb{E}\,\|f_\theta(y) - x\|^2\ "
+            r"\text{(blind: given no } \sigma)")
     label = "SCUNet (published denoiser, deepinv)"
     reference = ("Zhang, Li, Liang, Cao, Zhang, Tang, Timofte & Van Gool, Practical Blind Image Denoising via "
                  "Swin-Conv-UNet and Data Synthesis, Machine Intelligence Research 2023 (weights: Apache-2.0, "

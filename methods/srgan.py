@@ -24,6 +24,9 @@ class SRGANMethod(SupervisedSR):
     """
 
     name = "srgan"
+    family = "learned"
+    rule = (r"\hat x = f_\theta(y),\qquad \theta = \arg\min_\theta \|\mathrm{VGG}(f_\theta(y)) - "
+            r"\mathrm{VGG}(x)\|^2 - \lambda\log D(f_\theta(y))")
     label = "SRGAN (VGG + adversarial)"
     reference = ("Ledig et al., Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial "
                  "Network, CVPR 2017; Blau & Michaeli, The Perception-Distortion Tradeoff, CVPR 2018")

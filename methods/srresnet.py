@@ -18,6 +18,8 @@ class SRResNetMethod(SupervisedSR):
     """
 
     name = "srresnet"
+    family = "learned"
+    rule = r"\hat x = f_\theta(y),\qquad \theta = \arg\min_\theta \mathbb{E}\,\|f_\theta(y) - x\|^2"
     label = "SRResNet (MSE)"
     reference = ("Ledig, Theis, Huszár, Caballero, Cunningham, Acosta, Aitken, Tejani, Totz, Wang & Shi, "
                  "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network, CVPR 2017")

@@ -39,6 +39,8 @@ class Tikhonov(Method):
     """
 
     name = "tikhonov"
+    rule = (r"\hat x = \arg\min_x \tfrac12\|Ax - y\|^2 + \tfrac{\lambda}{2}\|\nabla x\|^2 \iff (A^\top A + "
+            r"\lambda\nabla^\top\nabla)\,\hat x = A^\top y")
     label = "Tikhonov / Wiener"
     reference = "Tikhonov & Arsenin, 1977; Wiener, 1949; Leclaire, Restoration with Generative Priors, 2024"
     order = 30

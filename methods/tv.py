@@ -31,6 +31,8 @@ class TotalVariation(Method):
     """
 
     name = "tv"
+    rule = (r"x_{k+1} = x_k - \tau\Big[A^\top(Ax_k - y) - "
+            r"\lambda\,\operatorname{div}\frac{\nabla x_k}{\sqrt{|\nabla x_k|^2 + \varepsilon^2}}\Big]")
     label = "Total variation (smoothed)"
     reference = "Rudin, Osher & Fatemi, 1992; Leclaire, Restoration with Generative Priors (course), 2024"
     order = 40

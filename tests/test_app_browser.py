@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+from arena.method import METHODS  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 
 
@@ -75,6 +76,48 @@ def test_gallery_preset_run_shows_table_and_plot(browser_page, shots):
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
     assert elapsed < 120
     page.locator("#download a[href$='restoration-arena.zip']").wait_for(timeout=20_000)
+
+
+def test_a_finished_method_tab_shows_the_lambda_used_and_its_rule_as_a_formula(browser_page, shots):
+    """After the previous test's run: TV's tab lists the λ its rule chose and renders the update
+    rule with KaTeX; its prose names no developer file or attribute; the status cell is dark text."""
+    page = browser_page
+    page.get_by_role("tab", name="Overview").click()
+    captions = page.locator("#overview").inner_text()
+    assert re.search(r"tv · \d+\.\d\d dB · SSIM 0\.\d{3}", captions), captions  # every output with its PSNR
+    page.get_by_role("tab", name="Compare").click()
+    colour = page.eval_on_selector(".arena-table td.status:not(:empty)", "e => getComputedStyle(e).color")
+    assert sum(int(c) for c in re.findall(r"\d+", colour)[:3]) < 3 * 90, f"the status text is light: {colour}"
+    page.get_by_role("tab", name="Total variation (smoothed)").click()
+    page.get_by_text(re.compile(r"^0\.\d+$")).first.wait_for(timeout=10_000)  # λ in the table of values used
+    used = page.get_by_text("Parameters used by the last run").first.evaluate("e => e.closest('div.block').innerText")
+    assert re.search(r"lam\t0\.\d+\tsetting", used), used  # the preset's λ, said to be a setting
+    formula = page.locator(".katex").first
+    formula.wait_for(timeout=10_000)
+    assert "div" in formula.inner_text() and "x_{k+1}" not in formula.inner_text()
+    tab = formula.evaluate("e => e.closest('div.block').innerText")
+    assert "sigma_eff" not in tab and "DEFAULTS.md" not in tab and "fair_start" not in tab
+    page.screenshot(path=str(shots / "tv_tab.png"), full_page=True)
+
+
+def test_compare_fits_the_maps_on_screen_and_the_slider_to_its_picture(browser_page, shots):
+    """After the first test's run: the maps figure's label is above it (not over its panel titles)
+    and the figure fits the screen's height; the slider is as wide as its picture, so its handle
+    travels over the image, and its label names both sides."""
+    page = browser_page
+    page.get_by_role("tab", name="Compare").click()
+    maps = page.locator("#maps-plot img").first
+    maps.wait_for(timeout=30_000)
+    label, img = page.locator("#maps-plot > label").bounding_box(), maps.bounding_box()
+    assert label["y"] + label["height"] <= img["y"] + 1, (label, img)
+    assert img["height"] <= page.viewport_size["height"], img
+    slider = page.locator("#compare-slider")
+    slider.scroll_into_view_if_needed()
+    block, picture = slider.bounding_box(), page.locator("#compare-slider img").first.bounding_box()
+    assert abs(block["width"] - picture["width"]) <= 4, (block, picture)
+    text = page.locator("#compare-slider > label").inner_text()
+    assert "left: degraded" in text and "right: " in text, text
+    page.screenshot(path=str(shots / "compare_maps_slider.png"), full_page=True)
 
 
 def test_stop_ends_a_long_run_and_the_ui_comes_back(browser_page, shots):
@@ -208,6 +251,11 @@ def test_a_phone_screen_never_scrolls_sideways(browser_page, shots):
     for tab in ("Overview", "Compare"):
         page.get_by_role("tab", name=tab).click()
         time.sleep(1.0)
+        if tab == "Compare":  # the table scrolls inside its own box, and says so
+            inner, outer, overflow = page.eval_on_selector(
+                ".table-scroll", "e => [e.scrollWidth, e.clientWidth, getComputedStyle(e).overflowX]")
+            assert inner > outer and overflow == "auto", (inner, outer, overflow)
+            assert page.locator(".scroll-cue").is_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(shots / f"phone_{tab.lower()}.png"), full_page=True)
         assert width <= 391, f"{tab}: the page is {width} px wide on a 390 px screen"
@@ -299,3 +347,56 @@ def test_every_bundled_image_is_visible_in_the_gallery(browser_page):
         t = thumbs.nth(i).bounding_box()
         assert t and t["y"] + t["height"] <= box["y"] + box["height"] + 1 and t["x"] + t["width"] <= box["x"] + box["width"] + 1, \
             f"thumbnail {i} is outside the gallery's box"
+
+
+def test_phone_tap_targets_and_methods_by_family(browser_page, shots):
+    """On a 390×844 phone every button, tab, tick box and radio choice is at least 40 px tall
+    (Gradio's own hidden tab copies, 1 px, and its footer aside); the methods are listed by family,
+    and "select family" ticks exactly that family's methods, whose tabs appear."""
+    from ui.common import FAMILIES
+
+    page = browser_page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                                  has_touch=True)
+    page.goto(browser_page.url)
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    small = page.evaluate("""() => [...document.querySelectorAll(
+        'button, [role=tab], label:has(input[type=checkbox]), label:has(input[type=radio])')]
+        .filter(e => e.offsetParent !== null && !e.closest('footer'))
+        .map(e => [(e.innerText || e.getAttribute('aria-label') || e.className).trim().slice(0, 40),
+                   e.getBoundingClientRect().height])
+        .filter(([_, h]) => h > 1 && h < 40)""")
+    assert not small, f"tap targets under 40 px: {small}"
+    for label in FAMILIES.values():
+        page.get_by_text(label).first.wait_for(timeout=10_000)
+    page.get_by_role("radio", name="generative").check()
+    count = len([m for m in METHODS if m.family == "generative"])
+    page.wait_for_function("() => [...document.querySelectorAll('#method-families input[type=checkbox]:checked')]"
+                           f".length === {count}", timeout=10_000)
+    ticked = page.eval_on_selector_all("#method-families input[type=checkbox]:checked",
+                                       "els => els.map(e => e.closest('label').innerText.trim())")
+    assert set(ticked) == {m.label for m in METHODS if m.family == "generative"}, ticked
+    page.screenshot(path=str(shots / "phone_families.png"), full_page=True)
+    page.close()
+
+
+def test_the_preset_browser_finds_every_dip_preset_and_a_click_loads_one(browser_page, shots):
+    """The browser lists presets by topic with their run times; typing "DIP" leaves exactly the
+    presets that run DIP or name it, and a click on one loads it (its text and run time appear)."""
+    from ui.common import preset_rows
+
+    page = browser_page
+    page.reload()
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    page.get_by_text("Lecture presets: browse all").click()
+    cells = page.locator("#preset-table .virtual-row .body-cell")
+    cells.filter(has_text="≈ ").first.wait_for(timeout=10_000)
+    page.get_by_label("search presets").press_sequentially("DIP", delay=50)
+    expected = [r[1] for r in preset_rows("DIP")]
+    title = "Deep Image Prior fits the image before the noise (CPU lecture, about a minute)"
+    assert title in expected
+    page.wait_for_function("n => document.querySelectorAll('#preset-table .virtual-row').length === n",
+                           arg=len(expected), timeout=10_000)
+    page.screenshot(path=str(shots / "preset_browser_dip.png"))
+    cells.filter(has_text=title).first.click()
+    page.get_by_text("Run time:").first.wait_for(timeout=10_000)
+    assert title in page.get_by_label("Lecture preset").input_value()

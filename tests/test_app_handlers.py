@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
 from ui import common, inputs, run  # noqa: E402
 from ui.registry import SETTINGS, Components  # noqa: E402
+from ui.text import user_text  # noqa: E402
 from ui.widgets import widget_default  # noqa: E402
 
 VIEW = run.RunView(**{f: f for f in ("clean", "degraded", "degraded_md", "status", "overview", "table", "plot", "left",
@@ -109,10 +112,30 @@ def test_table_highlights_the_best_value_per_column():
     prep = prepare_experiment(inputs.config_from(settings(), "s"))
     results = list(run_experiment(prep, with_lpips=False))[-1].results
     html = run.table_html(results, prep.degraded_metrics)
-    assert html.count('class="best"') >= 2
+    assert html.count(' best"') >= 2
     best_psnr = max(results, key=lambda k: results[k].metrics["psnr"])
-    row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="">{best_psnr}</td>'))
-    assert '<td class="best">' in row
+    row = next(r for r in html.split("<tr>") if r.startswith(f'<td class="name">{best_psnr}</td>'))
+    assert '<td class="number best">' in row
+
+
+def test_table_columns_are_declared_with_their_formats():
+    """Each header of the core's table has a declared column (a new column is not formatted by its
+    position): PSNR with 2 decimals, SSIM and LPIPS with 3, iterations as a whole number; the status
+    is one line, its whole text the tooltip; the table scrolls in its own box behind a cue."""
+    from arena.report import TABLE_COLUMNS
+    from arena.runner import MethodResult
+
+    assert {h for _, h, _ in TABLE_COLUMNS} | {"method", "status"} == set(run.TABLE)
+    r = MethodResult("tv", "tv", "tv", {}, message="stopped early by the rule " * 5,
+                     metrics={"psnr": 27.333, "ssim": 0.81949, "lpips": 0.11249, "data_fit": 22.5}, seconds=1.234,
+                     iterations=300)
+    html = run.table_html({"tv": r}, {"psnr": 20.84, "ssim": 0.4741, "lpips": None})
+    cells = [c.split(">", 1)[1].split("</td>")[0] for c in html.split("<tbody>")[1].split("<td")[1:]]
+    assert cells[:8] == ["(degraded input)", "20.84", "0.474", "—", "—", "—", "—", ""], cells[:8]
+    assert cells[8:15] == ["tv", "27.33", "0.819", "0.112", "1.23", "300", "22.50"], cells[8:15]
+    assert cells[15].endswith(" …") and len(cells[15]) <= run.STATUS_CHARS + 2
+    assert 'title="done: stopped early by the rule' in html
+    assert '<div class="table-scroll"><table>' in html and 'class="scroll-cue"' in html
 
 
 def test_an_observed_photo_runs_without_a_clean_image_and_shows_its_maps():
@@ -179,7 +202,8 @@ def test_overview_captions_carry_psnr_and_the_tab_the_parameters_used():
     assert any(c.startswith("tv · ") and " dB · SSIM " in c for c in captions), captions
     assert any(c.startswith("degraded · ") and " dB" in c for c in captions), captions
     tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
-    assert "*Parameters used:* lam = " in tab and "iterations = 20" in tab
+    assert "| lam | 0." in tab and "| iterations | 20 | setting |" in tab, tab
+    assert re.search(r"\| lam \| [0-9.e-]+ \| rule: from the problem \|", tab), tab
     from arena.runner import MethodResult
 
     long = MethodResult("x", "x", "x", {}, message="word " * 40, metrics={"psnr": 25.0})
@@ -242,3 +266,102 @@ def test_an_uploaded_observed_photo_is_announced_as_cropped_not_resized(tmp_path
     infos.clear()
     inputs.pick_upload("upload")({"upload": str(path), "max_side": 256, "observed": False}, FakeRequest())
     assert len(infos) == 1 and infos[0].startswith("resized from 400×300")
+
+
+DEVELOPER_NAMES = re.compile(r"[a-z_]+/[\w\-/*]+\.\w+|\b\w+\.(?:py|md)\b|:(?:func|class|mod|meth):|"
+                             r"\b[A-Z][a-z]+\.[a-z_]{3,}|\b[A-Z]{2,}_[A-Z_]+\b|\barena\.\w+")
+
+
+@pytest.mark.parametrize("m", list(METHODS), ids=lambda m: m.name)
+def test_a_method_tab_shows_its_rule_as_a_formula_and_no_developer_names(m):
+    """The tab's text opens with the update rule in LaTeX (the page renders it as a formula), and
+    names no file, module, attribute or constant of the code (``Problem.sigma_eff``,
+    ``benchmarks/DEFAULTS.md``) — a constant the prose needs is shown by its value."""
+    text = common.teaching_text(m)
+    assert m.rule, f"{m.name}: declare its update rule in LaTeX as `rule = r\"...\"` on the class"
+    assert text.startswith(f"**Update rule.**\n\n$$\n{m.rule}\n$$"), text[:200]
+    prose = text.split("$$")[-1]
+    assert not DEVELOPER_NAMES.search(prose), DEVELOPER_NAMES.findall(prose)
+    assert "()" not in prose and " :" not in prose
+
+
+def test_user_text_takes_out_developer_references_and_keeps_the_sentence():
+    doc = ("Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²), ``Problem.sigma_eff``): fitted "
+           "(``benchmarks/DEFAULTS.md``). Holes start from their fill (:func:`arena.solvers.fair_start`), "
+           "rolled back beyond ``BACKTRACK_DB``; see ``step``.")
+    assert user_text(doc, {"BACKTRACK_DB": 5.0}) == (
+        "Default λ = 20 σ_eff^2.3 (σ_eff = √(σ² + σ_eq²)): fitted. Holes start from their fill, "
+        "rolled back beyond 5; see `step`.")
+
+
+def test_methods_are_listed_by_family_and_a_family_can_be_selected_at_once():
+    """Every method declares a family the page lists; a family's box shows the ticked methods of
+    that family; ticks in the boxes become the one ``methods`` setting; "select family" ticks
+    exactly that family's methods and leaves the preset."""
+    assert {m.family for m in METHODS} == set(common.FAMILIES)
+    assert {"naive", "tikhonov", "tv"} <= set(common.family_members("classical"))
+    assert {"dip", "pnp"} <= set(common.family_members("deep priors"))
+    assert {"gan", "diffusion"} <= set(common.family_members("generative"))
+    assert {"rim", "srresnet"} <= set(common.family_members("learned"))
+    shown = inputs.family_values({"methods": ["tv", "dip", "rim"]}, FakeRequest())
+    assert shown == {"family.classical": ["tv"], "family.deep priors": ["dip"], "family.learned": ["rim"],
+                     "family.generative": []}
+    assert inputs.methods_from_families({**shown, "family.generative": ["gan"]}, FakeRequest())["methods"] == \
+        [m.name for m in METHODS if m.name in {"tv", "dip", "rim", "gan"}]
+    picked = inputs.select_family({"family_pick": "generative"}, FakeRequest())
+    assert picked["methods"] == common.family_members("generative") and picked["family_pick"] is None
+    assert picked["preset"] is None
+    assert inputs.select_family({"family_pick": None}, FakeRequest()) == {}
+
+
+def test_the_slider_names_both_sides_and_is_as_wide_as_its_picture():
+    """The slider's label says which image is on which side (after a run and after a new pick), and
+    its width follows the picture's shape, so the handle travels over the image only."""
+    import torch
+
+    images = {"degraded": torch.rand(1, 3, 40, 80), "tv": torch.rand(1, 3, 40, 80)}
+    s = run.slide({"images": images}, "tv", "degraded")
+    assert "left: tv" in s.label and "right: degraded" in s.label
+    assert s.width == 2 * run.SLIDER_HEIGHT and s.max_height == run.SLIDER_HEIGHT
+    updates = run_updates(settings(methods=("naive", "tv"), method_params={"tv": {"iterations": 20}}))
+    after = next(u["slider"] for u in updates if u.get("slider") is not None)
+    assert "left: degraded" in after.label and "right: tv" in after.label and after.width == run.SLIDER_HEIGHT
+
+
+def test_the_preset_browser_groups_by_topic_and_finds_presets_by_method_title_or_topic():
+    """Every preset is a row under its topic (written on the topic's first row) with its methods and
+    run time; typing a method's name or label finds every preset that runs it; a click picks it."""
+    from ui.common import PRESETS
+
+    rows = common.preset_rows()
+    assert len(rows) == len(PRESETS) and all(r[3] for r in rows)
+    assert [r[0] for r in rows if r[0]] == list(dict.fromkeys(p.topic for p in PRESETS.values()))
+    uses_dip = {p.title for p in PRESETS.values() if "dip" in [m["name"] for m in p.config.methods]}
+    for query in ("dip", "DIP", "deep image prior"):
+        found = {r[1] for r in common.preset_rows(query)}
+        assert uses_dip <= found, (query, uses_dip - found)
+    assert {r[1] for r in common.preset_rows("classical tv")} == {
+        p.title for p in PRESETS.values() if p.topic == "Classical" and "tv" in [m["name"] for m in p.config.methods]}
+    assert "no preset matches" in inputs.search_presets({"preset_search": "zzz"}, FakeRequest())["preset_browser"][0][1]
+
+    class Click:
+        row_value = rows[1]
+
+    assert inputs.browse_preset({}, FakeRequest(), Click()) == {"preset": common.PRESET_BY_TITLE[rows[1][1]]}
+
+
+def test_a_tuned_lambda_is_marked_as_tuned_in_the_method_tab():
+    updates = run_updates(settings(methods=("tv",), method_params={"tv": {"iterations": 20}}, tune="auto"))
+    tab = next(u["progress-tv"] for u in updates if u.get("progress-tv", "").startswith("**"))
+    assert re.search(r"\| lam \| [0-9.e-]+ \| tuned \(auto\) \|", tab), tab
+
+
+def test_no_widget_help_names_a_developer_file_or_attribute():
+    """A widget's help line (its info) is the parameter's help without developer references: DIP's
+    precision once cited a benchmark file, the RIM's consistency a core module."""
+    from ui.widgets import param_widget
+
+    for owner in [*METHODS, *DEGRADATIONS]:
+        for p in common.ui_params(owner):
+            info = param_widget(owner.name, p).info or ""
+            assert not DEVELOPER_NAMES.search(info), (owner.name, p.name, DEVELOPER_NAMES.findall(info))

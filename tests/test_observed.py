@@ -97,3 +97,26 @@ def test_maps_share_one_scale_and_show_the_error_only_with_a_clean_image():
     images = [ax.images[0] for ax in with_clean.axes if ax.images]
     residual_limits = {im.get_clim() for im in images if im.get_cmap().name == "RdBu_r"}
     assert len(residual_limits) == 1, "one colour scale for every method's residual"
+
+
+def test_maps_are_a_grid_of_at_most_four_methods_a_row_not_one_tall_column():
+    """Five methods: residual maps in a 2×4 grid (three empty places removed) above the error maps
+    in another, each grid with its own title and colour bar; the figure is wider than tall per grid."""
+    from arena.plots import MAPS_COLUMNS, maps_figure
+    from arena.problem import make_problem
+    from arena.runner import run_comparison
+
+    problem, clean, _ = make_problem(bundled("camera", 32), "denoise", {})
+    methods = ["naive", "lsq:iterations=3", "tikhonov", "tv:iterations=5", "tv:iterations=9"]
+    results = next(ev.results for ev in run_comparison(problem, clean, methods, with_lpips=False) if ev.kind == "done")
+    shown = [k for k, r in results.items() if r.x is not None]
+    assert len(shown) > MAPS_COLUMNS, shown
+    fig = maps_figure(problem, results, clean)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 2 * len(shown)
+    tops = {round(ax.get_position().y0, 3) for ax in panels if ax.figure is fig.subfigs[0]}
+    assert len(tops) == 2, "two rows of residual maps"
+    assert [s._suptitle.get_text() for s in fig.subfigs] == ["Residual maps A(x̂) − y, one colour scale",
+                                                             "Error maps |x̂ − x|, one colour scale"]
+    width, height = fig.get_size_inches()
+    assert width > height / 2

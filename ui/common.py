@@ -4,6 +4,7 @@ content, and how a picture becomes a file the page shows."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import gradio as gr
@@ -16,12 +17,13 @@ from arena.device import pick_device
 from arena.errors import ArenaError, SpecError
 from arena.experiment import bundled_images
 from arena.images import load_image, to_uint8
-from arena.method import Method, load_methods
+from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
 from arena.presets import Preset, load_presets
 from ui.images import png_file
 from ui.session import Runs
+from ui.text import user_text
 
 load_methods()
 PRESETS = load_presets()
@@ -84,16 +86,52 @@ def preset_choices() -> list[tuple[str, str]]:
             for t in topics for pid, p in PRESETS.items() if p.topic == t]
 
 
+PRESET_HEADERS = ["topic", "preset", "methods", "run time"]
+
+
+def preset_rows(query: str = "") -> list[list[str]]:
+    """The preset browser's rows, grouped by topic (the topic written on its first row only): every
+    preset whose topic, title, id or methods (names and labels) contain each word of ``query``."""
+    words = str(query or "").lower().split()
+    rows: list[list[str]] = []
+    for topic in dict.fromkeys(p.topic for p in PRESETS.values()):
+        found = [p for pid, p in PRESETS.items() if p.topic == topic and all(w in _preset_text(pid, p) for w in words)]
+        rows += [[topic if i == 0 else "", p.title, ", ".join(m["name"] for m in p.config.methods), run_time(p)]
+                 for i, p in enumerate(found)]
+    return rows
+
+
+def _preset_text(pid: str, p: Preset) -> str:
+    names = [m["name"] for m in p.config.methods]
+    return " ".join([p.topic, p.title, pid, *names, *(METHODS.get(n).label for n in names if n in METHODS)]).lower()
+
+
+PRESET_BY_TITLE = {p.title: pid for pid, p in PRESETS.items()}
+
+
 def run_time(p: Preset) -> str:
     """"≈ 40 s on a CPU, 6 s on a GPU" from the measured times; the budget where none was measured."""
     known = [f"{_duration(p.seconds[k])} on a {k.upper()}" for k in ("cpu", "gpu") if k in p.seconds]
     if known:
-        return "≈ " + ", ".join(known)
+        return ("" if known[0].startswith("<") else "≈ ") + ", ".join(known)
     return f"≤ {_duration(p.config.seconds)} per method" if p.config.seconds else "time not measured"
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+FAMILIES = {"classical": "Classical: a model and an optimiser, nothing trained",
+            "deep priors": "Deep priors: a network as the prior, fitted to the image or plugged in as a denoiser",
+            "learned": "Learned: trained on pairs, run as one pass or a few unrolled steps",
+            "generative": "Generative: a trained generator or diffusion model of one class of images"}
+"""The method list's groups, in the page's order (each method declares its ``family``)."""
+
+
+def family_members(family: str) -> list[str]:
+    return [m.name for m in METHODS if m.family == family]
 
 
 RUN_FIRST = ("<p class='run-first'><em>No comparison yet: press <b>Run</b>. The table, the lesson's checks, "
@@ -111,12 +149,22 @@ def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:
     return [p for p in d.params if not p.server_path]
 
 
+LATEX = [{"left": "$$", "right": "$$", "display": True}]
+"""How the method tabs' Markdown marks a formula."""
+
+
 def teaching_text(m: type[Method]) -> str:
-    doc = "\n".join(line.strip() for line in (m.__doc__ or "").strip().splitlines())
+    """A method tab's text: the update rule as a formula, the docstring's explanation (its first
+    paragraph, the rule in plain text, gives way to the formula), the parameters and the reference."""
+    paragraphs = (m.__doc__ or "").strip().split("\n\n")
+    body = paragraphs[1:] if m.rule else paragraphs
+    doc = user_text("\n\n".join("\n".join(line.strip() for line in p.splitlines()) for p in body),
+                    vars(sys.modules[m.__module__]))
+    rule = f"**Update rule.**\n\n$$\n{m.rule}\n$$\n\n" if m.rule else "**Update rule.** "
     params = "\n".join(f"- **{p.name}** ({'default from the problem' if p.adaptive else f'default {p.default}'}"
-                       f"{', tunable' if p.tunable else ''}): {p.help}" for p in m.params) or "- none"
-    domain = f"\n\n**Domain.** {m.domain_note}" if m.domain_note else ""
-    return f"**Update rule.** {doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
+                       f"{', tunable' if p.tunable else ''}): {user_text(p.help)}" for p in ui_params(m)) or "- none"
+    domain = f"\n\n**Domain.** {user_text(m.domain_note)}" if m.domain_note else ""
+    return f"{rule}{doc}{domain}\n\n**Parameters.**\n{params}\n\n**Reference.** {m.reference}"
 
 
 def editor_background(path: str, max_side: int) -> np.ndarray | None:

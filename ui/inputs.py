@@ -18,14 +18,18 @@ from arena.lessons import promise
 from arena.method import METHODS
 from ui.common import (
     DEFAULT_MAX_SIDE,
+    FAMILIES,
     MAX_SECONDS,
     NO_ORACLE,
+    PRESET_BY_TITLE,
     PRESETS,
     RUN_FIRST,
     TUNE_CHOICES,
     as_int,
     editor_background,
+    family_members,
     gallery_items,
+    preset_rows,
     run_time,
     session_of,
     ui_params,
@@ -128,6 +132,41 @@ def show_methods(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
             # (checked in Chromium); "hidden" does hide it.
             | {f"tab.{m.name}": gr.Tab(visible=True if m.name in chosen else "hidden")
                for m in METHODS})
+
+
+def family_values(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """The ticked methods (the one ``methods`` setting, which a preset or a family pick sets) shown
+    in their family's box."""
+    chosen = set(v["methods"] or [])
+    return {f"family.{f}": [n for n in family_members(f) if n in chosen] for f in FAMILIES}
+
+
+def methods_from_families(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """A tick or untick in a family's box: the ``methods`` setting becomes every box's ticks, in the
+    registry's order."""
+    ticked = {n for f in FAMILIES for n in (v.get(f"family.{f}") or [])}
+    return {"methods": [m.name for m in METHODS if m.name in ticked]}
+
+
+def select_family(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """"Select family": exactly that family's methods are ticked; the picker is ready for the next pick."""
+    family = v.get("family_pick")
+    if family not in FAMILIES:
+        return {}
+    return {"methods": family_members(family), "family_pick": None, **NO_PRESET}
+
+
+def search_presets(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
+    """The preset browser shows the presets whose topic, title or methods contain every word typed."""
+    rows = preset_rows(v["preset_search"])
+    return {"preset_browser": rows or [["", "no preset matches: try a method's name, e.g. tv or dip", "", ""]]}
+
+
+def browse_preset(v: dict[str, Any], request: gr.Request, evt: gr.SelectData) -> dict[str, Any]:
+    """A cell of the preset browser clicked: its row's preset is picked (the title names it)."""
+    row = evt.row_value or []
+    pid = PRESET_BY_TITLE.get(row[1]) if len(row) > 1 else None
+    return {"preset": pid} if pid else {}
 
 
 def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:

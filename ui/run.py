@@ -226,6 +226,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
         best_right = max((k for k in names if k not in ("clean", "degraded")),
                          key=lambda k: results[k].metrics.get("psnr") or -1, default="degraded")
         state = {"images": images, "order": names}
+        asked = {m.get("key") or m["name"]: m.get("params") or {} for m in prep.config.methods}
         # clean and degraded were encoded by the start event; only the results are new pictures
         paths = {name: path for path, name in live["fixed"]} | {k: shown(x) for k, x in images.items()
                                                                if k not in ("clean", "degraded")}
@@ -235,15 +236,15 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.table: table_html(results, prep.degraded_metrics),
             view.left: gr.Dropdown(choices=names, value="degraded"),
             view.right: gr.Dropdown(choices=names, value=best_right),
-            view.slider: (paths["degraded"], paths[best_right]),
+            view.slider: slider("degraded", best_right, images, paths),
             view.zoom: zoom_all(state, 0.5, 0.5, 32),
             view.results: state,
             view.status: f"Finished: {statuses}. Writing the download…",
             view.run: gr.Button(interactive=True),
             view.overview: [(path, caption(k, results.get(k), prep.degraded_metrics)) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
-            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r)}" for k, r in results.items()
-               if r.name in view.progress and k in tracker.methods},
+            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r, asked.get(k))}"
+               for k, r in results.items() if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
         save(prep, results, out, lesson=verdicts)
@@ -267,11 +268,21 @@ def caption(key: str, result: Any, degraded: dict[str, Any]) -> str:
     return key
 
 
-def used_params(result: Any) -> str:
-    """Every parameter value the last run used — rules applied, tuned and planned values included."""
-    shown = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in result.params.items()
-                      if not (isinstance(v, str) and not v))
-    return f"*Parameters used:* {shown}" if shown else ""
+def used_params(result: Any, requested: dict[str, Any] | None = None) -> str:
+    """Every parameter value the last run used, in a table that says where each came from: a value
+    the user set, the method's rule applied to this problem (an adaptive parameter left at "auto"),
+    or the tuner (with the values it chose, a joint σ_d included)."""
+    tuned = (result.tuning or {}).get("params") or {}
+    rows = []
+    for k, v in result.params.items():
+        if isinstance(v, str) and not v:
+            continue
+        asked = (requested or {}).get(k)
+        how = (f"tuned ({result.tuning['mode']})" if k in tuned else
+               "rule: from the problem" if requested is not None and (asked is None or asked == "auto") else "setting")
+        rows.append(f"| {k} | {v:.4g} | {how} |" if isinstance(v, float) else f"| {k} | {v} | {how} |")
+    return ("*Parameters used by the last run:*\n\n| parameter | value | set by |\n|---|---|---|\n" + "\n".join(rows)
+            if rows else "")
 
 
 def lesson_verdicts(pid: str | None, results: dict[str, Any], prep: Prepared, seconds: float) -> list[Verdict] | None:
@@ -294,39 +305,60 @@ STATUS_CHARS = 60
 """A status cell shows this much of the method's message (a sentence can run to 60 words)."""
 
 
+@dataclass(frozen=True)
+class Column:
+    """How the results table shows one column of :func:`arena.report.summary_table`."""
+
+    format: Callable[[Any], str]
+    """A value (never None) as its cell's text."""
+    kind: str = "number"
+    """The cell's class: "name" (left), "number" (right) or "status" (one line, left)."""
+
+
+def _decimals(n: int) -> Callable[[Any], str]:
+    return lambda v: ("∞" if math.isinf(v) else f"{v:.{n}f}") if isinstance(v, float) else str(v)
+
+
+def _status_line(v: Any) -> str:
+    full = str(v)
+    return full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+TABLE = {"method": Column(str, "name"), "PSNR (dB)": Column(_decimals(2)), "SSIM": Column(_decimals(3)),
+         "LPIPS": Column(_decimals(3)), "seconds": Column(_decimals(2)), "iterations": Column(str),
+         "data-fit": Column(_decimals(2)), "status": Column(_status_line, "status")}
+"""The results table's columns by header, with their formats; a header of the core's table that is
+missing here is an error, not a column formatted by its position."""
+
+
+def _cell(header: str, v: Any, best: bool) -> str:
+    col = TABLE[header]
+    classes = " ".join(c for c in (col.kind, "best" if best else "") if c)
+    if v is None or v == "":
+        return f'<td class="{classes}">{"—" if col.kind == "number" else ""}</td>'
+    title = f' title="{html.escape(str(v))}"' if col.kind == "status" else ""  # the whole message; also in the tab
+    return f'<td class="{classes}"{title}>{html.escape(col.format(v))}</td>'
+
+
 def table_html(results: dict[str, Any], degraded: dict[str, Any]) -> str:
+    """The results table: one row per method, its columns declared in :data:`TABLE`; it scrolls
+    sideways inside its own box on a narrow screen, with a cue that it does."""
     status = lpips_status()
     headers, rows, best = summary_table(results, degraded, None if status.available else status.reason)
-
-    def cell(v: Any, col: int) -> str:
-        if v is None:
-            return "—"
-        if isinstance(v, float):
-            return "∞" if math.isinf(v) else f"{v:.3f}" if col in (2, 3) else f"{v:.2f}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        tds = []
-        for j, v in enumerate(row):
-            if j == len(row) - 1:  # one line; the whole message is the cell's tooltip and in the method's tab
-                full = str(v)
-                short = full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
-                tds.append(f'<td class="status" title="{html.escape(full)}">{html.escape(short)}</td>')
-                continue
-            tds.append(f'<td class="{"best" if best.get(j) == i else ""}">{cell(v, j)}</td>')
-        body.append("<tr>" + "".join(tds) + "</tr>")
+    head = "".join(f'<th class="{TABLE[h].kind}">{html.escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(_cell(h, v, best.get(j) == i) for j, (h, v) in enumerate(zip(headers, row, strict=True)))
+                   + "</tr>" for i, row in enumerate(rows))
     note = ("" if status.available else f"<p><small>{html.escape(status.reason)}</small></p>")
     fit = next((r.metrics.get("noise_level") for r in results.values() if r.metrics), None)
     legend = (f"<p><small>Best value per column in bold. Data-fit: RMS of A(x̂) − y on the 0–255 scale; the noise "
-              f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time.</small></p>"
-              if fit is not None else "")
+              f"level is {fit:.2f} — fitting much below it means fitting the noise. Seconds are wall time. "
+              f"A method's whole status is in its tab.</small></p>" if fit is not None else "")
     modes = {r.tuning["mode"] for r in results.values() if r.tuning}
     if modes:
         legend += ("<p><small>" + " ".join(f"<b>[{m}]</b>: λ chosen by {html.escape(LABELS[m])}." for m in sorted(modes))
                    + " The λ figure below the plot shows every trial.</small></p>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{note}"
+    return (f'<p class="scroll-cue">Swipe the table sideways for every column →</p><div class="table-scroll">'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{legend}{note}")
 
 
 def stop(request: gr.Request) -> str:
@@ -359,10 +391,25 @@ def method_image(name: str) -> Callable[[dict[str, Any] | None], Any]:
     return fill
 
 
+SLIDER_HEIGHT = 500
+"""The comparison slider's picture height (px; Gradio's ``max_height``): its width follows the image's."""
+
+
+def slider(left: str, right: str, images: dict[str, torch.Tensor], paths: dict[str, str] | None = None) -> Any:
+    """The comparison slider with both sides named in its label, as wide as the picture it shows, so
+    the handle travels over the image and not over empty bands beside it (the page caps it at the
+    screen's width)."""
+    h, w = images[left].shape[-2:]
+    paths = paths or {}
+    return gr.ImageSlider(value=(paths.get(left) or shown(images[left]), paths.get(right) or shown(images[right])),
+                          label=f"◀ left: {left}   |   right: {right} ▶  (drag the handle)",
+                          width=round(SLIDER_HEIGHT * w / h), max_height=SLIDER_HEIGHT)
+
+
 def slide(state: dict[str, Any] | None, left: str | None, right: str | None) -> Any:
     if not state or left not in state["images"] or right not in state["images"]:
         return gr.skip()
-    return (shown(state["images"][left]), shown(state["images"][right]))
+    return slider(left, right, state["images"])
 
 
 def zoom_all(state: dict[str, Any] | None, x: float, y: float, size: float) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.params import Param
+from ui.text import user_text
 
 CHOICE_LABELS = {("inpaint", "mask", "file"): "painted (Mask tab)"}
 """UI wording for some choices; the value sent to the core stays the schema's."""
@@ -22,27 +23,28 @@ def param_widget(owner: str, p: Param, *, visible: bool = True) -> gr.components
     (a dropdown entry, or an empty number box) so the problem-aware rule applies unless the user
     types a value. The core re-checks every value."""
     label = f"{p.name}"
+    info = user_text(p.help)
     if p.choices is not None:
         choices = [(CHOICE_LABELS.get((owner, p.name, c), str(c)), c) for c in p.choices]
         if p.adaptive:
             choices = [("auto (from the problem)", AUTO), *choices]
-        return gr.Dropdown(choices=choices, value=AUTO if p.adaptive else p.default, label=label, info=p.help,
+        return gr.Dropdown(choices=choices, value=AUTO if p.adaptive else p.default, label=label, info=info,
                            visible=visible)
     if p.adaptive and isinstance(p.default, (int, float)):
-        return gr.Number(value=None, minimum=p.min, maximum=p.max, label=label, info=p.help, visible=visible,
+        return gr.Number(value=None, minimum=p.min, maximum=p.max, label=label, info=info, visible=visible,
                          placeholder="auto (from the problem): leave empty or type a value",
                          precision=0 if isinstance(p.default, int) else None)
     if isinstance(p.default, bool):
-        return gr.Checkbox(value=p.default, label=label, info=p.help, visible=visible)
+        return gr.Checkbox(value=p.default, label=label, info=info, visible=visible)
     if isinstance(p.default, (int, float)):
         if p.min is not None and p.max is not None and not p.log and p.max - p.min <= 1000:
             step = 1 if isinstance(p.default, int) else _step(p)
-            return gr.Slider(minimum=p.min, maximum=p.max, value=p.default, step=step, label=label, info=p.help,
+            return gr.Slider(minimum=p.min, maximum=p.max, value=p.default, step=step, label=label, info=info,
                              visible=visible)
-        return gr.Number(value=p.default, minimum=p.min, maximum=p.max, label=label, info=p.help, visible=visible,
+        return gr.Number(value=p.default, minimum=p.min, maximum=p.max, label=label, info=info, visible=visible,
                          precision=0 if isinstance(p.default, int) else None,
                          step=1 if isinstance(p.default, int) else 0.001)
-    return gr.Textbox(value=str(p.default), label=label, info=p.help, visible=False)
+    return gr.Textbox(value=str(p.default), label=label, info=info, visible=False)
 
 
 def _step(p: Param) -> float:
