@@ -36,6 +36,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -60,9 +61,10 @@ PREFERENCE: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("denoise", {"sigma": 25}, "denoise σ=25"), ("blur", {}, "blur (defaults)"),
     ("sr", {"factor": 4}, "SR ×4"), ("inpaint", {}, "inpaint (defaults)"))
 """Degradations tried in this order; the first a method supports is its problem at every side."""
-FIRST_STEP_GRACE = 120.0
-"""Seconds a cell's subprocess may spend beyond ``--seconds`` (start-up, weights, a slow first step)."""
-CELL_PREFIX = "CELL "
+FIRST_STEP_GRACE = 240.0
+"""Seconds a cell's subprocess may spend beyond ``--seconds`` (start-up, weights, a slow first step and
+the one steady step it must still time); past them it is stopped and keeps the steps it reported."""
+CELL_PREFIX, PART_PREFIX = "CELL ", "PART "
 
 
 # ---- one cell, inside its own process --------------------------------------------------------------
@@ -157,46 +159,71 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def time_steps(method: Method, problem: Problem, params: dict[str, Any], seconds: float, max_steps: int,
-               sync: Callable[[], None]) -> dict[str, Any]:
-    """Time each step of the method's generator: the first apart, then up to ``max_steps`` more or
-    until ``seconds`` have passed since the start; a generator that ends is started again (its
-    weights are cached by then), so one-shot methods get repeated runs."""
-    start, first, steady, runs, notes = time.perf_counter(), None, [], 0, []
-    while first is None or (len(steady) < max_steps and time.perf_counter() - start < seconds):
-        runs += 1
+class StepTimes:
+    """The step times of one cell so far: the first apart, the steady ones after it."""
+
+    def __init__(self, seconds: float, max_steps: int, min_steady: int) -> None:
+        self.seconds, self.max_steps, self.min_steady = seconds, max_steps, min_steady
+        self.start = time.perf_counter()
+        self.first: float | None = None
+        self.steady: list[float] = []
+        self.runs, self.notes = 0, []  # type: ignore[var-annotated]
+
+    def more(self) -> bool:
+        """Whether to time another step: until ``max_steps`` steady ones, or ``seconds`` since the start
+        once ``min_steady`` of them are in (a first step includes setup, so it alone is no steady time)."""
+        if self.first is None:
+            return True
+        if len(self.steady) >= self.max_steps:
+            return False
+        return time.perf_counter() - self.start < self.seconds or len(self.steady) < self.min_steady
+
+    def add(self, dt: float, step: Step) -> None:
+        self.notes += [n for n in step.notes if n not in self.notes]
+        if self.first is None:
+            self.first = dt
+        else:
+            self.steady.append(dt)
+
+    def summary(self) -> dict[str, Any]:
+        s = self.steady
+        return {"first_s": self.first, "steady_s": statistics.median(s) if s else None,
+                "mean_s": statistics.fmean(s) if s else None, "steps": len(s), "runs": self.runs,
+                "step_times": [round(t, 5) for t in s], "notes": list(self.notes)}
+
+
+def time_steps(method: Method, problem: Problem, params: dict[str, Any], times: StepTimes,
+               sync: Callable[[], None], report: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Time each ``next()`` of the method's generator into ``times`` (``report`` after every step, so a
+    cell stopped from outside keeps what it had); a generator that ends is started again (its weights
+    are cached by then), so one-shot methods get repeated runs."""
+    while times.more():
+        times.runs += 1
         gen: Iterator[Step] = method.run(problem, **params)
         yielded = 0
         try:
-            for _ in range(max_steps + 1):
+            while times.more():
                 t0 = time.perf_counter()
                 step = next(gen, None)
                 sync()
                 if step is None:
                     break
-                dt, yielded = time.perf_counter() - t0, yielded + 1
-                notes += [n for n in step.notes if n not in notes]
-                if first is None:
-                    first = dt
-                else:
-                    steady.append(dt)
-                if len(steady) >= max_steps or time.perf_counter() - start >= seconds:
-                    break
+                times.add(time.perf_counter() - t0, step)
+                yielded += 1
+                report()
         finally:
             gen.close()
         if yielded == 0:
             raise RuntimeError(f"{method.name} ended without yielding a step")
-    return {"first_s": first, "steady_s": statistics.median(steady) if steady else None,
-            "mean_s": statistics.fmean(steady) if steady else None, "steps": len(steady), "runs": runs,
-            "step_times": [round(t, 5) for t in steady], "notes": notes}
+    return times.summary()
 
 
-def measure_cell(spec: dict[str, Any]) -> dict[str, Any]:
+def measure_cell(spec: dict[str, Any], report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """One (method, side) cell in this process: refusal, or the step times and peak memory.
 
-    ``spec`` holds method, side, degradation, values, seconds, max_steps, device, placeholders and
-    threads (0: the runner's rule for one method alone — all cores for a ``heavy`` method,
-    ``METHOD_THREADS`` for the others)."""
+    ``report`` gets the result so far after every step. ``spec`` holds method, side, degradation,
+    values, seconds, max_steps, min_steady, device, placeholders and threads (0: the runner's rule for
+    one method alone — all cores for a ``heavy`` method, ``METHOD_THREADS`` for the others)."""
     from arena.runner import METHOD_THREADS
 
     load_methods()
@@ -218,23 +245,28 @@ def measure_cell(spec: dict[str, Any]) -> dict[str, Any]:
         torch.cuda.reset_peak_memory_stats(device)
     gc.collect()
     reset, before = reset_peak_rss(), rss_mb()
-    timed = time_steps(method, problem, params, float(spec["seconds"]), int(spec["max_steps"]),
-                       (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None))
-    out = {**base, "status": "ok", **timed, "threads": threads if device.type == "cpu" else None,
-           "rss_before_mb": round(before, 1), "peak_mb": round(peak_rss_mb() - before, 1),
-           "peak_reset": reset, "placeholder": refused is not None,
-           "why": refused["why"] if refused is not None else None}
-    if cuda:
-        out["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
-    return out
+    times = StepTimes(float(spec["seconds"]), int(spec["max_steps"]), int(spec.get("min_steady", 1)))
+    fixed = {**base, "status": "ok", "threads": threads if device.type == "cpu" else None,
+             "rss_before_mb": round(before, 1), "peak_reset": reset, "placeholder": refused is not None,
+             "why": refused["why"] if refused is not None else None}
+
+    def result() -> dict[str, Any]:
+        out = {**fixed, **times.summary(), "peak_mb": round(peak_rss_mb() - before, 1)}
+        if cuda:
+            out["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+        return out
+
+    time_steps(method, problem, params, times, (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None),
+               (lambda: report(result())) if report else (lambda: None))
+    return result()
 
 
 def cell_main(spec_json: str) -> None:
-    """Entry point of a cell's subprocess: measure, print one ``CELL {json}`` line; a failure is a cell
-    too (its exception and the innermost frames), never a lost run."""
+    """Entry point of a cell's subprocess: a ``PART {json}`` line after every step, then one ``CELL {json}``
+    line; a failure is a cell too (its exception and the innermost frames), never a lost run."""
     spec = json.loads(spec_json)
     try:
-        out = measure_cell(spec)
+        out = measure_cell(spec, lambda part: print(PART_PREFIX + json.dumps(part), flush=True))
     except Exception as exc:  # noqa: BLE001 — any failure is reported in the table, with its frames
         frames = traceback.extract_tb(exc.__traceback__)[-3:]
         out = {"method": spec["method"], "side": spec["side"], "pixels": spec["side"] ** 2, "status": "error",
@@ -264,25 +296,36 @@ def choose_degradation(method: Method) -> tuple[str, str, dict[str, Any]] | str:
 
 
 def run_cell(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """:func:`cell_main` in a fresh Python process (its peak memory is the method's alone); a cell that
-    outlives ``timeout`` is killed and reported as such."""
+    """:func:`cell_main` in a fresh Python process (its peak memory is the method's alone). A cell that
+    outlives ``timeout`` is stopped: it keeps the steps it reported (``cut``), or is a timeout."""
     cmd = [sys.executable, "-m", "benchmarks.bench_scaling", "--cell", json.dumps(spec)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     base = {"method": spec["method"], "side": spec["side"], "pixels": spec["side"] ** 2}
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
-    except subprocess.TimeoutExpired:
-        return {**base, "status": "timeout", "why": f"no result within {timeout:.0f} s (the process was stopped)"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(CELL_PREFIX)]
-    if not lines:
-        tail = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-4:]
-        return {**base, "status": "error", "why": f"the process exited with code {proc.returncode}",
-                "traceback": tail}
-    out = json.loads(lines[-1][len(CELL_PREFIX):])
-    out["wall_s"] = round(time.perf_counter() - t0, 1)
-    out["load_after"] = round(os.getloadavg()[0], 2)
-    return out
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT, env=env)
+        try:
+            proc.wait(timeout)
+            cut = False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            cut = True
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    final = [ln for ln in stdout.splitlines() if ln.startswith(CELL_PREFIX)]
+    parts = [ln for ln in stdout.splitlines() if ln.startswith(PART_PREFIX)]
+    if final:
+        cell = json.loads(final[-1][len(CELL_PREFIX):])
+    elif cut and parts:
+        cell = {**json.loads(parts[-1][len(PART_PREFIX):]), "cut": f"stopped after {timeout:.0f} s"}
+    elif cut:
+        cell = {**base, "status": "timeout", "why": f"no step ended within {timeout:.0f} s (the process was stopped)"}
+    else:
+        tail = [ln for ln in stderr.strip().splitlines() if ln.strip()][-4:]
+        cell = {**base, "status": "error", "why": f"the process exited with code {proc.returncode}", "traceback": tail}
+    return {**cell, "wall_s": round(time.perf_counter() - t0, 1), "load_after": round(os.getloadavg()[0], 2)}
 
 
 def step_seconds(cell: dict[str, Any]) -> float | None:
@@ -310,7 +353,7 @@ def sweep_method(name: str, sides: Sequence[int], args: argparse.Namespace,
     for side in ([domain] if domain else []) + [s for s in sides if s != domain]:
         spec = {"method": name, "side": side, "degradation": degradation, "values": values,
                 "seconds": args.seconds, "max_steps": args.steps, "device": args.device,
-                "placeholders": args.placeholders, "threads": args.threads}
+                "placeholders": args.placeholders, "threads": args.threads, "min_steady": args.min_steady}
         why = method.supports(build(method, side, degradation, values)) if domain not in (None, side) else None
         if why:  # a domain method refuses every other size before any work: no process needed
             cell = {"method": name, "side": side, "pixels": side**2, "status": "refused", "why": why}
@@ -343,10 +386,11 @@ def growth_exponent(pixels: Sequence[float], values: Sequence[float | None]) -> 
 
 def exponents(cells: Sequence[dict[str, Any]]) -> tuple[float | None, float | None]:
     """(time exponent, memory exponent) of a method over its measured sides; a method measured at one
-    size only (the 64×64 generators, which the app always runs at that size) has none."""
+    size only (the 64×64 generators, which the app always runs at that size) has none. Time uses the
+    steady medians only: a cell where only the first step was timed (setup included) is left out."""
     ok = [c for c in cells if c["status"] == "ok"]
     pixels = [c["pixels"] for c in ok]
-    t = growth_exponent(pixels, [step_seconds(c) for c in ok])
+    t = growth_exponent(pixels, [c.get("steady_s") for c in ok])
     m = growth_exponent(pixels, [c.get("peak_mb") for c in ok])
     return (None if t is None else round(t, 3)), (None if m is None else round(m, 3))
 
@@ -488,6 +532,9 @@ def odd_things(rows: Sequence[dict[str, Any]]) -> list[str]:
                 frames = "; ".join(c.get("traceback") or [])
                 lines.append(f"- **{row['method']}** at {c['side']}²: {c['status']} — {c['why']}"
                              + (f" (at {frames})" if frames else ""))
+            elif c.get("cut"):
+                lines.append(f"- **{row['method']}** at {c['side']}²: {c['cut']}, after {c['steps']} step(s) "
+                             "past the first")
         notes = sorted({n for c in row["cells"] for n in c.get("notes", [])})
         if notes:
             lines.append(f"- {row['method']} said: " + " / ".join(f"“{n}”" for n in notes))
@@ -513,11 +560,16 @@ def markdown(doc: dict[str, Any]) -> str:
              f"process per cell, {threads_text(doc['args'].get('threads', 0))}. Seconds per iteration: median "
              "of the steps after the first, "
              f"at most {doc['args']['steps']} steps or {doc['args']['seconds']:g} s per cell (one-shot methods: "
-             "repeated runs, weights already loaded). `*`: only the first step was timed (it alone exceeded the "
-             "cell's time); `†`: placeholder weights (a published file absent here: the architecture's cost). "
+             f"repeated runs, weights already loaded), and at least {doc['args'].get('min_steady', 1)} after the "
+             f"first whatever the cap, unless the cell's process outlives {FIRST_STEP_GRACE:g} s more. `*`: only "
+             "the first step was timed (the cell was stopped after it; left out of the exponent, since a first "
+             "step includes setup); `†`: placeholder weights (a published file absent here: the architecture's "
+             "cost). "
              f"A method is not run at larger sides once a step takes over {doc['args']['step_limit']:g} s "
              "(*not run*). Exponent: least-squares slope of log(value) against log(pixels) over the sides "
-             "measured; 1.0 is linear in the pixels.", "", "## Headline", "", *headline(rows), "",
+             "measured; 1.0 is linear in the pixels. Steps under a millisecond (naive, lsq, tv at small sides) "
+             "measure allocation and interpreter overhead as much as arithmetic: their exponents are the least "
+             "reliable.", "", "## Headline", "", *headline(rows), "",
              "## Seconds per iteration", "", *numbers_table(rows, sides, "time", "exponent_time"), "",
              "## First step (setup included: weights, networks, plans), seconds", "",
              *numbers_table(rows, sides, "first_s", None), "",
@@ -547,6 +599,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--methods", nargs="+", help="method names (default: every registered method)")
     ap.add_argument("--seconds", type=float, default=30.0, help="the most a cell steps for (after its first step)")
     ap.add_argument("--steps", type=int, default=10, help="the most steps timed after the first")
+    ap.add_argument("--min-steady", type=int, default=1, help="steps after the first timed even past --seconds "
+                    "(a first step includes setup, so it alone is no steady time)")
     ap.add_argument("--step-limit", type=float, default=20.0, help="a step longer than this stops larger sides")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for every method (0: the runner's rule; "
                     "1 is steadier on a machine that other work shares)")
@@ -565,6 +619,8 @@ def command(args: argparse.Namespace) -> str:
              "--seconds", f"{args.seconds:g}", "--steps", str(args.steps), "--step-limit", f"{args.step_limit:g}"]
     if args.threads:
         parts += ["--threads", str(args.threads)]
+    if args.min_steady != 1:
+        parts += ["--min-steady", str(args.min_steady)]
     if args.device != "cpu":
         parts += ["--device", args.device]
     if not args.placeholders:

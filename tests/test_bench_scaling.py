@@ -46,7 +46,27 @@ def test_exponents_of_cells_use_the_measured_ones_only():
     cells.append({"status": "skipped", "pixels": PIXELS[3], "why": "slow"})
     t, m = bs.exponents(cells)
     assert t == pytest.approx(1.5, abs=1e-3) and m == pytest.approx(0.0, abs=1e-3)
+    # a cell stopped after its first step (setup included) shows a time but does not bend the fit
+    first_only = {"status": "ok", "pixels": PIXELS[3], "steady_s": None, "first_s": 1e6, "peak_mb": 10.0}
+    assert bs.exponents([*cells, first_only])[0] == pytest.approx(1.5, abs=1e-3)
+    assert bs.step_seconds(first_only) == 1e6
     assert bs.exponents(cells[:1]) == (None, None)
+
+
+def test_a_cell_times_at_least_min_steady_steps_past_its_time_then_stops():
+    times = bs.StepTimes(seconds=0.0, max_steps=5, min_steady=1)
+    step = bs.Step(1, torch.zeros(1, 1, 2, 2), notes=("a note",))
+    assert times.more()
+    times.add(9.0, step)
+    assert times.more(), "the first step alone (setup included) is no steady time"
+    times.add(1.0, step)
+    assert not times.more()
+    assert times.summary()["first_s"] == 9.0 and times.summary()["steady_s"] == 1.0
+    assert times.summary()["notes"] == ["a note"]
+    long = bs.StepTimes(seconds=1e6, max_steps=2, min_steady=0)
+    for _ in range(3):
+        long.add(1.0, step)
+    assert not long.more() and long.summary()["steps"] == 2
 
 
 def test_an_iterative_cell_times_its_steps_after_the_first(keep_threads):
@@ -75,6 +95,11 @@ def test_a_cell_in_its_own_process_returns_the_same_structure():
     assert {"first_s", "steady_s", "peak_mb", "rss_before_mb", "wall_s", "steps"} <= set(out)
 
 
+def test_a_cell_that_outlives_its_time_is_stopped_and_says_so():
+    out = bs.run_cell(spec("naive"), timeout=0.2)  # importing torch alone takes longer
+    assert out["status"] == "timeout" and "0 s" in out["why"] and bs.step_seconds(out) is None
+
+
 def test_the_markdown_has_every_method_its_tables_and_the_headline():
     rows = [{"method": name, "problem": "denoise σ=25", "domain": None, "cells": [
         {"side": s, "pixels": s * s, "status": "ok", "steady_s": 1e-6 * s**k, "first_s": 0.1, "peak_mb": float(s)}
@@ -82,7 +107,7 @@ def test_the_markdown_has_every_method_its_tables_and_the_headline():
     for row in rows:
         row["exponent_time"], row["exponent_memory"] = bs.exponents(row["cells"])
     doc = {"command": "c", "date": "d", "total_s": 60, "machine": "m", "device": "cpu", "cores": 2,
-           "sizes": [128, 256], "args": {"steps": 3, "seconds": 5, "step_limit": 20, "threads": 1},
+           "sizes": [128, 256], "args": {"steps": 3, "seconds": 5, "step_limit": 20, "threads": 1, "min_steady": 1},
            "load": {"start": 1, "end": 2}, "limits": bs.app_limits(), "methods": rows}
     text = bs.markdown(doc)
     assert "**tv** (exponent 1.00)" in text and "**dip** (1.50)" in text
