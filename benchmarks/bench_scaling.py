@@ -65,6 +65,8 @@ FIRST_STEP_GRACE = 240.0
 """Seconds a cell's subprocess may spend beyond ``--seconds`` (start-up, weights, a slow first step and
 the one steady step it must still time); past them it is stopped and keeps the steps it reported."""
 CELL_PREFIX, PART_PREFIX = "CELL ", "PART "
+MEANINGFUL_S = 1e-3
+"""Steps shorter than this measure allocation and interpreter overhead as much as arithmetic."""
 
 
 # ---- one cell, inside its own process --------------------------------------------------------------
@@ -163,6 +165,7 @@ class StepTimes:
     """The step times of one cell so far: the first apart, the steady ones after it."""
 
     def __init__(self, seconds: float, max_steps: int, min_steady: int) -> None:
+        """The cell's caps; the clock starts now, with the first step."""
         self.seconds, self.max_steps, self.min_steady = seconds, max_steps, min_steady
         self.start = time.perf_counter()
         self.first: float | None = None
@@ -179,6 +182,7 @@ class StepTimes:
         return time.perf_counter() - self.start < self.seconds or len(self.steady) < self.min_steady
 
     def add(self, dt: float, step: Step) -> None:
+        """Record one step's seconds (the first apart) and the sentences the method wrote on it."""
         self.notes += [n for n in step.notes if n not in self.notes]
         if self.first is None:
             self.first = dt
@@ -186,6 +190,7 @@ class StepTimes:
             self.steady.append(dt)
 
     def summary(self) -> dict[str, Any]:
+        """The cell's times so far: first step, median and mean of the steady ones, all of them."""
         s = self.steady
         return {"first_s": self.first, "steady_s": statistics.median(s) if s else None,
                 "mean_s": statistics.fmean(s) if s else None, "steps": len(s), "runs": self.runs,
@@ -251,6 +256,7 @@ def measure_cell(spec: dict[str, Any], report: Callable[[dict[str, Any]], None] 
              "why": refused["why"] if refused is not None else None}
 
     def result() -> dict[str, Any]:
+        """The cell as it stands: fixed facts, the times so far and the peak memory so far."""
         out = {**fixed, **times.summary(), "peak_mb": round(peak_rss_mb() - before, 1)}
         if cuda:
             out["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
@@ -401,6 +407,7 @@ SHORT = {"refused": "refused", "unavailable": "unavailable", "skipped": "not run
 
 
 def _cell(row: dict[str, Any], side: int) -> dict[str, Any] | None:
+    """The row's cell at ``side``, or None when that side was not in the sweep."""
     return next((c for c in row["cells"] if c["side"] == side), None)
 
 
@@ -419,6 +426,7 @@ def fmt_value(cell: dict[str, Any] | None, key: str) -> str:
 
 
 def fmt_exp(value: float | None) -> str:
+    """An exponent to two decimals (the fit is not more precise than that), or – when there is none."""
     return "–" if value is None else f"{value:.2f}"
 
 
@@ -506,15 +514,25 @@ def past_limit(row: dict[str, Any]) -> tuple[str, str]:
     return limit, what
 
 
+def _extremes(rows: Sequence[dict[str, Any]]) -> str:
+    """The slowest- and fastest-growing of ``rows`` by time exponent, in words, for the headline."""
+    lo = min(rows, key=lambda r: r["exponent_time"])
+    hi = max(rows, key=lambda r: r["exponent_time"])
+    return (f"slowest-growing **{lo['method']}** (exponent {lo['exponent_time']:.2f}), fastest-growing "
+            f"**{hi['method']}** ({hi['exponent_time']:.2f})")
+
+
 def headline(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The slowest- and fastest-growing methods and the largest peak memory, in words."""
+    """The slowest- and fastest-growing methods (over all, and over those whose every step is long enough
+    to be arithmetic rather than overhead) and the largest peak memory, in words."""
     grown = [r for r in rows if r.get("exponent_time") is not None]
     lines = []
     if grown:
-        lo = min(grown, key=lambda r: r["exponent_time"])
-        hi = max(grown, key=lambda r: r["exponent_time"])
-        lines.append(f"- Slowest-growing time per iteration: **{lo['method']}** (exponent "
-                     f"{lo['exponent_time']:.2f}); fastest-growing: **{hi['method']}** ({hi['exponent_time']:.2f}).")
+        lines.append(f"- Time per iteration, all methods: {_extremes(grown)}.")
+        long = [r for r in grown if min(c["steady_s"] for c in r["cells"] if c.get("steady_s")) >= MEANINGFUL_S]
+        if long and len(long) < len(grown):
+            lines.append(f"- Among the methods whose every step takes at least {MEANINGFUL_S * 1e3:g} ms (the "
+                         f"others' exponents include overhead): {_extremes(long)}.")
     cells = [(r["method"], c) for r in rows for c in r["cells"] if c["status"] == "ok" and c.get("peak_mb") is not None]
     if cells:
         name, c = max(cells, key=lambda mc: mc[1]["peak_mb"])
@@ -569,9 +587,13 @@ def markdown(doc: dict[str, Any]) -> str:
              "(*not run*). Exponent: least-squares slope of log(value) against log(pixels) over the sides "
              "measured; 1.0 is linear in the pixels. Steps under a millisecond (naive, lsq, tv at small sides) "
              "measure allocation and interpreter overhead as much as arithmetic: their exponents are the least "
-             "reliable.", "", "## Headline", "", *headline(rows), "",
+             "reliable. A memory exponent below 1 means a fixed part (weights, buffers, allocator pools) "
+             "weighs most at the small sides.", "", "## Headline", "", *headline(rows), "",
              "## Seconds per iteration", "", *numbers_table(rows, sides, "time", "exponent_time"), "",
              "## First step (setup included: weights, networks, plans), seconds", "",
+             "DIP's and DeepRED's first step at a shape, thread count and net this machine has not met before "
+             "also times both memory layouts (`arena/nets/autotune.py`), unless an earlier run cached the "
+             "choice in `~/.cache/restoration-arena/autotune.json`.", "",
              *numbers_table(rows, sides, "first_s", None), "",
              "## Peak memory, MB above the RSS before the method started", "",
              *numbers_table(rows, sides, "peak_mb", "exponent_memory"), ""]
@@ -609,6 +631,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     help="record absent published files as refusals only, without timing the architecture")
     ap.add_argument("--note", default="", help="a sentence about the conditions, written under the machine")
     ap.add_argument("--out", type=Path, default=OUT_MD, help="the Markdown file (the JSON goes beside it)")
+    ap.add_argument("--redraw", action="store_true", help="rewrite the Markdown from the JSON beside it, measuring "
+                    "nothing")
     ap.add_argument("--cell", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
@@ -634,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.cell:
         return cell_main(args.cell)
+    if args.redraw:
+        args.out.write_text(markdown(json.loads(args.out.with_suffix(".json").read_text())))
+        return print(f"wrote {args.out} from {args.out.with_suffix('.json')}")
     from benchmarks.bench_methods import machine
 
     load_methods()

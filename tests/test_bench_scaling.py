@@ -110,6 +110,6 @@ def test_the_markdown_has_every_method_its_tables_and_the_headline():
            "sizes": [128, 256], "args": {"steps": 3, "seconds": 5, "step_limit": 20, "threads": 1, "min_steady": 1},
            "load": {"start": 1, "end": 2}, "limits": bs.app_limits(), "methods": rows}
     text = bs.markdown(doc)
-    assert "**tv** (exponent 1.00)" in text and "**dip** (1.50)" in text
+    assert "slowest-growing **tv** (exponent 1.00), fastest-growing **dip** (1.50)" in text
     assert text.count("| tv | denoise σ=25 |") == 3 and "| tv | none of its own |" in text
     assert "40,000,000 pixels" in text and "1024 px" in text
