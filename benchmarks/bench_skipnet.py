@@ -128,7 +128,7 @@ def through_runner(net: str, side: int, repeats: int, device: str,
                  device=device, methods=[{"name": "dip", "params": params}])
     result = list(run(prepare_experiment(cfg), with_lpips=False))[-1].results["dip"]
     clock = [h["seconds"] for h in result.history]
-    return (statistics.median(b - a for a, b in pairwise(clock[1:])), result.psnr,
+    return (statistics.median(b - a for a, b in pairwise(clock[1:])), result.metrics["psnr"],
             str(result.params.get("precision")))
 
 
