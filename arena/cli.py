@@ -319,14 +319,14 @@ def _stream(prepared: Any, *, quiet: bool, with_lpips: bool) -> dict[str, Any]:
     """Consume the event stream, drawing one progress bar per method on stderr."""
     from tqdm import tqdm
 
-    from arena.experiment import run
+    from arena.experiment import cli_workers, run
 
     bars: dict[str, tqdm] = {}
     keys = [m.get("key") or m["name"] for m in prepared.config.methods]
     cancel = threading.Event()
     results: dict[str, Any] = {}
     try:
-        for ev in run(prepared, cancel=cancel, with_lpips=with_lpips):
+        for ev in run(prepared, cancel=cancel, with_lpips=with_lpips, workers=cli_workers(prepared)):
             if ev.kind == "done":
                 results = dict(ev.results)
                 continue

@@ -269,6 +269,15 @@ def run(prepared: Prepared, *, cancel: Any = None, with_lpips: bool = True,
                           workers=workers)
 
 
+def cli_workers(prepared: Prepared) -> str:
+    """Where ``arena run`` runs the methods: in worker processes on a CPU when a heavy (network)
+    method is among them — the command's own Python (events, progress bars) then cannot hold the
+    interpreter lock their steps need, which slowed DIP's paper-net step by a tenth in threads
+    (``benchmarks/SKIPNET.md``) — and in threads otherwise, which start at no cost."""
+    heavy = any(job.method.heavy for job in prepare(prepared.config.method_specs()))
+    return "processes" if heavy and prepared.problem.device.type == "cpu" else "threads"
+
+
 def save(prepared: Prepared, results: dict[str, MethodResult], out: str | Path,
          lesson: list[Verdict] | None = None) -> list[Path]:
     """Write images, metrics, plots and the config that reproduces this run (``lesson``: the

@@ -121,12 +121,13 @@ def through_runner(net: str, side: int, repeats: int, device: str,
                    precision: str | None = None) -> tuple[float, float, str]:
     """DIP through the runner: median seconds per step as the runner clocks them (after 2 warm-up
     steps), the final PSNR and the precision used (``None``: the method's default)."""
-    from arena.experiment import Config, prepare_experiment, run
+    from arena.experiment import Config, cli_workers, prepare_experiment, run
 
     params = {"net": net, "iterations": repeats + 2, "stop": "none", **({"precision": precision} if precision else {})}
     cfg = Config(image="astronaut", degradation="denoise", degradation_params={"sigma": 25}, max_side=side,
                  device=device, methods=[{"name": "dip", "params": params}])
-    result = list(run(prepare_experiment(cfg), with_lpips=False))[-1].results["dip"]
+    prepared = prepare_experiment(cfg)
+    result = list(run(prepared, with_lpips=False, workers=cli_workers(prepared)))[-1].results["dip"]
     clock = [h["seconds"] for h in result.history]
     return (statistics.median(b - a for a, b in pairwise(clock[1:])), result.metrics["psnr"],
             str(result.params.get("precision")))

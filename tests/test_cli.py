@@ -90,3 +90,14 @@ def test_list_json_describes_every_parameter(capsys):
 def test_console_script_entry_point():
     out = subprocess.run([sys.executable, "-m", "arena.cli", "list"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "DEGRADATIONS" in out.stdout and "tikhonov" in out.stdout
+
+
+def test_arena_run_puts_network_methods_in_worker_processes_on_a_cpu():
+    """The command's own Python must not hold the lock a heavy method's steps need; light ones stay in threads."""
+    from arena.experiment import Config, cli_workers, prepare_experiment
+
+    def workers(*methods):
+        return cli_workers(prepare_experiment(Config(image="camera", degradation="denoise", max_side=32,
+                                                     methods=[{"name": m, "params": {}} for m in methods])))
+
+    assert workers("tv", "dip") == "processes" and workers("naive", "tikhonov", "tv") == "threads"
