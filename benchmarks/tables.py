@@ -87,7 +87,7 @@ def render(rows: list[dict[str, str]], spec: SweepSpec, title: str,
         for method in methods:
             if len({r["params"] for r in rows if r["method"] == method}) > 1:
                 grids.add(method)
-            cells[method] = chosen(rows, tuning, degradation, method)
+            cells[method] = chosen(rows, tuning if method in grids else None, degradation, method)
         best = max((c[0] for c in cells.values() if c), default=None)
         out = []
         for method in methods:

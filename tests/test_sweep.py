@@ -172,16 +172,16 @@ def test_a_grid_tuned_on_other_images_reports_the_setting_chosen_there_not_the_o
     from benchmarks.tables import load, render
 
     spec = SweepSpec.from_dict({"images": ["camera"], "degradations": ["denoise:sigma=25"],
-                                "methods": ["tv:lam=[0.01,0.1]"]})
+                                "methods": ["naive", "tv:lam=[0.01,0.1]"]})
 
-    def row(params, image, psnr):
-        return {"degradation": "denoise:sigma=25.0", "method": "tv", "params": params, "image": image,
+    def row(params, image, psnr, method="tv"):
+        return {"degradation": "denoise:sigma=25.0", "method": method, "params": params, "image": image,
                 "psnr": str(psnr), "ssim": "0.5", "status": "done"}
 
-    rows = [row("lam=0.01", "a", 26), row("lam=0.1", "a", 24)]  # the oracle on these images: lam=0.01
+    rows = [row("", "a", 20, "naive"), row("lam=0.01", "a", 26), row("lam=0.1", "a", 24)]  # oracle: lam=0.01
     tuning = [row("lam=0.01", "t1", 20), row("lam=0.1", "t1", 23), row("lam=0.01", "t2", 21), row("lam=0.1", "t2", 22)]
     table = render(rows, spec, "t", tuning)
-    assert "| denoise:sigma=25 | **24.00 / 0.500** (lam=0.1) |" in table
+    assert "| denoise:sigma=25 | 20.00 / 0.500 | **24.00 / 0.500** (lam=0.1) |" in table  # naive: never tuned
     assert "on 2 other held-out images" in table and "an oracle over the grid" not in table
     assert "(lam=0.01)" in render(rows, spec, "t")  # without a tuning set: the oracle, said so
     spec, tune_faces = load("gan_yeh")
