@@ -48,8 +48,9 @@ class LiveMethod:
             return self.total
         return min(self.total, max(self.step, int(self.budget * self.step / self.seconds)))
 
-    def progress(self) -> str:
-        """``step/planned (of total) · elapsed · ETA`` (or the final status) in one line."""
+    def progress(self, message: bool = True) -> str:
+        """``step/planned (of total) · elapsed · ETA`` (or the final status) and the method's own
+        numbers in one line, then — with ``message`` — the result's message after a dash."""
         if self.status == "waiting":
             return "waiting"
         if self.status == "tuning":
@@ -60,8 +61,9 @@ class LiveMethod:
         if self.eta is not None:
             text += f" · ETA {self.eta:.1f} s"
         if self.status != "running":
-            text += f" · {self.status}" + (f": {self.message}" if self.message else "")
-        return text + "".join(f" · {k} {v:.3g}" for k, v in self.diagnostics()[:4])
+            text += f" · {self.status}"
+        text += "".join(f" · {k} {v:.3g}" for k, v in self.diagnostics()[:4])
+        return text + (f" — {self.message}" if message and self.message and self.status != "running" else "")
 
     def diagnostics(self) -> list[tuple[str, float]]:
         """The method's own numbers at its latest step (σ_k and μ_k of PnP, LM's damping, DeepRED's

@@ -243,7 +243,8 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.run: gr.Button(interactive=True),
             view.overview: [(path, caption(k, results.get(k), prep.degraded_metrics)) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
-            **{view.progress[r.name]: f"**{tracker.methods[k].progress()}**\n\n{used_params(r, asked.get(k))}"
+            **{view.progress[r.name]: f"**{tracker.methods[k].progress(message=False)}**\n\n"
+               + (f"{r.message}\n\n" if r.message else "") + used_params(r, asked.get(k))
                for k, r in results.items() if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
