@@ -20,9 +20,10 @@ import gradio as gr
 
 from arena.degradations import DEGRADATIONS
 from arena.method import METHODS
+from arena.settings import ON_PAGE
 from ui import api, common, inputs, run
 from ui.registry import SETTINGS, Components
-from ui.widgets import param_widget
+from ui.widgets import param_widget, setting_widget
 
 RESULT_PANELS = ("status", "overview", "table", "lesson", "plot", "tuning_plot", "maps_plot", "slider", "zoom",
                  "download", "results", "image.", "progress.")
@@ -78,6 +79,15 @@ CSS = """
     min-height: 40px !important; min-width: 40px}
 }
 """
+
+
+def _settings(add: Callable[[str, Any], Any], region: str, kinds: tuple[str, ...] | None = None) -> None:
+    """The scalar settings' widgets (:mod:`arena.settings`) of one region of the page, in the table's
+    order, optionally only some kinds (the radios go on their own line)."""
+    policy = common.page_policy()
+    for s in ON_PAGE:
+        if s.page.region == region and (kinds is None or s.page.kind in kinds):
+            add(s.name, setting_widget(s, **policy.get(s.name, {})))
 
 
 def _method_families(add: Callable[[str, Any], Any]) -> None:
@@ -167,8 +177,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                             brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14),
                             show_label=False))
                 with gr.Row():
-                    add("observed", gr.Checkbox(False, label="I only have the degraded photo (it is y: no clean "
-                                                             "image, no PSNR)", elem_id="observed-mode"))
+                    _settings(add, "photo")
                     add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo", visible=False))
                 add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
                 add("preset_md", gr.Markdown())
@@ -180,8 +189,7 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                         for p in common.ui_params(d):
                             add(f"degr.{d.name}.{p.name}", param_widget(d.name, p, visible=p.used(defaults)))
                 with gr.Row():
-                    add("seed", gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="seed"))
-                    add("max_side", gr.Slider(32, 1024, value=common.DEFAULT_MAX_SIDE, step=8, label="longest side (px)"))
+                    _settings(add, "image")
                 show_btn = gr.Button("Show degradation")
             with gr.Column(scale=2, min_width=300):
                 with gr.Row():
@@ -197,10 +205,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                         for p in common.ui_params(m):
                             add(f"method.{m.name}.{p.name}", param_widget(m.name, p))
                 with gr.Row():
-                    add("seconds", gr.Slider(1, common.MAX_SECONDS, value=60, step=1, label="time budget per method (s)"))
-                    add("sequential", gr.Checkbox(False, label="fair timing (run methods one after another)"))
-                add("tune", gr.Radio(choices=common.TUNE_CHOICES, value="off", elem_id="tune-mode",
-                                     label=f"tune λ ({', '.join(m.label.split(' (')[0] for m in METHODS if m.tunable())})"))
+                    _settings(add, "run", kinds=("slider", "number", "checkbox"))
+                _settings(add, "run", kinds=("radio",))
                 with gr.Row(elem_id="run-bar"):
                     run_btn = add("run", gr.Button("Run", variant="primary"))
                     stop_btn = gr.Button("Stop", variant="stop")
@@ -269,8 +275,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                                                      outputs=ui.group(dependants), show_progress="hidden", **PRIVATE)
         (ui["preset"].change(run.hold_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE)
          .then(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
-               outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "seed", "max_side", "methods", "method.",
-                                                  "seconds", "tune", "observed"]),
+               outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "methods", "method.",
+                                                  *(s.name for s in ON_PAGE)]),
                         *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
          .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
         _wire_preset_browser(ui)

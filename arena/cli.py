@@ -2,8 +2,8 @@
 
     arena list [--json]
     arena run --image PATH --degradation SPEC --method SPEC [--method SPEC ...]
-              [--seed N] [--device auto|cpu|cuda] [--max-side N] [--out DIR] [--seconds S]
-              [--tune off|auto|oracle]
+              [--out DIR] [--seed N] [--max-side N] [--seconds S] [--tune off|auto|oracle] [--device D] …
+              (every setting flag comes from arena/settings.py: arena run --help lists them)
     arena run --config DIR/config.json [--out DIR]
     arena run --preset ID [--image NAME] [--seed N] [--out DIR]   # a lecture preset, its lesson checked
     arena sweep SPEC.toml --out DIR [--address ADDR] [--workers N] [--fresh]
@@ -25,9 +25,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from arena.errors import ArenaError
-
-DEFAULT_MAX_SIDE = 256
+from arena.errors import ArenaError, SpecError
+from arena.settings import SETTINGS, Setting
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,19 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--method", action="append", default=[], help="SPEC, repeatable, e.g. tv:lam=0.05")
     r.add_argument("--config", help="re-run a saved comparison (DIR/config.json)")
     r.add_argument("--preset", help="run a lecture preset (ids: arena list) and check its lesson's claims; "
-                                    "--image, --seed and --seconds may override its own")
-    r.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the preset's)")
-    r.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    r.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
-                   help=f"downscale so the longer side is at most N (default {DEFAULT_MAX_SIDE}; 0 = never)")
+                                    "--image and any setting flag below (--seed, --seconds, …) override its own")
     r.add_argument("--out", help="write images, metrics.json/.csv, convergence.png and config.json here")
-    r.add_argument("--seconds", type=float, help="wall-time cap per method")
-    r.add_argument("--iterations", type=int, help="iteration cap per method")
-    r.add_argument("--metrics-every", type=int, default=10, help="measure PSNR/SSIM every K iterations")
-    r.add_argument("--sequential", action="store_true", help="run methods one after another (fair timing)")
-    r.add_argument("--tune", choices=("off", "auto", "oracle"), default="off",
-                   help="choose each method's regularisation weight: off (problem-aware default), auto "
-                        "(discrepancy principle, never sees the clean image), oracle (best PSNR: uses it)")
+    for s in SETTINGS:
+        if s.cli:
+            r.add_argument(s.flag, **_flag(s))
     r.add_argument("--no-lpips", action="store_true", help="skip LPIPS")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     sw = sub.add_parser("sweep", help="run every (image, degradation, method, seed) of a TOML spec on Ray, "
@@ -97,10 +88,39 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _flag(s: Setting) -> dict[str, Any]:
+    """``add_argument``'s options for a setting's flag. Every flag defaults to None, "not given",
+    so that a preset's own value stands unless the command line names another."""
+    if s.type is bool:
+        return {"action": "store_true", "default": None, "help": s.help}
+    shown = "none" if s.default is None else s.default
+    return {"type": str if s.optional else s.type, "default": None, "metavar": s.name.upper(),
+            "choices": s.choices or None, "help": f"{s.help} (default {shown})"}
+
+
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings named on the command line (an optional one's "none" as None)."""
+    out = {}
+    for s in SETTINGS:
+        value = getattr(args, s.name, None) if s.cli else None
+        if value is None:
+            continue
+        if s.optional and isinstance(value, str):
+            value = None if value.strip().lower() in ("none", "") else _number(s, value)
+        out[s.name] = value
+    return out
+
+
+def _number(s: Setting, text: str) -> Any:
+    try:
+        return s.type(text)
+    except ValueError:
+        raise SpecError(f"{s.flag} {text!r} must be a {'whole ' if s.type is int else ''}number or none") from None
+
+
 def _weights(args: argparse.Namespace) -> int:
     """``arena weights``: list (and with ``--check`` verify) the shipped and published files; ``fetch``."""
     from arena.bridge import published as pub
-    from arena.errors import SpecError
 
     if args.action == "fetch":
         if not args.names:
@@ -203,7 +223,6 @@ def _progress(name: str) -> Any:
 def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from arena.errors import SpecError
     from arena.sweep import SweepSpec, sweep
 
     if args.workers is not None and args.workers < 1:
@@ -248,7 +267,6 @@ def _list(as_json: bool) -> int:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from arena.errors import SpecError
     from arena.experiment import Config, prepare_experiment, save
 
     preset = None
@@ -266,11 +284,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             + ([] if args.method else ["method"])
         if missing:
             raise SpecError(f"arena run needs --{' --'.join(missing)} (or --config DIR/config.json)")
-        config = Config.from_specs(
-            args.observed or args.image, args.degradation, args.method, seed=args.seed or 0, device=args.device,
-            max_side=args.max_side or None, seconds=args.seconds, iterations=args.iterations,
-            metrics_every=args.metrics_every, sequential=args.sequential, tune=args.tune,
-            observed=bool(args.observed))
+        config = Config.from_specs(args.observed or args.image, args.degradation, args.method, **_given(args),
+                                   observed=bool(args.observed))
     started = time.perf_counter()
     prepared = prepare_experiment(config)
     for notice in prepared.notices:
@@ -297,10 +312,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _preset_config(args: argparse.Namespace) -> tuple[Any, Any]:
-    """A preset's config, with the image, seed and time budget the command line gives instead."""
+    """A preset's config, with the image and the settings the command line gives instead."""
     import dataclasses
 
-    from arena.errors import SpecError
     from arena.presets import DEFAULT_SECONDS, load_presets
 
     presets = load_presets()
@@ -308,8 +322,9 @@ def _preset_config(args: argparse.Namespace) -> tuple[Any, Any]:
         raise SpecError(f"unknown preset {args.preset!r}; valid ids: {', '.join(presets)}")
     preset = presets[args.preset]
     c = preset.config
-    config = dataclasses.replace(c, image=args.image or c.image, seed=args.seed if args.seed is not None else c.seed,
-                                 seconds=args.seconds or c.seconds or DEFAULT_SECONDS, device=args.device,
+    given = _given(args)
+    config = dataclasses.replace(c, **given, image=args.image or c.image,
+                                 seconds=given.get("seconds") or c.seconds or DEFAULT_SECONDS,
                                  methods=[dict(m) for m in c.methods], degradation_params=dict(c.degradation_params))
     config.check()
     return config, preset

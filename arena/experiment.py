@@ -26,6 +26,7 @@ from arena.problem import Problem, make_problem, observed_problem
 from arena.report import metrics_document, write_report
 from arena.resources import ASSETS
 from arena.runner import Budget, Event, MethodResult, MethodSpec, prepare, run_comparison
+from arena.settings import SETTINGS
 
 CONFIG_VERSION = 1
 
@@ -119,18 +120,12 @@ class Config:
         known = {k: v for k, v in self.degradation_params.items() if k not in auto}
         self.degradation_params = {**resolve(cls.params, known, self.degradation), **auto}
         prepare(self.method_specs())
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
-            raise SpecError(f"seed={self.seed!r} must be a whole number between 0 and {2**31 - 1}")
+        if self.max_side == 0:  # "never downscale", as the CLI's --max-side 0 says it
+            self.max_side = None
+        for s in SETTINGS:
+            setattr(self, s.name, s.check(getattr(self, s.name)))
         if self.max_side is not None and self.max_side < 8:
-            raise SpecError(f"max_side={self.max_side} is too small; use at least 8")
-        if self.seconds is not None and not self.seconds > 0:
-            raise SpecError(f"seconds={self.seconds} must be positive")
-        if self.iterations is not None and self.iterations < 1:
-            raise SpecError(f"iterations={self.iterations} must be at least 1")
-        from arena.tuning import MODES
-
-        if self.tune not in MODES:
-            raise SpecError(f"tune={self.tune!r} is not a mode; choose one of {', '.join(MODES)}")
+            raise SpecError(f"max_side={self.max_side} is too small; use at least 8 (or 0: never downscale)")
         if self.observed and self.tune == "oracle":
             raise SpecError("oracle tuning needs the clean image, and an observed photo has none; use tune=auto")
 

@@ -14,6 +14,7 @@ from arena.errors import SpecError
 from arena.experiment import Config, Prepared, prepare_experiment, run
 from arena.resources import ASSETS
 from arena.runner import MethodResult
+from arena.settings import ON_PAGE
 
 PRESETS_FILE = ASSETS / "presets.json"
 TIMES_FILE = PRESETS_FILE.with_name("preset_times.json")
@@ -44,17 +45,24 @@ class Preset:
         return lessons.check(self.claims, results, degraded=degraded, seconds=seconds)
 
 
+KEYS = {"id", "title", "description", "convention", "topic", "image", "degradation", "methods", "claims"}
+"""What a preset has besides the page's scalar settings (:data:`arena.settings.ON_PAGE`)."""
+
+
 def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
     """Every preset by id; each is validated against the registries (a bad one raises)."""
     raw: list[dict[str, Any]] = json.loads(path.read_text())["presets"]
     times = _measured_times(path.with_name(TIMES_FILE.name))
     out: dict[str, Preset] = {}
     for p in raw:
+        unknown = set(p) - KEYS - {s.name for s in ON_PAGE}
+        if unknown:
+            raise SpecError(f"preset {p.get('id')!r}: unknown key {sorted(unknown)[0]!r}; a preset may set "
+                            f"{', '.join(s.name for s in ON_PAGE)} (the settings the page shows)")
         cfg = Config(image=p["image"], degradation=p["degradation"]["name"],
                      degradation_params=dict(p["degradation"].get("params", {})),
                      methods=[{"name": m["name"], "params": dict(m.get("params", {}))} for m in p["methods"]],
-                     seed=int(p.get("seed", 0)), max_side=p.get("max_side", 256), seconds=p.get("seconds"),
-                     tune=p.get("tune", "off"), observed=bool(p.get("observed", False)))
+                     **{s.name: p[s.name] for s in ON_PAGE if s.name in p})
         try:
             cfg.check()
         except SpecError as exc:

@@ -249,7 +249,8 @@ def measure_cell(spec: dict[str, Any], report: Callable[[dict[str, Any]], None] 
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     gc.collect()
-    reset, before = reset_peak_rss(), rss_mb()
+    before = rss_mb()  # then the reset: a peak reset first could lag behind pages touched before `before` is read
+    reset = reset_peak_rss()
     times = StepTimes(float(spec["seconds"]), int(spec["max_steps"]), int(spec.get("min_steady", 1)))
     fixed = {**base, "status": "ok", "threads": threads if device.type == "cpu" else None,
              "rss_before_mb": round(before, 1), "peak_reset": reset, "placeholder": refused is not None,
@@ -447,23 +448,21 @@ def numbers_table(rows: Sequence[dict[str, Any]], sides: Sequence[int], key: str
 
 def app_limits() -> dict[str, Any]:
     """The size limits the app and the CLI apply, read from the code: the page's longest-side slider
-    (app.py), its default (ui/common.py; not imported, it starts gradio), the CLI's default
-    ``--max-side``, the loader's pixel limit, and the sentence a worker killed for memory gives."""
-    from arena.cli import DEFAULT_MAX_SIDE as cli_side
+    and the CLI's default (arena/settings.py), the page's default on a GPU and a CPU (ui/common.py; not
+    imported, it starts gradio), the loader's pixel limit, and the sentence a worker killed for memory gives."""
     from arena.images import MAX_PIXELS
+    from arena.settings import BY_NAME
     from arena.workers import _why
 
-    slider, page = None, None
-    for node in ast.walk(ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))):
-        if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Slider"
-                and any(k.arg == "label" and "longest side" in str(getattr(k.value, "value", "")) for k in node.keywords)):
-            slider = tuple(a.value for a in node.args[:2] if isinstance(a, ast.Constant))
+    side = BY_NAME["max_side"]
+    page = None
     for node in ast.parse((ROOT / "ui" / "common.py").read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DEFAULT_MAX_SIDE":
             v = node.value
             page = (v.body.value, v.orelse.value) if isinstance(v, ast.IfExp) else (v.value, v.value)
-    return {"slider": slider, "page_default_gpu_cpu": page, "cli_max_side": cli_side, "max_pixels": MAX_PIXELS,
-            "killed": _why(-9), "gpu_oom": _literal(ROOT / "arena" / "runner.py", "out of GPU memory")}
+    return {"slider": (side.page.lo, side.page.hi), "page_default_gpu_cpu": page, "cli_max_side": side.default,
+            "max_pixels": MAX_PIXELS, "killed": _why(-9),
+            "gpu_oom": _literal(ROOT / "arena" / "runner.py", "out of GPU memory")}
 
 
 def _literal(path: Path, start: str) -> str | None:

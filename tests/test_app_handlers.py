@@ -12,6 +12,7 @@ pytest.importorskip("gradio")
 from arena.degradations import DEGRADATIONS  # noqa: E402
 from arena.errors import SpecError  # noqa: E402
 from arena.method import METHODS  # noqa: E402
+from arena.settings import ON_PAGE, page_value  # noqa: E402
 from ui import common, inputs, run  # noqa: E402
 from ui.registry import SETTINGS, Components  # noqa: E402
 from ui.text import user_text  # noqa: E402
@@ -39,12 +40,13 @@ class FakeRequest:
     session_hash = "testsession"
 
 
-def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, seed=0,
-             tune="off", observed=False, estimate=True, image=None):
-    """The settings as the page sends them, by name (ui.registry.SETTINGS); every widget is present."""
-    values = {"image": image or common.default_image(), "degradation": degradation, "seed": seed, "max_side": 64,
-              "mask": mask, "methods": list(methods), "seconds": 30, "sequential": False, "tune": tune,
-              "observed": observed, "estimate": estimate, "preset": None}
+def settings(degradation="denoise", degr=None, methods=("naive", "tv"), method_params=None, mask=None, estimate=True,
+             image=None, **scalars):
+    """The settings as the page sends them, by name (ui.registry.SETTINGS); every widget is present,
+    each scalar setting (arena.settings) at its page's start unless given (tiny and short by default)."""
+    values = {"image": image or common.default_image(), "degradation": degradation, "mask": mask,
+              "methods": list(methods), "estimate": estimate, "preset": None,
+              **{s.name: page_value(s) for s in ON_PAGE}, "max_side": 64, "seconds": 30, **scalars}
     for d in DEGRADATIONS:
         for p in common.ui_params(d):
             values[f"degr.{d.name}.{p.name}"] = (degr or {}).get(p.name, p.default) if d.name == degradation else p.default
@@ -73,7 +75,7 @@ def test_untouched_adaptive_widgets_leave_the_rule_to_the_problem_and_tune_is_pa
 
 @pytest.mark.parametrize("kw,needle", [
     ({"methods": ()}, "at least one method"),
-    ({"seed": -1}, "whole number"),
+    ({"seed": -1}, "at least 0"),
     ({"seed": float("nan")}, "whole number"),
     ({"method_params": {"tv": {"lam": 1e9}}}, "out of range"),
     ({"degradation": "blur", "degr": {"size": 4}}, None),
@@ -365,3 +367,35 @@ def test_no_widget_help_names_a_developer_file_or_attribute():
         for p in common.ui_params(owner):
             info = param_widget(owner.name, p).info or ""
             assert not DEVELOPER_NAMES.search(info), (owner.name, p.name, DEVELOPER_NAMES.findall(info))
+
+
+def test_every_page_setting_reaches_the_config_and_a_missing_one_fails_loudly():
+    """Each scalar setting with a widget (arena/settings.py), set to a non-default value as the page
+    sends it (numbers as floats), arrives in the Config; an event that did not send it is an error,
+    not a silent default."""
+    from tests.test_settings import other_value
+
+    for s in ON_PAGE:
+        value = other_value(s)
+        sent = float(value) if s.type in (int, float) else value
+        cfg = inputs.config_from(settings(**{s.name: sent}), "s")
+        assert getattr(cfg, s.name) == value and type(getattr(cfg, s.name)) is type(value), s.name
+        missing = settings()
+        del missing[s.name]
+        with pytest.raises(KeyError):
+            inputs.config_from(missing, "s")
+
+
+def test_the_events_that_read_the_settings_are_given_every_declared_widget_and_a_preset_sets_them():
+    import app
+
+    ui = Components()
+    demo = app.build_demo(ui)
+    declared = {id(c) for c in ui.group(SETTINGS)}
+    readers = [f for f in demo.fns.values() if f.name in ("start", "event") and len(f.inputs) > 20]
+    assert len(readers) == 2, "Run and Show degradation"
+    for f in readers:
+        assert {id(c) for c in f.inputs} == declared, f.name
+    for s in ON_PAGE:
+        assert s.name in ui and ui[s.name].elem_id == f"setting-{s.name}"
+    assert {s.name for s in ON_PAGE} <= set(inputs.apply_preset({"preset": "dip-cpu-lecture"}, FakeRequest()))

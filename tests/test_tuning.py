@@ -109,7 +109,7 @@ def test_stop_while_tuning_ends_the_method_as_cancelled():
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(Exception, match="tune='best' is not a mode"):
+    with pytest.raises(Exception, match="tune='best' is not one of off, auto, oracle"):
         Config.from_specs("camera", "denoise", ["tv"], tune="best")
 
 

@@ -21,6 +21,7 @@ from arena.method import METHODS, Method, load_methods
 from arena.metrics import lpips_status
 from arena.params import Param
 from arena.presets import Preset, load_presets
+from arena.settings import BY_NAME
 from ui.images import png_file
 from ui.session import Runs
 from ui.text import user_text
@@ -137,10 +138,16 @@ def family_members(family: str) -> list[str]:
 RUN_FIRST = ("<p class='run-first'><em>No comparison yet: press <b>Run</b>. The table, the lesson's checks, "
              "the plots, the slider and the download appear here.</em></p>")
 """The Compare tab before any run (and after a preset replaces the comparison)."""
-TUNE_CHOICES = [("off: problem-aware defaults", "off"),
-                ("auto: discrepancy principle (never sees the clean image)", "auto"),
-                ("oracle: best PSNR (uses the clean image, as papers tune)", "oracle")]
+TUNE_CHOICES = list(BY_NAME["tune"].page.choices)
 NO_ORACLE = "oracle tuning scores against the clean image, which an observed photo does not have"
+
+
+def page_policy() -> dict[str, dict[str, Any]]:
+    """The app's own choices over a setting's widget (:mod:`arena.settings`): a shared server's cap
+    on the time budget, a larger first image on a GPU, the tunable methods named in tune's label."""
+    tunable = ", ".join(m.label.split(" (")[0] for m in METHODS if m.tunable())
+    return {"seconds": {"maximum": MAX_SECONDS}, "max_side": {"value": DEFAULT_MAX_SIDE},
+            "tune": {"label": f"tune λ ({tunable})"}}
 
 
 def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:

@@ -16,6 +16,7 @@ from arena.experiment import Config, crop_observed, resolve_image
 from arena.images import load_image, to_uint8
 from arena.lessons import promise
 from arena.method import METHODS
+from arena.settings import ON_PAGE, Setting, page_value
 from ui.common import (
     DEFAULT_MAX_SIDE,
     FAMILIES,
@@ -25,10 +26,10 @@ from ui.common import (
     PRESETS,
     RUN_FIRST,
     TUNE_CHOICES,
-    as_int,
     editor_background,
     family_members,
     gallery_items,
+    page_policy,
     preset_rows,
     run_time,
     session_of,
@@ -188,11 +189,20 @@ def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
             "degradation": c.degradation, **show_group({"degradation": c.degradation}, request),
             **{f"degr.{d.name}.{prm.name}": _number_or_default(c.degradation_params.get(prm.name, prm.default),
                                                                 prm.default) for prm in ui_params(d)},
-            "seed": c.seed, "max_side": c.max_side or DEFAULT_MAX_SIDE, "methods": list(chosen),
-            **show_methods({"methods": list(chosen)}, request),
+            "methods": list(chosen), **show_methods({"methods": list(chosen)}, request),
             **{f"method.{m.name}.{prm.name}": _shown_value(chosen[m.name].get(prm.name, widget_default(prm)))
                for m in METHODS if m.name in chosen for prm in ui_params(m)},
-            "seconds": min(c.seconds or 60, MAX_SECONDS), "tune": c.tune, "observed": c.observed}
+            **{s.name: _on_page(s, getattr(c, s.name)) for s in ON_PAGE}}
+
+
+def _on_page(s: Setting, value: Any) -> Any:
+    """A preset's value as the page's widget holds it: within the app's cap (:func:`page_policy`),
+    and none (no cap, never downscale) as the widget's start."""
+    policy = page_policy().get(s.name, {})
+    if value is None:
+        return policy.get("value", page_value(s))
+    cap = policy.get("maximum")
+    return min(value, cap) if cap is not None else value
 
 
 def _shown_value(value: Any) -> Any:
@@ -207,32 +217,32 @@ def _number_or_default(value: Any, default: Any) -> Any:
 
 # ---- settings → Config --------------------------------------------------------------------------
 def config_from(v: Mapping[str, Any], session: str) -> Config:
-    """The ``settings`` widgets' values, by name (:data:`ui.registry.SETTINGS`), as a checked :class:`Config`."""
-    image, degradation = v.get("image"), v.get("degradation")
+    """The ``settings`` widgets' values, by name (:data:`ui.registry.SETTINGS`), as a checked
+    :class:`Config`. Every setting is read by its name: one the event did not send is a KeyError,
+    never a silent default."""
+    image, degradation = v["image"], v["degradation"]
     d = DEGRADATIONS.get(str(degradation)) if degradation in DEGRADATIONS else None
     degr_params: dict[str, Any] = {p.name: v.get(f"degr.{degradation}.{p.name}", widget_default(p))
                                    for p in (ui_params(d) if d else [])}
-    selected = list(v.get("methods") or [])
+    selected = list(v["methods"] or [])
     method_params = {n: {p.name: v.get(f"method.{n}.{p.name}", widget_default(p)) for p in ui_params(METHODS.get(n))}
                      for n in selected if n in METHODS}
     if not image:
         raise SpecError("choose an image first (Gallery or Upload)")
     if not selected:
         raise SpecError("tick at least one method")
-    if v.get("observed") and v.get("estimate", True) and d is not None and d.noise_key is not None:
+    scalars = {s.name: s.check(v[s.name]) for s in ON_PAGE}
+    if scalars["observed"] and v["estimate"] and d is not None and d.noise_key is not None:
         degr_params[d.noise_key] = "auto"
     if degradation == "inpaint" and degr_params.get("mask") == "file":
-        if not v.get("mask"):
+        if not v["mask"]:
             raise SpecError("mask 'painted' needs strokes: paint the pixels to remove on the Mask tab first")
         degr_params["path"] = v["mask"]
-    seconds = v.get("seconds")
-    if seconds is not None and float(seconds) > MAX_SECONDS:
+    if (scalars["seconds"] or 0) > MAX_SECONDS:
         gr.Info(f"the time budget is at most {MAX_SECONDS} s per method in the app; {MAX_SECONDS} s is used")
     cfg = Config(image=str(image), degradation=str(degradation), degradation_params=degr_params,
                  methods=[{"name": n, "params": method_params.get(n, {})} for n in selected],
-                 seed=as_int(v.get("seed", 0), "seed"), max_side=as_int(v.get("max_side", DEFAULT_MAX_SIDE), "longest side"),
-                 seconds=min(float(seconds or MAX_SECONDS), MAX_SECONDS), sequential=bool(v.get("sequential")),
-                 tune=str(v.get("tune") or "off"), observed=bool(v.get("observed")))
+                 **{**scalars, "seconds": min(scalars["seconds"] or MAX_SECONDS, MAX_SECONDS)})
     cfg.check()
     return cfg
 

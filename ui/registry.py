@@ -13,11 +13,16 @@ from typing import Any
 
 import gradio as gr
 
-SETTINGS = ("image", "degradation", "degr.", "seed", "max_side", "mask", "methods", "method.", "seconds",
-            "sequential", "tune", "observed", "estimate", "preset")
-"""What a comparison is made of: exact names, and prefixes ending in a dot (one widget per parameter:
-``degr.<degradation>.<param>``, ``method.<method>.<param>``); and the preset whose lesson the run
-is checked against."""
+from arena.settings import ON_PAGE
+
+STRUCTURED = ("image", "mask", "degradation", "degr.", "methods", "method.", "estimate")
+"""The settings the registries' schemas describe: the image (or the painted mask), the degradation
+and the methods with one widget per parameter (prefixes ending in a dot: ``degr.<degradation>.<param>``,
+``method.<method>.<param>``), and whether an observed photo's noise level is estimated."""
+
+SETTINGS = (*STRUCTURED, *(s.name for s in ON_PAGE), "preset")
+"""What a comparison is made of: the structured settings, the scalar ones of :mod:`arena.settings`,
+and the preset whose lesson the run is checked against."""
 
 
 class Components:

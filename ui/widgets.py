@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.params import Param
+from arena.settings import Setting, page_value
 from ui.text import user_text
 
 CHOICE_LABELS = {("inpaint", "mask", "file"): "painted (Mask tab)"}
@@ -57,3 +58,21 @@ def widget_default(p: Param) -> object:
     if p.adaptive:
         return AUTO if p.choices is not None else None
     return p.default
+
+
+def setting_widget(s: Setting, **policy: object) -> gr.components.Component:
+    """The page's input for a scalar setting (:mod:`arena.settings`), with the app's ``policy``
+    (its own cap or default, e.g. the time budget's maximum) over the row's widget."""
+    w = s.page
+    assert w is not None, f"{s.name} has no widget"
+    kw: dict = {"label": w.label, "value": page_value(s), "elem_id": f"setting-{s.name}"}
+    if w.kind in ("slider", "number"):
+        kw |= {"minimum": w.lo, "maximum": w.hi if w.hi is not None else s.hi}
+    kw |= policy
+    if w.kind == "checkbox":
+        return gr.Checkbox(**kw)
+    if w.kind == "radio":
+        return gr.Radio(choices=list(w.choices), **kw)
+    if w.kind == "slider":
+        return gr.Slider(step=w.step, **kw)
+    return gr.Number(precision=0 if s.type is int else None, **kw)
