@@ -155,92 +155,15 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         _preset_browser(add)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
-                with gr.Tabs():
-                    with gr.Tab("Gallery"):
-                        add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height="auto",
-                                                  object_fit="contain", label="Bundled images (click one)",
-                                                  format="png", elem_id="bundled"))
-                    with gr.Tab("Upload / paste"):
-                        # A file box, not an image box: Gradio decodes an image box's upload before any
-                        # handler runs and answers a broken file with a bare "Error"; the core loader
-                        # says what is wrong.
-                        add("upload", gr.File(type="filepath", file_types=["image", ".tif", ".tiff", ".webp"],
-                                              label="Your image (PNG, JPEG, TIFF, WebP, …)", elem_id="upload"))
-                        add("paste", gr.Image(type="filepath", sources=["clipboard"], format="png",
-                                              label="…or paste one (Ctrl+V)", height=160))
-                    with gr.Tab("Mask"):
-                        gr.Markdown("Paint the pixels to remove; inpainting with this mask is then selected.",
-                                    elem_classes=["mask-help"])
-                        add("editor", gr.ImageEditor(
-                            value=common.editor_background(common.default_image(), common.DEFAULT_MAX_SIDE), type="numpy",
-                            image_mode="RGBA", format="png", transforms=(), layers=False,
-                            brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14),
-                            show_label=False))
-                with gr.Row():
-                    _settings(add, "photo")
-                    add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo", visible=False))
-                add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
-                add("preset_md", gr.Markdown())
-                add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
-                                               label="Degradation"))
-                for d in DEGRADATIONS:
-                    with add(f"group.{d.name}", gr.Group(visible=d.name == "denoise")):
-                        defaults = {q.name: q.default for q in d.params}
-                        for p in common.ui_params(d):
-                            add(f"degr.{d.name}.{p.name}", param_widget(d.name, p, visible=p.used(defaults)))
-                with gr.Row():
-                    _settings(add, "image")
-                show_btn = gr.Button("Show degradation")
+                _input_column(add)
             with gr.Column(scale=2, min_width=300):
-                with gr.Row():
-                    add("clean", gr.Image(value=common.default_preview(), label="clean", format="png", interactive=False,
-                                          height=300, elem_id="clean-image"))
-                    add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
-                                             elem_id="degraded-image"))
-                add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
-                _method_families(add)
-                for m in METHODS:
-                    with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
-                                                           visible=m.name in common.DEFAULT_METHODS and bool(common.ui_params(m)))):
-                        for p in common.ui_params(m):
-                            add(f"method.{m.name}.{p.name}", param_widget(m.name, p))
-                with gr.Row():
-                    _settings(add, "run", kinds=("slider", "number", "checkbox"))
-                _settings(add, "run", kinds=("radio",))
-                with gr.Row(elem_id="run-bar"):
-                    run_btn = add("run", gr.Button("Run", variant="primary"))
-                    stop_btn = gr.Button("Stop", variant="stop")
-                add("status", gr.Markdown())
+                _method_column(add)
         with gr.Tabs():  # the comparison (and its download) before the method tabs: a phone shows the first ones
             with gr.Tab("Overview"):
                 add("overview", gr.Gallery(columns=5, format="png", label="clean, degraded and every output",
                                            elem_id="overview", height="auto", allow_preview=True, object_fit="contain"))
             with gr.Tab("Compare"):
-                add("lesson", gr.Markdown(elem_id="lesson"))
-                add("table", gr.HTML(value=common.RUN_FIRST, elem_classes=["arena-table"]))
-                with gr.Accordion("Download everything (zip)", open=True):
-                    add("download", gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, "
-                                                  "config.json", elem_id="download", height=110))
-                    gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this "
-                                "comparison with the same seed and numbers.")
-                gr.Markdown("**Convergence**: PSNR and objective against iteration and wall time")
-                add("plot", gr.Image(show_label=False, format="png", interactive=False, elem_id="convergence-plot"))
-                add("tuning_plot", gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle "
-                                                  "marked)", format="png", interactive=False, visible=False,
-                                            elem_id="tuning-plot"))
-                add("maps_plot", gr.Image(label="residual maps A(x̂) − y and error maps |x̂ − x|, one colour scale each",
-                                          format="png", interactive=False, visible=False, elem_id="maps-plot"))
-                with gr.Row():
-                    add("left", gr.Dropdown(label="slider: left image", choices=[], value=None))
-                    add("right", gr.Dropdown(label="slider: right image", choices=[], value=None))
-                add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False, elem_id="compare-slider",
-                                             max_height=run.SLIDER_HEIGHT))
-                with gr.Row():
-                    add("zoom_x", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x"))
-                    add("zoom_y", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y"))
-                    add("zoom_size", gr.Slider(8, 128, value=32, step=4, label="crop size (px)"))
-                add("zoom", gr.Gallery(columns=6, format="png", label="the same crop in every image (first: where it is)",
-                                       height="auto", object_fit="contain"))
+                _compare_tab(add)
             for m in METHODS:
                 with add(f"tab.{m.name}", gr.Tab(m.label, visible=m.name in common.DEFAULT_METHODS)):
                     with gr.Row():
@@ -249,82 +172,178 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
                         with gr.Column():
                             add(f"progress.{m.name}", gr.Markdown("not run yet"))
                             gr.Markdown(common.teaching_text(m), latex_delimiters=common.LATEX)
-
-        # ---- events: inputs and outputs by name ---------------------------------------------
-        settings = set(ui.group(SETTINGS))
-        pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md", "preset", "preset_md"])
-        groups, boxes_tabs = ui.group(["group."]), ui.group(["box.", "tab."])
-        ui["editor"].change(ui.bind(inputs.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
-                            outputs=[ui["mask"], ui["degradation"], ui["degr.inpaint.mask"], *groups],
-                            show_progress="hidden", **PRIVATE)
-        ui["gallery"].select(ui.bind(inputs.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs, **PRIVATE)
-        for source in ("upload", "paste"):
-            ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"], ui["observed"]},
-                              outputs=[*pick_outputs, ui[source]], **PRIVATE)
-        ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
-        for name in ("degradation", *(f"family.{f}" for f in common.FAMILIES)):  # the user's own edits (not a
-            ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]},  # preset's): its text goes
-                           outputs=ui.group(["preset", "preset_md"]), show_progress="hidden", **PRIVATE)
+        _wire_inputs(ui)
         _wire_families(ui)
-        ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
-        for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
-            for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
-                dependants = [f"degr.{d.name}.{p.name}" for p in common.ui_params(d) if p.applies and p.applies[0] == other]
-                ui[f"degr.{d.name}.{other}"].change(ui.bind(inputs.show_applicable(d.name, other)),
-                                                     inputs={ui[f"degr.{d.name}.{other}"]},
-                                                     outputs=ui.group(dependants), show_progress="hidden", **PRIVATE)
-        (ui["preset"].change(run.hold_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE)
-         .then(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
-               outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "methods", "method.",
-                                                  *(s.name for s in ON_PAGE)]),
-                        *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
-         .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
         _wire_preset_browser(ui)
-        ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
-                              outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
-        show_btn.click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=settings,
-                       outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
-        view = run.RunView(clean=ui["clean"], degraded=ui["degraded"], degraded_md=ui["degraded_md"],
-                         status=ui["status"], overview=ui["overview"],
-                         images={m.name: ui[f"image.{m.name}"] for m in METHODS},
-                         progress={m.name: ui[f"progress.{m.name}"] for m in METHODS}, table=ui["table"],
-                         plot=ui["plot"], left=ui["left"], right=ui["right"], slider=ui["slider"], zoom=ui["zoom"],
-                         download=ui["download"], results=ui["results"], tuning_plot=ui["tuning_plot"],
-                         maps_plot=ui["maps_plot"], lesson=ui["lesson"], live=gr.State(None), run=ui["run"], names=ui)
-        (run_btn.click(run.start_run(view), inputs=settings, outputs=view.start_outputs(), show_progress="hidden",
-                       **PRIVATE)
-         .success(run.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
-                  concurrency_limit=common.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[ui["status"]],
-                  **PRIVATE)
-         .then(run.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
-               **PRIVATE))
-        stop_btn.click(run.stop, outputs=[ui["status"]], concurrency_limit=None, queue=False, **PRIVATE)
-        for m in METHODS:
-            ui[f"tab.{m.name}"].select(run.method_image(m.name), inputs=[ui["results"]], outputs=[ui[f"image.{m.name}"]],
-                                       show_progress="hidden", **PRIVATE)
-        for name in ("left", "right"):
-            ui[name].change(run.slide, inputs=ui.group(["results", "left", "right"]), outputs=[ui["slider"]], **PRIVATE)
-        for name in ("zoom_x", "zoom_y", "zoom_size"):  # typed values too, not only drags
-            ui[name].change(run.zoom_all, inputs=ui.group(["results", "zoom_x", "zoom_y", "zoom_size"]),
-                            outputs=[ui["zoom"]], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
-
-        # ---- API: JSON in, JSON + images out (what gradio_client and scripts use) --------------
-        api_json = gr.Textbox(visible=False)
-        api_preset = gr.Textbox(visible=False)
-        api_seed = gr.Number(visible=False, precision=0)
-        api_metrics = gr.JSON(visible=False)
-        api_images = gr.Gallery(visible=False, format="png")
-        gr.Button(visible=False).click(api.api_run_config, inputs=[api_json], outputs=[api_metrics, api_images],
-                                       api_name="run_config", concurrency_id="compute",
-                                       concurrency_limit=common.CONCURRENT_RUNS)
-        api_file = gr.File(visible=False, type="filepath")
-        api_info = gr.JSON(visible=False)
-        gr.Button(visible=False).click(api.api_inspect_image, inputs=[api_file], outputs=[api_info],
-                                       api_name="inspect_image")
-        gr.Button(visible=False).click(api.api_run_preset, inputs=[api_preset, api_seed],
-                                       outputs=[api_metrics, api_images], api_name="run_preset",
-                                       concurrency_id="compute", concurrency_limit=common.CONCURRENT_RUNS)
+        _wire_run(ui)
+        _api_endpoints()
     return demo
+
+
+def _input_column(add: Callable[[str, Any], Any]) -> None:
+    """The page's left column: the image (bundled, uploaded, pasted; a painted mask), the preset, the
+    degradation with its parameters, and the image's settings."""
+    with gr.Tabs():
+        with gr.Tab("Gallery"):
+            add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height="auto",
+                                      object_fit="contain", label="Bundled images (click one)", format="png",
+                                      elem_id="bundled"))
+        with gr.Tab("Upload / paste"):
+            # A file box, not an image box: Gradio decodes an image box's upload before any handler
+            # runs and answers a broken file with a bare "Error"; the core loader says what is wrong.
+            add("upload", gr.File(type="filepath", file_types=["image", ".tif", ".tiff", ".webp"],
+                                  label="Your image (PNG, JPEG, TIFF, WebP, …)", elem_id="upload"))
+            add("paste", gr.Image(type="filepath", sources=["clipboard"], format="png",
+                                  label="…or paste one (Ctrl+V)", height=160))
+        with gr.Tab("Mask"):
+            gr.Markdown("Paint the pixels to remove; inpainting with this mask is then selected.",
+                        elem_classes=["mask-help"])
+            add("editor", gr.ImageEditor(
+                value=common.editor_background(common.default_image(), common.DEFAULT_MAX_SIDE), type="numpy",
+                image_mode="RGBA", format="png", transforms=(), layers=False,
+                brush=gr.Brush(colors=["#ff2020"], color_mode="fixed", default_size=14), show_label=False))
+    with gr.Row():
+        _settings(add, "photo")
+        add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo", visible=False))
+    add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
+    add("preset_md", gr.Markdown())
+    add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
+                                   label="Degradation"))
+    for d in DEGRADATIONS:
+        with add(f"group.{d.name}", gr.Group(visible=d.name == "denoise")):
+            defaults = {q.name: q.default for q in d.params}
+            for p in common.ui_params(d):
+                add(f"degr.{d.name}.{p.name}", param_widget(d.name, p, visible=p.used(defaults)))
+    with gr.Row():
+        _settings(add, "image")
+    add("show", gr.Button("Show degradation"))
+
+
+def _method_column(add: Callable[[str, Any], Any]) -> None:
+    """The page's right column: the clean and degraded pair, the methods by family with their
+    parameters, the run's settings, Run and Stop, and the status line."""
+    with gr.Row():
+        add("clean", gr.Image(value=common.default_preview(), label="clean", format="png", interactive=False,
+                              height=300, elem_id="clean-image"))
+        add("degraded", gr.Image(label="degraded", format="png", interactive=False, height=300,
+                                 elem_id="degraded-image"))
+    add("degraded_md", gr.Markdown("*Press **Show degradation** or **Run**.*"))
+    _method_families(add)
+    for m in METHODS:
+        with add(f"box.{m.name}", gr.Accordion(f"{m.label} — parameters", open=False,
+                                               visible=m.name in common.DEFAULT_METHODS and bool(common.ui_params(m)))):
+            for p in common.ui_params(m):
+                add(f"method.{m.name}.{p.name}", param_widget(m.name, p))
+    with gr.Row():
+        _settings(add, "run", kinds=("slider", "number", "checkbox"))
+    _settings(add, "run", kinds=("radio",))
+    with gr.Row(elem_id="run-bar"):
+        add("run", gr.Button("Run", variant="primary"))
+        add("stop", gr.Button("Stop", variant="stop"))
+    add("status", gr.Markdown())
+
+
+def _compare_tab(add: Callable[[str, Any], Any]) -> None:
+    """Compare: the lesson checked, the table, the download, the convergence, tuning and map
+    figures, the slider and the zoom."""
+    add("lesson", gr.Markdown(elem_id="lesson"))
+    add("table", gr.HTML(value=common.RUN_FIRST, elem_classes=["arena-table"]))
+    with gr.Accordion("Download everything (zip)", open=True):
+        add("download", gr.File(label="images, metrics.csv/json, convergence.png, maps.png, tuning.png, "
+                                      "config.json", elem_id="download", height=110))
+        gr.Markdown("`arena run --config config.json` (from the unzipped folder) repeats this "
+                    "comparison with the same seed and numbers.")
+    gr.Markdown("**Convergence**: PSNR and objective against iteration and wall time")
+    add("plot", gr.Image(show_label=False, format="png", interactive=False, elem_id="convergence-plot"))
+    add("tuning_plot", gr.Image(label="tuning: PSNR and data misfit against λ (default, auto and oracle marked)",
+                                format="png", interactive=False, visible=False, elem_id="tuning-plot"))
+    add("maps_plot", gr.Image(label="residual maps A(x̂) − y and error maps |x̂ − x|, one colour scale each",
+                              format="png", interactive=False, visible=False, elem_id="maps-plot"))
+    with gr.Row():
+        add("left", gr.Dropdown(label="slider: left image", choices=[], value=None))
+        add("right", gr.Dropdown(label="slider: right image", choices=[], value=None))
+    add("slider", gr.ImageSlider(label="drag to compare", format="png", interactive=False, elem_id="compare-slider",
+                                 max_height=run.SLIDER_HEIGHT))
+    with gr.Row():
+        add("zoom_x", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre x"))
+        add("zoom_y", gr.Slider(0, 1, value=0.5, step=0.01, label="zoom centre y"))
+        add("zoom_size", gr.Slider(8, 128, value=32, step=4, label="crop size (px)"))
+    add("zoom", gr.Gallery(columns=6, format="png", label="the same crop in every image (first: where it is)",
+                           height="auto", object_fit="contain"))
+
+
+def _wire_inputs(ui: Components) -> None:
+    """The input side's events: a picked image, upload or painted mask, the degradation and the
+    widgets that apply to it, a preset (which replaces the comparison and clears the last run's
+    panels), the observed-photo switch, and Show degradation."""
+    pick_outputs = ui.group(["image", "clean", "editor", "degraded", "degraded_md", "preset", "preset_md"])
+    groups, boxes_tabs = ui.group(["group."]), ui.group(["box.", "tab."])
+    ui["editor"].change(ui.bind(inputs.store_mask), inputs={ui["editor"]}, trigger_mode="always_last",
+                        outputs=[ui["mask"], ui["degradation"], ui["degr.inpaint.mask"], *groups],
+                        show_progress="hidden", **PRIVATE)
+    ui["gallery"].select(ui.bind(inputs.pick_bundled, select=True), inputs={ui["max_side"]}, outputs=pick_outputs,
+                         **PRIVATE)
+    for source in ("upload", "paste"):
+        ui[source].change(ui.bind(inputs.pick_upload(source)), inputs={ui[source], ui["max_side"], ui["observed"]},
+                          outputs=[*pick_outputs, ui[source]], **PRIVATE)
+    ui["degradation"].change(ui.bind(inputs.show_group), inputs={ui["degradation"]}, outputs=groups, **PRIVATE)
+    for name in ("degradation", *(f"family.{f}" for f in common.FAMILIES)):  # the user's own edits (not a
+        ui[name].input(ui.bind(inputs.leave_preset), inputs={ui["preset"]},  # preset's): its text goes
+                       outputs=ui.group(["preset", "preset_md"]), show_progress="hidden", **PRIVATE)
+    ui["methods"].change(ui.bind(inputs.show_methods), inputs={ui["methods"]}, outputs=boxes_tabs, **PRIVATE)
+    for d in DEGRADATIONS:  # a widget shows only while it applies (Param.applies: a random mask's ratio)
+        for other in {p.applies[0] for p in common.ui_params(d) if p.applies}:
+            dependants = [f"degr.{d.name}.{p.name}" for p in common.ui_params(d) if p.applies and p.applies[0] == other]
+            ui[f"degr.{d.name}.{other}"].change(ui.bind(inputs.show_applicable(d.name, other)),
+                                                 inputs={ui[f"degr.{d.name}.{other}"]},
+                                                 outputs=ui.group(dependants), show_progress="hidden", **PRIVATE)
+    (ui["preset"].change(run.hold_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE)
+     .then(ui.bind(inputs.apply_preset), inputs={ui["preset"]}, **PRIVATE,
+           outputs=[*pick_outputs, *ui.group(["degradation", "degr.", "methods", "method.", *(s.name for s in ON_PAGE)]),
+                    *groups, *boxes_tabs, *ui.group(RESULT_PANELS)])
+     .then(run.release_run, outputs=[ui["run"]], queue=False, show_progress="hidden", **PRIVATE))
+    ui["observed"].change(ui.bind(inputs.observed_changed), inputs={ui["observed"], ui["tune"]},
+                          outputs=ui.group(["tune", "estimate"]), show_progress="hidden", **PRIVATE)
+    ui["show"].click(ui.bind(run.show_degradation), api_name="show_degradation", inputs=set(ui.group(SETTINGS)),
+                     outputs=ui.group(["clean", "degraded", "degraded_md"]), **PRIVATE)
+
+
+def _wire_run(ui: Components) -> None:
+    """Run as three chained events (check and clear, stream, finish), Stop, and the Compare tab's
+    own controls (a method tab's image, the slider's two sides, the zoom)."""
+    view = run.RunView.of(ui, live=gr.State(None))
+    (ui["run"].click(run.start_run(view), inputs=set(ui.group(SETTINGS)), outputs=view.start_outputs(),
+                     show_progress="hidden", **PRIVATE)
+     .success(run.stream_run(view), inputs=[view.live], outputs=view.stream_outputs(), concurrency_id="compute",
+              concurrency_limit=common.CONCURRENT_RUNS, show_progress="minimal", show_progress_on=[ui["status"]],
+              **PRIVATE)
+     .then(run.finish_run(view), inputs=[view.live], outputs=view.finish_outputs(), show_progress="hidden",
+           **PRIVATE))
+    ui["stop"].click(run.stop, outputs=[ui["status"]], concurrency_limit=None, queue=False, **PRIVATE)
+    for m in METHODS:
+        ui[f"tab.{m.name}"].select(run.method_image(m.name), inputs=[ui["results"]], outputs=[ui[f"image.{m.name}"]],
+                                   show_progress="hidden", **PRIVATE)
+    for name in ("left", "right"):
+        ui[name].change(run.slide, inputs=ui.group(["results", "left", "right"]), outputs=[ui["slider"]], **PRIVATE)
+    for name in ("zoom_x", "zoom_y", "zoom_size"):  # typed values too, not only drags
+        ui[name].change(run.zoom_all, inputs=ui.group(["results", "zoom_x", "zoom_y", "zoom_size"]),
+                        outputs=[ui["zoom"]], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+
+
+def _api_endpoints() -> None:
+    """The API: JSON in, JSON + images out (what gradio_client and scripts use), on hidden components."""
+    api_json, api_preset = gr.Textbox(visible=False), gr.Textbox(visible=False)
+    api_seed = gr.Number(visible=False, precision=0)
+    api_metrics, api_images = gr.JSON(visible=False), gr.Gallery(visible=False, format="png")
+    gr.Button(visible=False).click(api.api_run_config, inputs=[api_json], outputs=[api_metrics, api_images],
+                                   api_name="run_config", concurrency_id="compute",
+                                   concurrency_limit=common.CONCURRENT_RUNS)
+    api_file, api_info = gr.File(visible=False, type="filepath"), gr.JSON(visible=False)
+    gr.Button(visible=False).click(api.api_inspect_image, inputs=[api_file], outputs=[api_info],
+                                   api_name="inspect_image")
+    gr.Button(visible=False).click(api.api_run_preset, inputs=[api_preset, api_seed],
+                                   outputs=[api_metrics, api_images], api_name="run_preset",
+                                   concurrency_id="compute", concurrency_limit=common.CONCURRENT_RUNS)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import html
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import gradio as gr
@@ -20,6 +20,7 @@ from arena.experiment import run as run_experiment
 from arena.images import to_uint8, zoom_crop, zoom_window
 from arena.lessons import Verdict, summary
 from arena.live import Tracker
+from arena.method import METHODS
 from arena.metrics import lpips_status, noise_level
 from arena.plots import convergence_figure, figure_array
 from arena.report import summary_table, zip_folder
@@ -99,6 +100,14 @@ class RunView:
     """The Run button: disabled while a run of this page computes (a second click would queue)."""
     names: Components
     """The page's registry: the settings arrive keyed by component and are read by name."""
+
+    @classmethod
+    def of(cls, ui: Components, live: Any) -> RunView:
+        """The view of the page's components of these names (a method's are ``image.<name>`` and
+        ``progress.<name>``); ``live`` is the State the three events hand along."""
+        single = {f.name: ui[f.name] for f in fields(cls) if f.name not in ("images", "progress", "live", "names")}
+        return cls(**single, images={m.name: ui[f"image.{m.name}"] for m in METHODS},
+                   progress={m.name: ui[f"progress.{m.name}"] for m in METHODS}, live=live, names=ui)
 
     def noise_widgets(self) -> dict[str, Any]:
         """Degradation name → its noise-level widget (where it has one): an observed photo's estimate
