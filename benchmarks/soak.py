@@ -137,6 +137,10 @@ def report(tally: Tally, rounds: list[tuple[float, float, float]], args: argpars
              "Server RSS, sampled every round:", "",
              "| minute | app process MB | with its workers MB |", "|---:|---:|---:|",
              *[f"| {m:.1f} | {own:.0f} | {mb:.0f} |" for m, own, mb in rounds]]
+    if len(rounds) > 2:
+        own, total = (max(r[i] for r in rounds[1:]) - rounds[1][i] for i in (1, 2))
+        lines += ["", f"Growth after the first round (highest sample − the first round's): app process "
+                      f"{own:+.0f} MB, with its workers {total:+.0f} MB."]
     if tally.failed:
         lines += ["", "Failures:", "", *[f"- {f}" for f in sorted(set(tally.failed))]]
     return "\n".join(lines) + "\n"
