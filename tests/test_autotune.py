@@ -89,6 +89,26 @@ def test_bf16_stays_close_to_fp32():
     assert diff.mean() < 8e-3 and diff.max() < 0.06, (float(diff.mean()), float(diff.max()))
 
 
+def test_under_bf16_the_padding_stays_in_bf16_and_pads_as_torch_does():
+    """Autocast lists reflection padding as a float32 op; the skip net's pad keeps its input's
+    precision (no copy up and back per convolution) and gives nn.ReflectionPad2d's values and
+    gradient."""
+    from arena.nets.skip import _ReflectPad
+
+    x = torch.randn(1, 4, 9, 7, dtype=torch.bfloat16, requires_grad=True)
+    ref = x.detach().clone().float().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert nn.ReflectionPad2d(1)(x).dtype == torch.float32  # what autocast does to the plain module
+        y = _ReflectPad(1)(x)
+    assert y.dtype == torch.bfloat16
+    expected = nn.ReflectionPad2d(1)(ref)
+    assert torch.equal(y.float(), expected)
+    w = torch.randn(expected.shape)
+    (y.float() * w).sum().backward()
+    (expected * w).sum().backward()
+    torch.testing.assert_close(x.grad.float(), ref.grad, atol=0.05, rtol=0.02)
+
+
 @pytest.mark.parametrize("bf16_db,expected", [(19.8, "fp32"), (19.95, "bf16"), (20.3, "bf16")])
 def test_bf16_is_kept_only_if_its_short_fit_ends_within_the_guard(cache, monkeypatch, bf16_db, expected):
     monkeypatch.setattr(autotune, "faster", lambda *a: "bf16")  # bf16 timed faster here

@@ -51,9 +51,23 @@ class SkipConfig:
         return 2 ** len(self.down)
 
 
+class _ReflectPad(nn.Module):
+    """Reflection padding in its input's own precision. Autocast counts the pad among the float32
+    ops, so under bf16 every 3×3 convolution paid a copy up to float32 and one back down (forward and
+    backward); the padded values are the same either way."""
+
+    def __init__(self, pad: int) -> None:
+        super().__init__()
+        self.pad = (pad,) * 4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return F.pad(x, self.pad, mode="reflect")
+
+
 def _conv(cin: int, cout: int, k: int, stride: int = 1, g: int = 1) -> nn.Sequential:
     pad = (k - 1) // 2
-    layers: list[nn.Module] = [nn.ReflectionPad2d(pad)] if pad else []
+    layers: list[nn.Module] = [_ReflectPad(pad)] if pad else []
     layers.append(nn.Conv2d(cin * g, cout * g, k, stride=stride, groups=g))
     return nn.Sequential(*layers)
 
