@@ -60,12 +60,15 @@ CSS = """
   .gradio-container {padding: 4px !important; overflow-x: hidden}
   .arena-table table {font-size: 0.8em}
   .arena-table .scroll-cue {display: block}
-  #tuning-plot img, #maps-plot img {width: 100%; height: auto}
-  /* The convergence figure keeps a readable size and scrolls sideways inside its own box. */
-  #convergence-plot {overflow-x: auto !important}
-  #convergence-plot .image-container, #convergence-plot .image-container > button,
-  #convergence-plot .image-frame {display: block !important; width: 760px !important; max-width: none !important}
-  #convergence-plot img {width: 760px !important; max-width: none !important; height: auto !important}
+  #tuning-plot img {width: 100%; height: auto}
+  /* The convergence and maps figures keep a readable size and scroll sideways inside their own box
+     (at the phone's width a map panel was 80 px wide, under the image's toolbar). */
+  #convergence-plot, #maps-plot {overflow-x: auto !important}
+  #convergence-plot .image-container, #convergence-plot .image-container > button, #convergence-plot .image-frame,
+  #maps-plot .image-container, #maps-plot .image-container > button, #maps-plot .image-frame {
+    display: block !important; width: 760px !important; max-width: none !important}
+  #convergence-plot img, #maps-plot img {width: 760px !important; max-width: none !important; height: auto !important;
+    max-height: none !important}
   /* Run and Stop stay on screen: the method list above them is longer than a phone's screen. */
   #run-bar {position: fixed !important; left: 0; right: 0; bottom: 0; z-index: 100; margin: 0 !important;
             padding: 6px 8px; background: var(--background-fill-primary); box-shadow: 0 -2px 8px rgba(0, 0, 0, .2)}
@@ -153,6 +156,11 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
         gr.Markdown("# Restoration Arena\nDegrade an image with a known forward model **y = A(x) + n**, "
                     "run restoration methods side by side, and compare them as they converge.")
         _preset_browser(add)
+        # At the top, under the browser: the list opens downwards (lower on the page it opened upwards,
+        # over the title) and the preset's description and promises read first.
+        add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset",
+                                  elem_id="preset-pick"))
+        add("preset_md", gr.Markdown(elem_id="preset-md"))
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 _input_column(add)
@@ -181,8 +189,8 @@ def build_demo(ui: Components | None = None) -> gr.Blocks:
 
 
 def _input_column(add: Callable[[str, Any], Any]) -> None:
-    """The page's left column: the image (bundled, uploaded, pasted; a painted mask), the preset, the
-    degradation with its parameters, and the image's settings."""
+    """The page's left column: the image (bundled, uploaded, pasted; a painted mask), the degradation
+    with its parameters, and the image's settings."""
     with gr.Tabs():
         with gr.Tab("Gallery"):
             add("gallery", gr.Gallery(value=common.gallery_items(), columns=3, allow_preview=False, height="auto",
@@ -205,8 +213,6 @@ def _input_column(add: Callable[[str, Any], Any]) -> None:
     with gr.Row():
         _settings(add, "photo")
         add("estimate", gr.Checkbox(True, label="estimate its noise level from the photo", visible=False))
-    add("preset", gr.Dropdown(choices=common.preset_choices(), value=None, label="Lecture preset"))
-    add("preset_md", gr.Markdown())
     add("degradation", gr.Dropdown(choices=[(d.label, d.name) for d in DEGRADATIONS], value="denoise",
                                    label="Degradation"))
     for d in DEGRADATIONS:
@@ -347,6 +353,7 @@ def _api_endpoints() -> None:
 
 
 def main() -> None:
+    common.limit_heap()
     demo = build_demo()
     demo.queue(max_size=common.QUEUE_SIZE, default_concurrency_limit=common.CONCURRENT_RUNS)
     demo.launch(

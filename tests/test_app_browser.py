@@ -256,6 +256,8 @@ def test_a_phone_screen_never_scrolls_sideways(browser_page, shots):
                 ".table-scroll", "e => [e.scrollWidth, e.clientWidth, getComputedStyle(e).overflowX]")
             assert inner > outer and overflow == "auto", (inner, outer, overflow)
             assert page.locator(".scroll-cue").is_visible()
+            maps = page.eval_on_selector("#maps-plot img", "e => e.getBoundingClientRect().width")
+            assert maps >= 700, f"the maps figure is squeezed to {maps} px instead of scrolling in its box"
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(shots / f"phone_{tab.lower()}.png"), full_page=True)
         assert width <= 391, f"{tab}: the page is {width} px wide on a 390 px screen"
@@ -272,6 +274,8 @@ def test_presets_show_run_times_unticked_methods_lose_their_tabs_and_thumbnails_
     page.get_by_label("Lecture preset").click()
     option = page.get_by_role("option", name="Deep Image Prior fits the image before the noise").first
     assert re.search(r"≈ \d+ s on a CPU", option.inner_text()), option.inner_text()
+    field, listed = page.locator("#preset-pick input").bounding_box(), page.locator("ul.options").bounding_box()
+    assert listed["y"] >= field["y"] + field["height"] - 1, f"the preset list opens upwards: {field}, {listed}"
     page.screenshot(path=str(shots / "preset_list.png"))
     option.click()
     page.get_by_text("Run time:").first.wait_for(timeout=10_000)

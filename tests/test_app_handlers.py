@@ -211,6 +211,9 @@ def test_overview_captions_carry_psnr_and_the_tab_the_parameters_used():
     long = MethodResult("x", "x", "x", {}, message="word " * 40, metrics={"psnr": 25.0})
     html = run.table_html({"x": long}, {"psnr": 20.0})
     assert 'title="done: word word' in html and " …</td>" in html
+    cited = MethodResult("x", "x", "x", {}, message="known limit (best 21 dB, benchmarks/sweeps/gan_yeh.md): so",
+                         metrics={"psnr": 25.0})
+    assert ".md" not in run.table_html({"x": cited}, {"psnr": 20.0}), "a developer's file in the user's table"
 
 
 def test_run_waits_while_a_preset_loads_and_stays_off_during_a_run():

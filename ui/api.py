@@ -18,7 +18,7 @@ from arena.method import METHODS
 from arena.metrics import lpips_status
 from arena.params import refuse_server_paths
 from arena.report import metrics_document
-from ui.common import API_MAX_ITERATIONS, API_MAX_SECONDS, DEFAULT_MAX_SIDE, PRESETS, WORKERS, as_int
+from ui.common import API_MAX_ITERATIONS, API_MAX_SECONDS, DEFAULT_MAX_SIDE, PRESETS, WORKERS, as_int, trim_heap
 from ui.images import png_file
 from ui.zerogpu import gpu_seconds, on_zero_gpu
 
@@ -49,6 +49,7 @@ def _api(cfg: Config) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     images = [(png_file(to_uint8(prep.clean)), "clean")] if prep.clean is not None else []
     images += [(png_file(to_uint8(prep.degraded)), "degraded")]
     images += [(png_file(to_uint8(r.x)), k) for k, r in results.items() if r.x is not None]
+    trim_heap()
     return doc, images
 
 

@@ -3,8 +3,10 @@ content, and how a picture becomes a file the page shows."""
 
 from __future__ import annotations
 
+import ctypes
 import math
 import sys
+from contextlib import suppress
 from typing import Any
 
 import gradio as gr
@@ -52,6 +54,28 @@ API_MAX_SECONDS = 120.0
 API_MAX_ITERATIONS = 5000
 
 RUNS = Runs()
+
+
+M_ARENA_MAX = -8
+"""mallopt's parameter number for the arena limit (glibc's malloc.h)."""
+HEAP_ARENAS = 2
+"""glibc's malloc arenas for the app process (its default: 8 per core). Each of Gradio's handler
+threads may get its own arena, and torch's buffers freed in one are not reused by another: under
+many API users the app process kept growing while its live Python objects did not (benchmarks/SOAK.md)."""
+
+
+def limit_heap() -> None:
+    """At start: at most ``HEAP_ARENAS`` malloc arenas (glibc only; elsewhere nothing happens)."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, HEAP_ARENAS)
+
+
+def trim_heap() -> None:
+    """After a run: hand the C heap's free pages back to the system (glibc's ``malloc_trim``), so the
+    process holds what it uses, not the peak of the last run's buffers."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
 
 
 def warm() -> None:

@@ -37,11 +37,13 @@ from ui.common import (
     session_of,
     shown,
     shown_or_none,
+    trim_heap,
 )
 from ui.images import png_file
 from ui.inputs import config_from
 from ui.registry import Components
 from ui.session import session_dir
+from ui.text import user_text
 from ui.zerogpu import gpu_seconds, on_zero_gpu
 
 
@@ -253,7 +255,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
             view.overview: [(path, caption(k, results.get(k), prep.degraded_metrics)) for k, path in paths.items()] + maps,
             **{view.images[r.name]: paths[k] for k, r in results.items() if k in paths and r.name in view.images},
             **{view.progress[r.name]: f"**{tracker.methods[k].progress(message=False)}**\n\n"
-               + (f"{r.message}\n\n" if r.message else "") + used_params(r, asked.get(k))
+               + (f"{user_text(r.message)}\n\n" if r.message else "") + used_params(r, asked.get(k))
                for k, r in results.items() if r.name in view.progress and k in tracker.methods},
         }
         out = session_dir(session_of(request)) / "restoration-arena"
@@ -264,6 +266,7 @@ def finish_run(view: RunView) -> Callable[..., Iterator[dict[Any, Any]]]:
                view.tuning_plot: gr.Image(value=str(lam), visible=True) if lam.is_file() else gr.Image(value=None, visible=False),
                view.maps_plot: gr.Image(value=str(maps_png), visible=True) if maps_png.is_file()
                else gr.Image(value=None, visible=False)}
+        trim_heap()
 
     return finish
 
@@ -330,7 +333,7 @@ def _decimals(n: int) -> Callable[[Any], str]:
 
 
 def _status_line(v: Any) -> str:
-    full = str(v)
+    full = user_text(str(v))
     return full if len(full) <= STATUS_CHARS else full[:STATUS_CHARS].rsplit(" ", 1)[0] + " …"
 
 
@@ -346,7 +349,7 @@ def _cell(header: str, v: Any, best: bool) -> str:
     classes = " ".join(c for c in (col.kind, "best" if best else "") if c)
     if v is None or v == "":
         return f'<td class="{classes}">{"—" if col.kind == "number" else ""}</td>'
-    title = f' title="{html.escape(str(v))}"' if col.kind == "status" else ""  # the whole message; also in the tab
+    title = f' title="{html.escape(user_text(str(v)))}"' if col.kind == "status" else ""  # all of it; also in the tab
     return f'<td class="{classes}"{title}>{html.escape(col.format(v))}</td>'
 
 
