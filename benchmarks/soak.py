@@ -140,7 +140,8 @@ def report(tally: Tally, rounds: list[tuple[float, float, float]], args: argpars
     if len(rounds) > 2:
         own, total = (max(r[i] for r in rounds[1:]) - rounds[1][i] for i in (1, 2))
         lines += ["", f"Growth after the first round (highest sample − the first round's): app process "
-                      f"{own:+.0f} MB, with its workers {total:+.0f} MB."]
+                      f"{own:+.0f} MB. With its workers the sum moves with the runs in flight at the sample "
+                      f"(each a worker process): {total:+.0f} MB between the first round and the fullest sample."]
     if tally.failed:
         lines += ["", "Failures:", "", *[f"- {f}" for f in sorted(set(tally.failed))]]
     return "\n".join(lines) + "\n"
