@@ -249,8 +249,7 @@ def measure_cell(spec: dict[str, Any], report: Callable[[dict[str, Any]], None] 
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     gc.collect()
-    before = rss_mb()  # then the reset: a peak reset first could lag behind pages touched before `before` is read
-    reset = reset_peak_rss()
+    reset, before = reset_peak_rss(), rss_mb()
     times = StepTimes(float(spec["seconds"]), int(spec["max_steps"]), int(spec.get("min_steady", 1)))
     fixed = {**base, "status": "ok", "threads": threads if device.type == "cpu" else None,
              "rss_before_mb": round(before, 1), "peak_reset": reset, "placeholder": refused is not None,
@@ -258,7 +257,9 @@ def measure_cell(spec: dict[str, Any], report: Callable[[dict[str, Any]], None] 
 
     def result() -> dict[str, Any]:
         """The cell as it stands: fixed facts, the times so far and the peak memory so far."""
-        out = {**fixed, **times.summary(), "peak_mb": round(peak_rss_mb() - before, 1)}
+        # The kernel's peak mark is refreshed lazily: memory freed between the baseline and the reset can
+        # leave the peak a fraction of a MB under the baseline. A method's growth is then 0, not negative.
+        out = {**fixed, **times.summary(), "peak_mb": round(max(0.0, peak_rss_mb() - before), 1)}
         if cuda:
             out["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         return out
