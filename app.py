@@ -87,10 +87,9 @@ CSS = """
 def _settings(add: Callable[[str, Any], Any], region: str, kinds: tuple[str, ...] | None = None) -> None:
     """The scalar settings' widgets (:mod:`arena.settings`) of one region of the page, in the table's
     order, optionally only some kinds (the radios go on their own line)."""
-    policy = common.page_policy()
     for s in ON_PAGE:
         if s.page.region == region and (kinds is None or s.page.kind in kinds):
-            add(s.name, setting_widget(s, **policy.get(s.name, {})))
+            add(s.name, setting_widget(s, **common.PAGE_POLICY.get(s.name, {})))
 
 
 def _method_families(add: Callable[[str, Any], Any]) -> None:

@@ -124,8 +124,6 @@ class Config:
             self.max_side = None
         for s in SETTINGS:
             setattr(self, s.name, s.check(getattr(self, s.name)))
-        if self.max_side is not None and self.max_side < 8:
-            raise SpecError(f"max_side={self.max_side} is too small; use at least 8 (or 0: never downscale)")
         if self.observed and self.tune == "oracle":
             raise SpecError("oracle tuning needs the clean image, and an observed photo has none; use tune=auto")
 

@@ -26,6 +26,7 @@ from arena.errors import ArenaError, SpecError
 from arena.method import ITERATIONS_MAX, METHODS, Method, Step, load_methods
 from arena.params import Value, check_given, parse_spec
 from arena.problem import Problem
+from arena.settings import TUNE_MODES
 
 METHOD_THREADS = int(os.environ.get("ARENA_METHOD_THREADS", "1"))
 """torch intra-op threads inside a light method's worker thread on the CPU. One is fastest here:
@@ -201,8 +202,8 @@ def run_comparison(
         On the first ``next()``, for unknown methods or invalid parameters.
     """
     jobs = prepare(specs)
-    if tune not in tuning.MODES:
-        raise SpecError(f"tune={tune!r} is not a mode; choose one of {', '.join(tuning.MODES)}")
+    if tune not in TUNE_MODES:
+        raise SpecError(f"tune={tune!r} is not a mode; choose one of {', '.join(TUNE_MODES)}")
     if tune == "oracle" and clean is None:
         raise SpecError("oracle tuning needs the clean image, and this photo came degraded; use tune=auto")
     if workers not in WORKERS:

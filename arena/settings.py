@@ -99,7 +99,7 @@ TUNE_MODES = ("off", "auto", "oracle")
 SETTINGS: tuple[Setting, ...] = (
     Setting("seed", int, 0, "random seed (noise, masks, network initialisations)", lo=0, hi=2**31 - 1,
             page=Widget("number", "seed", "image", lo=0, hi=2**31 - 1)),
-    Setting("max_side", int, 256, "downscale so the longer side is at most N pixels (0 or none: never)", lo=0,
+    Setting("max_side", int, 256, "downscale so the longer side is at most N pixels (0 or none: never)", lo=8,
             optional=True, page=Widget("slider", "longest side (px)", "image", lo=32, hi=1024, step=8)),
     Setting("seconds", float, None, "wall-time cap per method, seconds (none: no cap)", lo=0, above=True,
             optional=True, page=Widget("slider", "time budget per method (s)", "run", value=60, lo=1, step=1)),

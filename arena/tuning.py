@@ -49,9 +49,7 @@ from arena.errors import ArenaError
 from arena.method import Method
 from arena.params import Param, Value, clip
 from arena.problem import Problem
-from arena.settings import TUNE_MODES
 
-MODES = TUNE_MODES
 TAU = 0.92
 """Morozov's factor. Below 1 because a good estimate fits part of the noise:
 E‖Ax̂ − y‖² ≈ σ²(m − df), df the degrees of freedom the estimate spends. Fitted on the three

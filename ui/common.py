@@ -77,7 +77,6 @@ def trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-
 def warm() -> None:
     """Load what the first run would otherwise wait for: the workers' forkserver, LPIPS's AlexNet."""
     if WORKERS == "processes":
@@ -166,12 +165,11 @@ TUNE_CHOICES = list(BY_NAME["tune"].page.choices)
 NO_ORACLE = "oracle tuning scores against the clean image, which an observed photo does not have"
 
 
-def page_policy() -> dict[str, dict[str, Any]]:
-    """The app's own choices over a setting's widget (:mod:`arena.settings`): a shared server's cap
-    on the time budget, a larger first image on a GPU, the tunable methods named in tune's label."""
-    tunable = ", ".join(m.label.split(" (")[0] for m in METHODS if m.tunable())
-    return {"seconds": {"maximum": MAX_SECONDS}, "max_side": {"value": DEFAULT_MAX_SIDE},
-            "tune": {"label": f"tune λ ({tunable})"}}
+PAGE_POLICY: dict[str, dict[str, Any]] = {
+    "seconds": {"maximum": MAX_SECONDS}, "max_side": {"value": DEFAULT_MAX_SIDE},
+    "tune": {"label": f"tune λ ({', '.join(m.label.split(' (')[0] for m in METHODS if m.tunable())})"}}
+"""The app's own choices over a setting's widget (:mod:`arena.settings`): a shared server's cap on
+the time budget, a larger first image on a GPU, the tunable methods named in tune's label."""
 
 
 def ui_params(d: type[Degradation] | type[Method]) -> list[Param]:

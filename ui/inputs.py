@@ -22,6 +22,7 @@ from ui.common import (
     FAMILIES,
     MAX_SECONDS,
     NO_ORACLE,
+    PAGE_POLICY,
     PRESET_BY_TITLE,
     PRESETS,
     RUN_FIRST,
@@ -29,7 +30,6 @@ from ui.common import (
     editor_background,
     family_members,
     gallery_items,
-    page_policy,
     preset_rows,
     run_time,
     session_of,
@@ -196,9 +196,9 @@ def apply_preset(v: dict[str, Any], request: gr.Request) -> dict[str, Any]:
 
 
 def _on_page(s: Setting, value: Any) -> Any:
-    """A preset's value as the page's widget holds it: within the app's cap (:func:`page_policy`),
+    """A preset's value as the page's widget holds it: within the app's cap (:data:`PAGE_POLICY`),
     and none (no cap, never downscale) as the widget's start."""
-    policy = page_policy().get(s.name, {})
+    policy = PAGE_POLICY.get(s.name, {})
     if value is None:
         return policy.get("value", page_value(s))
     cap = policy.get("maximum")
